@@ -1,0 +1,76 @@
+/* qmp/launch.h — a QEMU started for probing: argv, pid, monitor channel, captured stderr.
+ *
+ * QEMU always runs with -S -no-user-config -nodefaults -nographic, started from an argv
+ * array (never a shell). Whatever happens — success, error, timeout, crash, a binary that
+ * is not QEMU, SIGINT/SIGTERM to us — no process, zombie, socket or temporary directory
+ * stays behind: qemu_process_free() asks nicely (quit), then SIGTERM, then SIGKILL, and
+ * always reaps; the child gets PR_SET_PDEATHSIG so it dies with its parent. */
+#pragma once
+#include <glib.h>
+#include <sys/types.h>
+#include "qmp/session.h"
+
+#define QEMU_LAUNCH_ERROR (qemu_launch_error_quark ())
+GQuark qemu_launch_error_quark (void);
+
+typedef enum {
+  QEMU_LAUNCH_ERROR_BINARY,    /* not found, not executable, or not a QEMU */
+  QEMU_LAUNCH_ERROR_START,     /* fork/exec/pipe/socket failed */
+  QEMU_LAUNCH_ERROR_EXITED,    /* QEMU exited before the monitor answered; stderr tail in message */
+  QEMU_LAUNCH_ERROR_TIMEOUT,   /* no greeting before the deadline */
+} QemuLaunchError;
+
+typedef enum {
+  QEMU_MONITOR_STDIO,      /* -qmp stdio over a pipe pair: no filesystem object at all */
+  QEMU_MONITOR_UNIX,       /* -chardev socket,server=on,wait=off in a private 0700 directory */
+} QemuMonitorTransport;
+
+typedef struct {
+  const char *binary;          /* path or NULL: qemu-system-x86_64 from PATH */
+  const char *machine;         /* machine type; NULL: "none" (query mode) */
+  const char *accel;           /* "kvm", "tcg", ...; NULL: qemu_default_accel() */
+  const char *cpu;             /* -cpu argument or NULL */
+  gboolean preconfig;          /* add --preconfig */
+  const char *const *extra_args;  /* more arguments, NULL-terminated, or NULL */
+  QemuMonitorTransport transport;
+} QemuLaunchOptions;
+
+typedef struct QemuProcess QemuProcess;
+
+/* Resolves @requested (NULL: qemu-system-x86_64 on PATH) to an absolute path of an
+ * executable file. Returns NULL with QEMU_LAUNCH_ERROR_BINARY. */
+char *qemu_find_binary (const char *requested, GError **error);
+
+/* "kvm" when /dev/kvm can be opened read-write, else "tcg". Static string. */
+const char *qemu_default_accel (void);
+
+/* Starts QEMU. The monitor is not connected yet. */
+QemuProcess *qemu_process_launch (const QemuLaunchOptions *options, gint64 deadline_us,
+                                  GError **error);
+
+/* Connects to the monitor, reads the greeting and negotiates. The session is owned by the
+ * caller and must be freed before the process. A stream closed because QEMU died reports
+ * QMP_ERROR_CLOSED with QEMU's exit status and the last lines of its stderr. */
+QmpSession *qemu_process_connect (QemuProcess *qemu, const QmpSessionOptions *options,
+                                  gint64 deadline_us, GError **error);
+
+/* Stops QEMU (quit through @session if given and alive, then SIGTERM, then SIGKILL),
+ * reaps it and removes its temporary directory. Safe to call twice. */
+void qemu_process_stop (QemuProcess *qemu, QmpSession *session);
+void qemu_process_free (QemuProcess *qemu);   /* stops it if still running */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QemuProcess, qemu_process_free)
+
+pid_t        qemu_process_pid (QemuProcess *qemu);
+const char  *qemu_process_binary (QemuProcess *qemu);   /* absolute path */
+/* The argv QEMU was started with, NULL-terminated. Borrowed. */
+const char *const *qemu_process_argv (QemuProcess *qemu);
+const char  *qemu_process_accel (QemuProcess *qemu);
+const char  *qemu_process_machine (QemuProcess *qemu);
+/* Everything QEMU wrote to stderr so far (newly allocated). */
+char        *qemu_process_stderr (QemuProcess *qemu);
+/* After exit: "exited with status 1" or "killed by signal 9". NULL while running. */
+char        *qemu_process_describe_exit (QemuProcess *qemu);
+
+/* Installs SIGINT/SIGTERM/SIGHUP handlers that kill and reap every live QEMU and remove
+ * its directory before the program dies of the signal. Call once from main(). */
+void qemu_launch_install_signal_cleanup (void);

@@ -1,0 +1,74 @@
+/* qmp/replay.h — serves a recorded conversation to the real client code.
+ *
+ * The peer runs in a thread at the far end of a socketpair (or on a UNIX socket), so the
+ * QmpSession talking to it cannot tell it from a QEMU. It sends the recorded greeting,
+ * then answers each command:
+ *   EXACT   — the first unused recorded reply of the same command and arguments, else the
+ *             first unused of the same command name in file order, else the last used one
+ *             of either kind, else {"error": {"class": "CommandNotFound", ...}};
+ *   ORDERED — libvirt's older replies-only layout (no commands in the file): replies in order;
+ *   SHAPE   — replies-only files whose order does not fit our command sequence: a command
+ *             gets the first unused reply whose shape fits what that command returns
+ *             (qmp/replay-shapes.c lists the shapes), in file order among equals.
+ * Replies carry the id the client sent, whatever id was recorded. Events recorded before
+ * a reply are sent before it. A recording that ends in the middle (QEMU killed) ends the
+ * stream there, as the dead QEMU did. */
+#pragma once
+#include <glib.h>
+#include <json-c/json.h>
+
+#define QMP_REPLAY_ERROR (qmp_replay_error_quark ())
+GQuark qmp_replay_error_quark (void);
+
+typedef enum {
+  QMP_REPLAY_ERROR_PARSE,     /* the file is not a sequence of JSON objects; message has path:line */
+  QMP_REPLAY_ERROR_EMPTY,     /* no greeting / nothing to serve */
+  QMP_REPLAY_ERROR_IO,
+} QmpReplayError;
+
+typedef enum {
+  QMP_REPLAY_AUTO,      /* EXACT when the file records commands, else ORDERED */
+  QMP_REPLAY_EXACT,
+  QMP_REPLAY_ORDERED,
+  QMP_REPLAY_SHAPE,
+} QmpReplayMode;
+
+/* A parsed .replies file: one or more segments, each starting at a greeting. */
+typedef struct QmpReplies QmpReplies;
+
+/* Loads @path and, when present, @path.json (the recorder's metadata). */
+QmpReplies  *qmp_replies_load (const char *path, GError **error);
+QmpReplies  *qmp_replies_ref (QmpReplies *replies);
+void         qmp_replies_unref (QmpReplies *replies);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplies, qmp_replies_unref)
+
+const char  *qmp_replies_path (QmpReplies *replies);
+guint        qmp_replies_n_segments (QmpReplies *replies);
+/* TRUE when the file has {"execute": ...} objects (our layout and libvirt's newer one). */
+gboolean     qmp_replies_has_commands (QmpReplies *replies);
+/* The metadata object (FILE.json), or NULL when there was none. Borrowed. */
+json_object *qmp_replies_metadata (QmpReplies *replies);
+/* The launch description of segment @index from the metadata, or NULL. Borrowed. */
+json_object *qmp_replies_segment_launch (QmpReplies *replies, guint index);
+
+typedef struct QmpReplayPeer QmpReplayPeer;
+
+/* Serves segment @segment over a new socketpair; *client_fd receives the client's end
+ * (the caller owns it; hand it to qmp_session_new() as both read and write fd). */
+QmpReplayPeer *qmp_replay_peer_start (QmpReplies *replies, guint segment, QmpReplayMode mode,
+                                      int *client_fd, GError **error);
+/* Serves segment @segment to the first client that connects to a new UNIX socket at @path. */
+QmpReplayPeer *qmp_replay_peer_listen (QmpReplies *replies, guint segment, QmpReplayMode mode,
+                                       const char *socket_path, GError **error);
+/* Stops the peer (closing its end) and joins its thread. Safe after the client left. */
+void           qmp_replay_peer_free (QmpReplayPeer *peer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplayPeer, qmp_replay_peer_free)
+
+/* After the client is done (call once the client's session has been freed): the
+ * commands the recording could not answer ("query-foo {args}"), and the recorded
+ * entries never asked for. Both owned by the caller; a strict test wants both empty. */
+GPtrArray *qmp_replay_peer_unanswered (QmpReplayPeer *peer);
+GPtrArray *qmp_replay_peer_unused (QmpReplayPeer *peer);
+/* TRUE if any reply was chosen by shape rather than by command. */
+gboolean   qmp_replay_peer_shape_matched (QmpReplayPeer *peer);
+QmpReplayMode qmp_replay_peer_mode (QmpReplayPeer *peer);   /* AUTO resolved */

@@ -1,0 +1,72 @@
+/* qmp/source.h — where QMP sessions come from: a launched QEMU, a running QEMU's monitor
+ * socket, or a recording. All three yield the same QmpSession, so nothing above this
+ * file knows which one it is talking to; a recorder and a --debug trace wrap any of them.
+ *
+ * A probe may open several sessions (a kvm and a tcg QEMU, one paused QEMU per CPU model).
+ * It says how each should be launched; a replay source answers with the recorded segment
+ * whose launch options match (accel, machine, cpu, preconfig), in file order among equals,
+ * or the whole file when it holds a single session or no metadata. A socket source connects
+ * to the QEMU that is already there, whatever was asked. */
+#pragma once
+#include <glib.h>
+#include "qmp/session.h"
+#include "qmp/launch.h"
+#include "qmp/record.h"
+#include "qmp/replay.h"
+
+#define QMP_SOURCE_ERROR (qmp_source_error_quark ())
+GQuark qmp_source_error_quark (void);
+
+typedef enum {
+  QMP_SOURCE_ERROR_NO_SEGMENT,   /* the recording has no session launched that way */
+  QMP_SOURCE_ERROR_CONNECT,      /* the socket could not be connected */
+  QMP_SOURCE_ERROR_REPLAY,       /* the replay peer reported unanswered commands (strict mode) */
+} QmpSourceError;
+
+typedef enum {
+  QMP_SOURCE_LAUNCH,
+  QMP_SOURCE_SOCKET,
+  QMP_SOURCE_REPLAY,
+} QmpSourceKind;
+
+typedef struct QmpSource QmpSource;
+typedef struct QmpConnection QmpConnection;
+
+/* @binary may be NULL (qemu-system-x86_64 on PATH); checked here, so a missing binary is
+ * reported before anything starts. */
+QmpSource *qmp_source_new_launch (const char *binary, GError **error);
+QmpSource *qmp_source_new_socket (const char *socket_path);
+QmpSource *qmp_source_new_replay (const char *replies_path, QmpReplayMode mode, GError **error);
+void       qmp_source_free (QmpSource *source);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpSource, qmp_source_free)
+
+QmpSourceKind qmp_source_kind (QmpSource *source);
+/* The QEMU binary (launch), socket path or recording path. Borrowed. */
+const char   *qmp_source_describe (QmpSource *source);
+/* For a replay: the accel the recording was made with when every segment agrees, else NULL. */
+const char   *qmp_source_recorded_accel (QmpSource *source);
+QmpReplies   *qmp_source_replies (QmpSource *source);   /* replay only, else NULL; borrowed */
+
+/* Every session opened from now on is recorded into @recorder (reference kept by caller;
+ * it must outlive the source). */
+void qmp_source_set_recorder (QmpSource *source, QmpRecorder *recorder);
+/* Every message sent and received is printed to stderr. */
+void qmp_source_set_debug (QmpSource *source, gboolean debug);
+/* Replay only: fail qmp_connection_close() when the recording could not answer a command. */
+void qmp_source_set_strict (QmpSource *source, gboolean strict);
+
+/* Opens a session as @options describe (binary and transport are the source's). */
+QmpConnection *qmp_source_open (QmpSource *source, const QemuLaunchOptions *options,
+                                gint64 deadline_us, GError **error);
+QmpSession    *qmp_connection_session (QmpConnection *connection);   /* borrowed */
+/* The launched process, or NULL for socket and replay connections. Borrowed. */
+QemuProcess   *qmp_connection_process (QmpConnection *connection);
+/* TRUE when a replay answered a command by shape matching. */
+gboolean       qmp_connection_shape_matched (QmpConnection *connection);
+
+/* Ends the session (quit and reap for a launch; for a replay, collects what the peer
+ * could not answer). Returns FALSE with @error only for a strict replay that had
+ * unanswered commands. Frees @connection. */
+gboolean qmp_connection_close (QmpConnection *connection, GError **error);
+void     qmp_connection_free (QmpConnection *connection);   /* close, ignoring errors */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpConnection, qmp_connection_free)

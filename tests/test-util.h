@@ -1,0 +1,49 @@
+/* tests/test-util.h — what every test program shares: finding QEMU and KVM (and saying
+ * why a test skips when they are missing), fixtures, and leak checks for children and
+ * temporary files. */
+#pragma once
+#include <glib.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+/* Absolute path of qemu-system-x86_64 ($VCPUPROBE_TEST_QEMU, else PATH), or NULL. */
+const char *test_qemu_binary (void);
+/* TRUE when /dev/kvm opens read-write. */
+gboolean    test_kvm_usable (void);
+
+/* Skip the current cmocka test, printing why, when QEMU (or KVM) is missing. */
+#define TEST_REQUIRE_QEMU()                                                   \
+  do { if (test_qemu_binary () == NULL) {                                     \
+         print_message ("SKIP: qemu-system-x86_64 not found (set VCPUPROBE_TEST_QEMU)\n"); \
+         skip (); } } while (0)
+#define TEST_REQUIRE_KVM()                                                    \
+  do { if (!test_kvm_usable ()) {                                             \
+         print_message ("SKIP: /dev/kvm cannot be opened read-write\n");      \
+         skip (); } } while (0)
+
+/* $VCPUPROBE_TESTDIR/... (the tests/ source directory). Newly allocated. */
+char *test_data_path (const char *relative);
+/* The vcpuprobe executable under test ($VCPUPROBE). */
+const char *test_vcpuprobe (void);
+/* The shared corpus directory ($VCPUPROBE_CORPUS, else the build default) or NULL when absent. */
+const char *test_corpus_dir (void);
+
+/* Children of this process that are still alive or unreaped (from /proc). */
+guint test_count_children (void);
+/* A fresh temporary directory for the test; removed with everything in it by test_rmdir_r(). */
+char *test_make_tmpdir (void);
+void  test_rmdir_r (const char *path);
+/* Number of entries in @dir whose name starts with @prefix. */
+guint test_count_entries (const char *dir, const char *prefix);
+
+/* Runs @argv (NULL-terminated) with @stdin_text, collecting stdout, stderr and the exit status. */
+typedef struct {
+  char *out;
+  char *err;
+  int status;      /* exit code, or 128 + signal */
+} TestRun;
+TestRun *test_run (const char *const *argv, const char *stdin_text);
+void     test_run_free (TestRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRun, test_run_free)

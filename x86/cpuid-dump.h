@@ -1,0 +1,72 @@
+/* x86/cpuid-dump.h — raw CPUID of one or more logical CPUs: (leaf, subleaf) → registers.
+ *
+ * The same data model serves the hardware walk (x86/host-cpuid.c), KVM's supported and
+ * emulated tables (x86/kvm-cpuid.c) and dumps read from files, so any host can be
+ * reproduced on any machine. Files: the `cpuid -1r` text layout (with or without
+ * "CPU N:" sections), our JSON layout, libcpuid's raw dump and libvirt's <cpudata> XML;
+ * x86_cpuid_dump_load() tells them apart by content. */
+#pragma once
+#include <glib.h>
+#include <json-c/json.h>
+
+#define X86_CPUID_ERROR (x86_cpuid_error_quark ())
+GQuark x86_cpuid_error_quark (void);
+typedef enum {
+  X86_CPUID_ERROR_IO,        /* cannot read the file / device */
+  X86_CPUID_ERROR_PARSE,     /* "FILE:LINE: expected ..." */
+  X86_CPUID_ERROR_NO_CPU,    /* a CPU index that is not in the dump */
+  X86_CPUID_ERROR_HARDWARE,  /* CPUID could not be read on a CPU (affinity, offline) */
+} X86CpuidError;
+
+typedef struct {
+  guint32 leaf;
+  guint32 subleaf;     /* 0 for leaves without subleaves, as `cpuid -1r` prints them */
+  guint32 eax, ebx, ecx, edx;
+} X86CpuidLeaf;
+
+typedef struct X86CpuidDump X86CpuidDump;
+
+X86CpuidDump *x86_cpuid_dump_new (void);
+void          x86_cpuid_dump_free (X86CpuidDump *dump);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X86CpuidDump, x86_cpuid_dump_free)
+
+/* Adds a CPU numbered @cpu_number (its OS number; dumps may skip numbers). Returns its index. */
+guint x86_cpuid_dump_add_cpu (X86CpuidDump *dump, guint cpu_number);
+/* Adds or replaces (leaf, subleaf) of CPU @cpu_index. Leaves stay sorted by (leaf, subleaf). */
+void  x86_cpuid_dump_set (X86CpuidDump *dump, guint cpu_index, const X86CpuidLeaf *leaf);
+
+guint x86_cpuid_dump_n_cpus (const X86CpuidDump *dump);
+guint x86_cpuid_dump_cpu_number (const X86CpuidDump *dump, guint cpu_index);
+/* Index of the CPU with OS number @cpu_number, or -1. */
+int   x86_cpuid_dump_find_cpu (const X86CpuidDump *dump, guint cpu_number);
+/* The leaves of CPU @cpu_index sorted by (leaf, subleaf). Borrowed. */
+const X86CpuidLeaf *x86_cpuid_dump_leaves (const X86CpuidDump *dump, guint cpu_index, guint *n_leaves);
+/* Exact (leaf, subleaf) lookup; for a leaf recorded only with subleaf 0, any @subleaf of a
+ * leaf without subleaves matches it. NULL when absent. */
+const X86CpuidLeaf *x86_cpuid_dump_lookup (const X86CpuidDump *dump, guint cpu_index,
+                                           guint32 leaf, guint32 subleaf);
+/* Register @reg (0=EAX..3=EDX) of (leaf, subleaf), or 0 when the leaf is absent. */
+guint32 x86_cpuid_dump_get (const X86CpuidDump *dump, guint cpu_index,
+                            guint32 leaf, guint32 subleaf, guint reg);
+
+/* Where the dump came from ("hardware", "KVM_GET_SUPPORTED_CPUID", a file path). */
+const char *x86_cpuid_dump_origin (const X86CpuidDump *dump);
+void        x86_cpuid_dump_set_origin (X86CpuidDump *dump, const char *origin);
+
+/* TRUE when CPUs differ in anything but the per-CPU fields (APIC ids in leaves 1, 0xB,
+ * 0x1F, 0x8000_001E). *differences (may be NULL) receives phrases such as
+ * "CPU 8: leaf 0x7.0 EDX 0x... (CPU 0: 0x...)", owned by the caller. */
+gboolean x86_cpuid_dump_heterogeneous (const X86CpuidDump *dump, GPtrArray **differences);
+/* A copy of the leaves of @cpu_index with the per-CPU fields zeroed: for signatures. */
+GArray  *x86_cpuid_dump_masked_leaves (const X86CpuidDump *dump, guint cpu_index);
+
+/* Any supported layout, recognised by content. Errors name the file and the line. */
+X86CpuidDump *x86_cpuid_dump_load (const char *path, GError **error);
+X86CpuidDump *x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **error);
+
+/* `cpuid -1r` text of one CPU: "CPU N:" then one "   0x%08x 0x%02x: eax=0x%08x ebx=... ecx=... edx=..." per leaf. */
+void x86_cpuid_dump_format_text (const X86CpuidDump *dump, guint cpu_index, GString *out);
+/* {"cpu": N, "leaves": [{"leaf","subleaf","eax","ebx","ecx","edx"}]} with hex strings, reference owned by caller. */
+json_object *x86_cpuid_dump_cpu_to_json (const X86CpuidDump *dump, guint cpu_index);
+/* {"format": "vcpuprobe-cpuid", "version": 1, "origin", "cpus": [...]}. */
+json_object *x86_cpuid_dump_to_json (const X86CpuidDump *dump);

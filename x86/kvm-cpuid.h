@@ -1,0 +1,22 @@
+/* x86/kvm-cpuid.h — what KVM can give a guest: KVM_GET_SUPPORTED_CPUID and
+ * KVM_GET_EMULATED_CPUID on /dev/kvm. The entry buffer grows on E2BIG, never a fixed
+ * size. No /dev/kvm or no permission is not an error of the caller's command: the
+ * result says "unavailable" and why. */
+#pragma once
+#include <glib.h>
+#include "x86/cpuid-dump.h"
+#include "x86/feature-set.h"
+
+typedef struct {
+  gboolean available;
+  char *reason;                 /* why not available ("/dev/kvm: No such file or directory"), else NULL */
+  X86CpuidDump *supported;      /* one CPU (index 0); NULL when unavailable */
+  X86CpuidDump *emulated;       /* one CPU; NULL when unavailable or the ioctl is missing */
+  X86FeatureSet supported_features;
+  X86FeatureSet emulated_features;
+} X86KvmCpuid;
+
+/* @device: NULL for /dev/kvm. Never fails: see ->available and ->reason. */
+X86KvmCpuid *x86_kvm_cpuid_read (const char *device);
+void         x86_kvm_cpuid_free (X86KvmCpuid *kvm);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (X86KvmCpuid, x86_kvm_cpuid_free)
