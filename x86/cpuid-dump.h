@@ -60,13 +60,27 @@ gboolean x86_cpuid_dump_heterogeneous (const X86CpuidDump *dump, GPtrArray **dif
 /* A copy of the leaves of @cpu_index with the per-CPU fields zeroed: for signatures. */
 GArray  *x86_cpuid_dump_masked_leaves (const X86CpuidDump *dump, guint cpu_index);
 
+/* TRUE for the leaves whose ECX input selects a subleaf (4, 7, 0xB, 0xD, ...): there a
+ * missing subleaf is absent, not the same as subleaf 0. */
+gboolean x86_cpuid_leaf_has_subleaves (guint32 leaf);
+
 /* Any supported layout, recognised by content. Errors name the file and the line. */
 X86CpuidDump *x86_cpuid_dump_load (const char *path, GError **error);
 X86CpuidDump *x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **error);
+
+/* One layout each, for callers that know what they read; @origin names the input in errors. */
+X86CpuidDump *x86_cpuid_dump_parse_cpuid_text (const char *text, gsize len, const char *origin, GError **error);
+X86CpuidDump *x86_cpuid_dump_parse_json (const char *text, gsize len, const char *origin, GError **error);
+X86CpuidDump *x86_cpuid_dump_parse_libcpuid (const char *text, gsize len, const char *origin, GError **error);
+X86CpuidDump *x86_cpuid_dump_parse_libvirt (const char *text, gsize len, const char *origin, GError **error);
+/* From an already parsed JSON document (@root borrowed) in the x86_cpuid_dump_to_json layout. */
+X86CpuidDump *x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error);
 
 /* `cpuid -1r` text of one CPU: "CPU N:" then one "   0x%08x 0x%02x: eax=0x%08x ebx=... ecx=... edx=..." per leaf. */
 void x86_cpuid_dump_format_text (const X86CpuidDump *dump, guint cpu_index, GString *out);
 /* {"cpu": N, "leaves": [{"leaf","subleaf","eax","ebx","ecx","edx"}]} with hex strings, reference owned by caller. */
 json_object *x86_cpuid_dump_cpu_to_json (const X86CpuidDump *dump, guint cpu_index);
-/* {"format": "vcpuprobe-cpuid", "version": 1, "origin", "cpus": [...]}. */
+/* {"format": "vcpuprobe-cpuid", "version": 1, "origin", "cpus": [...]}, reference owned by caller. */
 json_object *x86_cpuid_dump_to_json (const X86CpuidDump *dump);
+/* libvirt's <cpudata arch='x86'> of one CPU, one <cpuid .../> per leaf. */
+void x86_cpuid_dump_format_libvirt (const X86CpuidDump *dump, guint cpu_index, GString *out);
