@@ -51,6 +51,29 @@ json_object *qmp_replies_metadata (QmpReplies *replies);
 /* The launch description of segment @index from the metadata, or NULL. Borrowed. */
 json_object *qmp_replies_segment_launch (QmpReplies *replies, guint index);
 
+/* One recorded exchange of a segment: a command, the events that came before its reply,
+ * and the reply. All members borrowed from the QmpReplies. */
+typedef struct {
+  json_object *command;    /* {"execute": ...}, or NULL in the replies-only layout */
+  GPtrArray   *events;     /* json_object *, possibly empty */
+  json_object *reply;      /* {"return": ...} or {"error": ...}; NULL when the recording
+                            * ends before it (QEMU died or quit without answering) */
+  guint        line;       /* line of the file where the exchange starts */
+} QmpRecordedExchange;
+
+/* The greeting of segment @index (borrowed). A file without any greeting gets one made
+ * from its first query-version reply, as libvirt's newer files leave it out. */
+json_object *qmp_replies_segment_greeting (QmpReplies *replies, guint index);
+guint        qmp_replies_segment_n_exchanges (QmpReplies *replies, guint index);
+const QmpRecordedExchange *qmp_replies_segment_exchange (QmpReplies *replies, guint segment,
+                                                         guint index);
+
+/* The shape table (qmp/replay-shapes.c): TRUE when @reply_return, the "return" member of
+ * a reply, has the shape @command called with @arguments (may be NULL) returns. FALSE for
+ * a command the table does not list. */
+gboolean qmp_replay_shape_fits (const char *command, json_object *arguments,
+                                json_object *reply_return);
+
 typedef struct QmpReplayPeer QmpReplayPeer;
 
 /* Serves segment @segment over a new socketpair; *client_fd receives the client's end

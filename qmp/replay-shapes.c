@@ -1,0 +1,156 @@
+/* qmp/replay-shapes.c — what each command's "return" looks like, for replaying
+ * replies-only recordings whose order does not follow our command sequence. */
+#include "qmp/replay.h"
+
+typedef enum {
+  SHAPE_EMPTY_OBJECT,       /* {} */
+  SHAPE_OBJECT,             /* an object with the required members */
+  SHAPE_OBJECT_LIST,        /* a non-empty array of objects, each with the required members */
+  SHAPE_STRING_LIST,        /* an array of strings (may be empty) */
+} ShapeKind;
+
+typedef enum {
+  CHECK_NONE,
+  /* query-cpu-model-expansion: a static expansion names "base", a full one the model
+   * that was asked for. */
+  CHECK_EXPANSION_MODEL,
+} ShapeCheck;
+
+typedef struct {
+  const char *command;
+  const char *qom_property;       /* qom-get only: the property asked for */
+  ShapeKind kind;
+  const char *required[3];        /* NULL-terminated */
+  gboolean only_required;         /* objects carry no other member */
+  ShapeCheck check;
+} ReplyShape;
+
+static const ReplyShape reply_shapes[] = {
+  { "qmp_capabilities", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
+  { "quit", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
+  { "x-exit-preconfig", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
+  { "query-version", NULL, SHAPE_OBJECT, { "qemu", "package", NULL }, FALSE, CHECK_NONE },
+  { "query-commands", NULL, SHAPE_OBJECT_LIST, { "name", NULL }, TRUE, CHECK_NONE },
+  { "query-cpu-definitions", NULL, SHAPE_OBJECT_LIST, { "name", NULL }, FALSE, CHECK_NONE },
+  { "query-cpu-model-expansion", NULL, SHAPE_OBJECT, { "model", NULL }, FALSE,
+    CHECK_EXPANSION_MODEL },
+  { "query-machines", NULL, SHAPE_OBJECT_LIST, { "name", "cpu-max", NULL }, FALSE, CHECK_NONE },
+  { "qom-list", NULL, SHAPE_OBJECT_LIST, { "name", "type", NULL }, FALSE, CHECK_NONE },
+  { "qom-list-properties", NULL, SHAPE_OBJECT_LIST, { "name", "type", NULL }, FALSE,
+    CHECK_NONE },
+  { "qom-get", "feature-words", SHAPE_OBJECT_LIST, { "cpuid-register", NULL }, FALSE,
+    CHECK_NONE },
+  { "qom-get", "filtered-features", SHAPE_OBJECT_LIST, { "cpuid-register", NULL }, FALSE,
+    CHECK_NONE },
+  { "qom-get", "unavailable-features", SHAPE_STRING_LIST, { NULL }, FALSE, CHECK_NONE },
+  { "query-cpus-fast", NULL, SHAPE_OBJECT_LIST, { "qom-path", "cpu-index", NULL }, FALSE,
+    CHECK_NONE },
+  { "query-hotpluggable-cpus", NULL, SHAPE_OBJECT_LIST, { "type", "vcpus-count", NULL }, FALSE,
+    CHECK_NONE },
+  { "query-kvm", NULL, SHAPE_OBJECT, { "enabled", "present", NULL }, FALSE, CHECK_NONE },
+  { "query-target", NULL, SHAPE_OBJECT, { "arch", NULL }, FALSE, CHECK_NONE },
+  { "query-status", NULL, SHAPE_OBJECT, { "status", "running", NULL }, FALSE, CHECK_NONE },
+};
+
+static const char *
+string_member (json_object *object, const char *key)
+{
+  json_object *member = NULL;
+
+  if (object == NULL || !json_object_is_type (object, json_type_object)
+      || !json_object_object_get_ex (object, key, &member)
+      || !json_object_is_type (member, json_type_string))
+    return NULL;
+  return json_object_get_string (member);
+}
+
+static gboolean
+object_fits (const ReplyShape *shape, json_object *object)
+{
+  guint n_required = 0;
+
+  if (!json_object_is_type (object, json_type_object))
+    return FALSE;
+  for (; shape->required[n_required] != NULL; n_required++)
+    if (!json_object_object_get_ex (object, shape->required[n_required], NULL))
+      return FALSE;
+  return !shape->only_required || (guint) json_object_object_length (object) == n_required;
+}
+
+static gboolean
+expansion_fits (json_object *arguments, json_object *reply_return)
+{
+  json_object *requested_model = NULL;
+  json_object *expanded_model = NULL;
+  const char *type = string_member (arguments, "type");
+  const char *expanded_name;
+
+  if (!json_object_object_get_ex (reply_return, "model", &expanded_model))
+    return FALSE;
+  expanded_name = string_member (expanded_model, "name");
+  if (expanded_name == NULL)
+    return FALSE;
+  if (g_strcmp0 (type, "static") == 0)
+    return g_str_equal (expanded_name, "base");
+  if (arguments != NULL)
+    json_object_object_get_ex (arguments, "model", &requested_model);
+  return g_strcmp0 (expanded_name, string_member (requested_model, "name")) == 0;
+}
+
+static gboolean
+shape_fits (const ReplyShape *shape, json_object *arguments, json_object *reply_return)
+{
+  gboolean fits = FALSE;
+  size_t length;
+
+  switch (shape->kind)
+    {
+    case SHAPE_EMPTY_OBJECT:
+      fits = json_object_is_type (reply_return, json_type_object)
+             && json_object_object_length (reply_return) == 0;
+      break;
+    case SHAPE_OBJECT:
+      fits = object_fits (shape, reply_return);
+      break;
+    case SHAPE_OBJECT_LIST:
+      if (!json_object_is_type (reply_return, json_type_array))
+        break;
+      length = json_object_array_length (reply_return);
+      fits = length > 0;
+      for (size_t i = 0; fits && i < length; i++)
+        fits = object_fits (shape, json_object_array_get_idx (reply_return, i));
+      break;
+    case SHAPE_STRING_LIST:
+      if (!json_object_is_type (reply_return, json_type_array))
+        break;
+      length = json_object_array_length (reply_return);
+      fits = TRUE;
+      for (size_t i = 0; fits && i < length; i++)
+        fits = json_object_is_type (json_object_array_get_idx (reply_return, i),
+                                    json_type_string);
+      break;
+    }
+  if (fits && shape->check == CHECK_EXPANSION_MODEL)
+    fits = expansion_fits (arguments, reply_return);
+  return fits;
+}
+
+gboolean
+qmp_replay_shape_fits (const char *command, json_object *arguments, json_object *reply_return)
+{
+  const char *property = string_member (arguments, "property");
+
+  if (command == NULL || reply_return == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (reply_shapes); i++)
+    {
+      const ReplyShape *shape = &reply_shapes[i];
+
+      if (!g_str_equal (shape->command, command))
+        continue;
+      if (shape->qom_property != NULL && g_strcmp0 (shape->qom_property, property) != 0)
+        continue;
+      return shape_fits (shape, arguments, reply_return);
+    }
+  return FALSE;
+}

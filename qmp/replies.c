@@ -1,0 +1,425 @@
+/* qmp/replies.c — reads .replies files (and the .json metadata beside them) into segments
+ * of recorded exchanges. */
+#include "qmp/replay.h"
+
+#include <string.h>
+#include "qmp/json-stream.h"
+
+G_DEFINE_QUARK (qmp-replay-error-quark, qmp_replay_error)
+
+typedef struct {
+  json_object *greeting;
+  GPtrArray *exchanges;          /* QmpRecordedExchange * */
+} Segment;
+
+struct QmpReplies
+{
+  gatomicrefcount ref_count;
+  char *path;
+  json_object *metadata;
+  GPtrArray *segments;           /* Segment * */
+  gboolean has_commands;
+};
+
+static void
+exchange_free (gpointer data)
+{
+  QmpRecordedExchange *exchange = data;
+
+  json_object_put (exchange->command);
+  json_object_put (exchange->reply);
+  g_ptr_array_unref (exchange->events);
+  g_free (exchange);
+}
+
+static void
+json_put (gpointer object)
+{
+  json_object_put (object);
+}
+
+static QmpRecordedExchange *
+exchange_new (guint line)
+{
+  QmpRecordedExchange *exchange = g_new0 (QmpRecordedExchange, 1);
+
+  exchange->events = g_ptr_array_new_with_free_func (json_put);
+  exchange->line = line;
+  return exchange;
+}
+
+static Segment *
+segment_new (void)
+{
+  Segment *segment = g_new0 (Segment, 1);
+
+  segment->exchanges = g_ptr_array_new_with_free_func (exchange_free);
+  return segment;
+}
+
+static void
+segment_free (gpointer data)
+{
+  Segment *segment = data;
+
+  json_object_put (segment->greeting);
+  g_ptr_array_unref (segment->exchanges);
+  g_free (segment);
+}
+
+/* ---- Reading a file of JSON objects, remembering where each starts ---- */
+
+typedef gboolean (*ObjectFunc) (json_object *object, guint line, gpointer user_data,
+                                GError **error);
+
+static gboolean
+has_non_space (const char *line, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isspace (line[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Calls @func for each top-level JSON value of @path, with the line it starts on. */
+static gboolean
+read_json_objects (const char *path, ObjectFunc func, gpointer user_data, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (QmpJsonStream) stream = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
+  guint line_number = 0;
+  guint start_line = 0;
+  gsize offset = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_IO, "cannot read %s: %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+  stream = qmp_json_stream_new (0, 0);
+  while (offset < length)
+    {
+      const char *line = contents + offset;
+      const char *newline = memchr (line, '\n', length - offset);
+      gsize line_length = newline != NULL ? (gsize) (newline - line) + 1 : length - offset;
+      json_object *object;
+
+      offset += line_length;
+      line_number++;
+      if (start_line == 0 && has_non_space (line, line_length))
+        start_line = line_number;
+      if (!qmp_json_stream_feed (stream, line, line_length, &local_error))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE, "%s:%u: %s", path,
+                       line_number, local_error->message);
+          return FALSE;
+        }
+      while ((object = qmp_json_stream_pop (stream)) != NULL)
+        {
+          gboolean ok = func (object, start_line, user_data, error);
+          json_object_put (object);
+          if (!ok)
+            return FALSE;
+          /* A second value completed on this line also started on it. */
+          start_line = line_number;
+        }
+      if (!qmp_json_stream_in_message (stream))
+        start_line = 0;
+    }
+  /* A number at the very end has no delimiter yet: a final newline settles it. */
+  if (!qmp_json_stream_feed (stream, "\n", 1, &local_error))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE, "%s:%u: %s", path,
+                   line_number, local_error->message);
+      return FALSE;
+    }
+  for (json_object *object; (object = qmp_json_stream_pop (stream)) != NULL;)
+    {
+      gboolean ok = func (object, start_line, user_data, error);
+      json_object_put (object);
+      if (!ok)
+        return FALSE;
+    }
+  if (qmp_json_stream_in_message (stream))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s:%u: JSON value not finished at the end of the file", path, start_line);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- The .replies layout ---- */
+
+typedef struct {
+  QmpReplies *replies;
+  Segment *segment;                 /* the one being filled */
+  QmpRecordedExchange *open;        /* command still waiting for its reply */
+  GPtrArray *pending_events;        /* events before the next exchange starts */
+} ParseState;
+
+static QmpRecordedExchange *
+start_exchange (ParseState *state, guint line)
+{
+  QmpRecordedExchange *exchange = exchange_new (line);
+
+  /* Events recorded before a command belong to its exchange: they came before its reply. */
+  g_ptr_array_extend_and_steal (exchange->events, state->pending_events);
+  state->pending_events = g_ptr_array_new_with_free_func (json_put);
+  g_ptr_array_add (state->segment->exchanges, exchange);
+  return exchange;
+}
+
+static void
+start_segment (ParseState *state)
+{
+  state->segment = segment_new ();
+  state->open = NULL;
+  /* Events after the last reply of a segment answer nothing and are dropped. */
+  g_ptr_array_set_size (state->pending_events, 0);
+  g_ptr_array_add (state->replies->segments, state->segment);
+}
+
+static gboolean
+add_replies_object (json_object *object, guint line, gpointer user_data, GError **error)
+{
+  ParseState *state = user_data;
+  const char *path = state->replies->path;
+
+  if (!json_object_is_type (object, json_type_object))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s:%u: expected a JSON object", path, line);
+      return FALSE;
+    }
+  if (json_object_object_get_ex (object, "QMP", NULL))
+    {
+      if (state->segment->greeting != NULL || state->segment->exchanges->len > 0)
+        start_segment (state);
+      state->segment->greeting = json_object_get (object);
+    }
+  else if (json_object_object_get_ex (object, "execute", NULL)
+           || json_object_object_get_ex (object, "exec-oob", NULL))
+    {
+      state->open = start_exchange (state, line);
+      state->open->command = json_object_get (object);
+      state->replies->has_commands = TRUE;
+    }
+  else if (json_object_object_get_ex (object, "return", NULL)
+           || json_object_object_get_ex (object, "error", NULL))
+    {
+      QmpRecordedExchange *exchange = state->open != NULL ? state->open
+                                                          : start_exchange (state, line);
+      exchange->reply = json_object_get (object);
+      state->open = NULL;
+    }
+  else if (json_object_object_get_ex (object, "event", NULL))
+    g_ptr_array_add (state->open != NULL ? state->open->events : state->pending_events,
+                     json_object_get (object));
+  else
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s:%u: not a QMP message (no QMP, execute, return, error or event member)",
+                   path, line);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* libvirt's newer files leave the greeting out: make one from the query-version reply. */
+static gboolean
+make_greeting (QmpReplies *replies, Segment *segment, GError **error)
+{
+  for (guint i = 0; i < segment->exchanges->len; i++)
+    {
+      QmpRecordedExchange *exchange = g_ptr_array_index (segment->exchanges, i);
+      json_object *version = NULL;
+      json_object *command_name = NULL;
+      json_object *qmp;
+
+      if (exchange->reply == NULL || !json_object_object_get_ex (exchange->reply, "return", &version))
+        continue;
+      if (exchange->command != NULL
+          && (!json_object_object_get_ex (exchange->command, "execute", &command_name)
+              || g_strcmp0 (json_object_get_string (command_name), "query-version") != 0))
+        continue;
+      if (!qmp_replay_shape_fits ("query-version", NULL, version))
+        continue;
+      qmp = json_object_new_object ();
+      json_object_object_add (qmp, "version", json_object_get (version));
+      json_object_object_add (qmp, "capabilities", json_object_new_array ());
+      segment->greeting = json_object_new_object ();
+      json_object_object_add (segment->greeting, "QMP", qmp);
+      return TRUE;
+    }
+  g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_EMPTY,
+               "%s has no QMP greeting and no query-version reply to make one from",
+               replies->path);
+  return FALSE;
+}
+
+/* ---- Metadata ---- */
+
+typedef struct {
+  const char *path;
+  json_object *object;
+} MetadataState;
+
+static gboolean
+take_metadata_object (json_object *object, guint line, gpointer user_data, GError **error)
+{
+  MetadataState *state = user_data;
+
+  if (state->object != NULL || !json_object_is_type (object, json_type_object))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s:%u: expected a single JSON object", state->path, line);
+      return FALSE;
+    }
+  state->object = json_object_get (object);
+  return TRUE;
+}
+
+static gboolean
+load_metadata (QmpReplies *replies, GError **error)
+{
+  g_autofree char *path = g_strconcat (replies->path, ".json", NULL);
+  MetadataState state = { path, NULL };
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  if (!read_json_objects (path, take_metadata_object, &state, error))
+    {
+      json_object_put (state.object);
+      return FALSE;
+    }
+  replies->metadata = state.object;
+  return TRUE;
+}
+
+/* ---- Public ---- */
+
+QmpReplies *
+qmp_replies_load (const char *path, GError **error)
+{
+  g_autoptr (QmpReplies) replies = g_new0 (QmpReplies, 1);
+  ParseState state = { 0 };
+  gboolean ok;
+
+  g_atomic_ref_count_init (&replies->ref_count);
+  replies->path = g_strdup (path);
+  replies->segments = g_ptr_array_new_with_free_func (segment_free);
+
+  state.replies = replies;
+  state.pending_events = g_ptr_array_new_with_free_func (json_put);
+  start_segment (&state);
+  ok = read_json_objects (path, add_replies_object, &state, error);
+  g_ptr_array_unref (state.pending_events);
+  if (!ok)
+    return NULL;
+
+  if (replies->segments->len == 1)
+    {
+      Segment *only = g_ptr_array_index (replies->segments, 0);
+      if (only->greeting == NULL && only->exchanges->len == 0)
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_EMPTY,
+                       "%s holds no QMP messages", path);
+          return NULL;
+        }
+    }
+  for (guint i = 0; i < replies->segments->len; i++)
+    {
+      Segment *segment = g_ptr_array_index (replies->segments, i);
+      if (segment->greeting == NULL && !make_greeting (replies, segment, error))
+        return NULL;
+    }
+  if (!load_metadata (replies, error))
+    return NULL;
+  return g_steal_pointer (&replies);
+}
+
+QmpReplies *
+qmp_replies_ref (QmpReplies *replies)
+{
+  g_atomic_ref_count_inc (&replies->ref_count);
+  return replies;
+}
+
+void
+qmp_replies_unref (QmpReplies *replies)
+{
+  if (replies == NULL || !g_atomic_ref_count_dec (&replies->ref_count))
+    return;
+  g_free (replies->path);
+  json_object_put (replies->metadata);
+  g_ptr_array_unref (replies->segments);
+  g_free (replies);
+}
+
+const char *
+qmp_replies_path (QmpReplies *replies)
+{
+  return replies->path;
+}
+
+guint
+qmp_replies_n_segments (QmpReplies *replies)
+{
+  return replies->segments->len;
+}
+
+gboolean
+qmp_replies_has_commands (QmpReplies *replies)
+{
+  return replies->has_commands;
+}
+
+json_object *
+qmp_replies_metadata (QmpReplies *replies)
+{
+  return replies->metadata;
+}
+
+json_object *
+qmp_replies_segment_launch (QmpReplies *replies, guint index)
+{
+  json_object *sessions = NULL;
+  json_object *launch;
+
+  if (replies->metadata == NULL
+      || !json_object_object_get_ex (replies->metadata, "sessions", &sessions)
+      || !json_object_is_type (sessions, json_type_array)
+      || index >= json_object_array_length (sessions))
+    return NULL;
+  launch = json_object_array_get_idx (sessions, index);
+  return json_object_is_type (launch, json_type_object) ? launch : NULL;
+}
+
+json_object *
+qmp_replies_segment_greeting (QmpReplies *replies, guint index)
+{
+  g_return_val_if_fail (index < replies->segments->len, NULL);
+  return ((Segment *) g_ptr_array_index (replies->segments, index))->greeting;
+}
+
+guint
+qmp_replies_segment_n_exchanges (QmpReplies *replies, guint index)
+{
+  g_return_val_if_fail (index < replies->segments->len, 0);
+  return ((Segment *) g_ptr_array_index (replies->segments, index))->exchanges->len;
+}
+
+const QmpRecordedExchange *
+qmp_replies_segment_exchange (QmpReplies *replies, guint segment, guint index)
+{
+  Segment *recorded;
+
+  g_return_val_if_fail (segment < replies->segments->len, NULL);
+  recorded = g_ptr_array_index (replies->segments, segment);
+  g_return_val_if_fail (index < recorded->exchanges->len, NULL);
+  return g_ptr_array_index (recorded->exchanges, index);
+}
