@@ -243,6 +243,9 @@ try_reap (QemuProcess *qemu)
     }
   if (info.si_pid == 0)
     return FALSE;
+  /* While the zombie still holds the pid, the group id cannot name anyone else: sweep up
+   * whatever the child started (a wrapper script's helpers). */
+  kill (-qemu->pid, SIGKILL);
   registry_forget_pid (qemu->registry_slot);
   while (waitpid (qemu->pid, &status, 0) < 0)
     if (errno != EINTR)
