@@ -1,0 +1,623 @@
+/* tests/test-cli.c — the vcpuprobe command line as scripts see it: exit statuses, one-line
+ * errors, and real answers from the real QEMU, a QEMU's socket and a recording of it. */
+#include "tests/test-util.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+
+/* Each case runs vcpuprobe with TMPDIR pointing here, so a temporary file it leaves is seen. */
+static char *case_tmpdir;
+
+static int
+setup_case (void **state)
+{
+  case_tmpdir = test_make_tmpdir ();
+  g_setenv ("TMPDIR", case_tmpdir, TRUE);
+  return 0;
+}
+
+static int
+teardown_case (void **state)
+{
+  test_rmdir_r (case_tmpdir);
+  g_clear_pointer (&case_tmpdir, g_free);
+  g_unsetenv ("TMPDIR");
+  return 0;
+}
+
+/* Every QEMU vcpuprobe orphans is reparented to us (a subreaper), so after a run any child
+ * left, alive or zombie, is a QEMU it failed to stop and reap. */
+static void
+assert_nothing_left (void)
+{
+  guint children = test_count_children ();
+
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+  assert_int_equal (children, 0);
+  assert_int_equal (test_count_entries (case_tmpdir, ""), 0);
+}
+
+static TestRun *
+run_argv (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  TestRun *run;
+
+  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  run = test_run ((const char *const *) argv->pdata, NULL);
+  assert_nothing_left ();
+  return run;
+}
+
+#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+
+/* stderr is exactly one line "vcpuprobe: ...", and it names @input. */
+static void
+assert_one_error_line (const TestRun *run, const char *input)
+{
+  const char *newline = strchr (run->err, '\n');
+
+  if (newline == NULL || newline[1] != '\0' || !g_str_has_prefix (run->err, "vcpuprobe: "))
+    fail_msg ("expected one line \"vcpuprobe: ...\" on stderr, got: \"%s\"", run->err);
+  if (input != NULL && strstr (run->err, input) == NULL)
+    fail_msg ("stderr \"%s\" does not name \"%s\"", run->err, input);
+}
+
+static void
+assert_exit (const TestRun *run, int status)
+{
+  if (run->status != status)
+    fail_msg ("exit status %d, expected %d; stderr: %s", run->status, status, run->err);
+}
+
+static json_object *
+parse_json (const char *text)
+{
+  json_object *value = json_tokener_parse (text);
+
+  if (value == NULL)
+    fail_msg ("not JSON: %s", text);
+  return value;
+}
+
+static json_object *
+member (json_object *object, const char *key, json_type type)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (object, key, &value))
+    fail_msg ("no \"%s\" in %s", key, json_object_to_json_string (object));
+  if (!json_object_is_type (value, type))
+    fail_msg ("\"%s\" has the wrong type in %s", key, json_object_to_json_string (object));
+  return value;
+}
+
+/* ---- Usage errors ---- */
+
+typedef struct {
+  const char *argv[8];
+  const char *named;    /* what the error line must name */
+} UsageCase;
+
+static const UsageCase usage_cases[] = {
+  { { NULL }, "COMMAND" },
+  { { "--frobnicate", "cpuid" }, "--frobnicate" },
+  { { "cpuid", "--frobnicate" }, "--frobnicate" },
+  { { "-x", "cpuid" }, "-x" },
+  { { "frob" }, "frob" },
+  { { "--qemu" }, "--qemu" },
+  { { "qmp", "query-version", "--machine" }, "--machine" },
+  { { "--qemu", "--debug", "qmp", "query-version" }, "--qemu" },
+  { { "--qemu=", "qmp", "query-version" }, "--qemu=" },
+  { { "--accel", "xen", "qmp", "query-version" }, "xen" },
+  { { "qmp", "query-version", "--accel=hvf" }, "hvf" },
+  { { "--method", "guess", "cpuid" }, "guess" },
+  { { "--format=yaml", "cpuid" }, "yaml" },
+  { { "--timeout", "0", "cpuid" }, "--timeout 0" },
+  { { "--timeout=-5", "cpuid" }, "-5" },
+  { { "--timeout", "soon", "cpuid" }, "soon" },
+  { { "--timeout=nan", "cpuid" }, "nan" },
+  { { "--debug=yes", "cpuid" }, "--debug=yes" },
+  { { "--no-cache=1", "cpuid" }, "--no-cache=1" },
+  { { "--help=me" }, "--help=me" },
+  { { "--accel", "tcg", "--accel", "kvm", "cpuid" }, "--accel" },
+  { { "--qemu", "/a", "--socket", "/b", "qmp", "query-version" }, "--socket" },
+  { { "--replay", "/a", "--qemu", "/b", "qmp", "query-version" }, "--qemu" },
+  { { "--socket=/a", "--replay=/b", "qmp", "query-version" }, "--replay" },
+  { { "qmp" }, "CMD" },
+  { { "qmp", "query-version", "{}", "extra" }, "extra" },
+  { { "qmp", "query-version", "[1]" }, "[1]" },
+  { { "qmp", "query-version", "{\"a\":" }, "{\"a\":" },
+  { { "qmp", "query-version", "{} {}" }, "{} {}" },
+  { { "qmp", "query-version", "\"text\"" }, "\"text\"" },
+  { { "cpuid", "extra" }, "extra" },
+  { { "--cpu", "0", "cpuid" }, "--cpu" },
+  { { "qmp", "--cpu", "0", "query-version" }, "--cpu" },
+  { { "cpuid", "--cpu" }, "--cpu" },
+  { { "cpuid", "--cpu", "first" }, "first" },
+  { { "cpuid", "--cpu=-1" }, "-1" },
+  { { "cpuid", "--cpu", "0", "--cpu", "1" }, "--cpu" },
+  { { "cpuid", "--cpu", "99999" }, "99999" },
+  { { "--qemu", "/nonexistent/qemu", "qmp", "query-version" }, "/nonexistent/qemu" },
+  { { "--replay", "/nonexistent/rec.replies", "qmp", "query-version" }, "/nonexistent/rec.replies" },
+  { { "--cpuid-dump", "/nonexistent/dump.txt", "cpuid" }, "/nonexistent/dump.txt" },
+};
+
+static void
+test_usage_errors (void **state)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (usage_cases); i++)
+    {
+      g_autoptr (TestRun) run = run_argv (usage_cases[i].argv);
+      g_autofree char *shown = g_strjoinv (" ", (char **) usage_cases[i].argv);
+
+      print_message ("vcpuprobe %s\n", shown);
+      assert_exit (run, 2);
+      assert_one_error_line (run, usage_cases[i].named);
+      assert_string_equal (run->out, "");
+    }
+}
+
+/* ---- --help, --version ---- */
+
+static void
+test_help (void **state)
+{
+  g_autoptr (TestRun) before = RUN ("--help");
+  g_autoptr (TestRun) after = RUN ("cpuid", "--help");
+
+  assert_exit (before, 0);
+  assert_true (g_str_has_prefix (before->out, "vcpuprobe [OPTIONS] COMMAND [ARGS]\n"));
+  assert_non_null (strstr (before->out, "  qmp CMD [ARGS]  run one QMP command"));
+  assert_true (g_str_has_suffix (before->out, "Exit: 0 success / pass, 1 check mismatch, "
+                                              "2 usage or bad input, 3 QEMU or probe failure.\n"));
+  assert_string_equal (before->err, "");
+  /* A global option after the command still works, and --help does not run the command. */
+  assert_exit (after, 0);
+  assert_string_equal (after->out, before->out);
+}
+
+static void
+test_version (void **state)
+{
+  g_autoptr (TestRun) run = RUN ("--version");
+
+  assert_exit (run, 0);
+  assert_string_equal (run->out, "vcpuprobe " VCPUPROBE_VERSION "\n");
+  assert_string_equal (run->err, "");
+}
+
+/* ---- qmp against the real QEMU ---- */
+
+/* "major.minor.micro" from `qemu-system-x86_64 --version`. */
+static char *
+qemu_version_from_binary (void)
+{
+  g_autoptr (TestRun) run = test_run ((const char *const[]) { test_qemu_binary (), "--version", NULL },
+                                      NULL);
+  g_autoptr (GRegex) regex = g_regex_new ("version (\\d+\\.\\d+\\.\\d+)", 0, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+
+  assert_int_equal (run->status, 0);
+  if (!g_regex_match (regex, run->out, 0, &match))
+    fail_msg ("no version in: %s", run->out);
+  return g_match_info_fetch (match, 1);
+}
+
+/* The query-version reply printed by vcpuprobe is the binary's own version. */
+static void
+assert_query_version_output (const char *out)
+{
+  json_object *reply = parse_json (out);
+  json_object *qemu = member (reply, "qemu", json_type_object);
+  g_autofree char *expected = qemu_version_from_binary ();
+  g_autofree char *printed = g_strdup_printf ("%d.%d.%d",
+                                              json_object_get_int (member (qemu, "major", json_type_int)),
+                                              json_object_get_int (member (qemu, "minor", json_type_int)),
+                                              json_object_get_int (member (qemu, "micro", json_type_int)));
+
+  assert_string_equal (printed, expected);
+  member (reply, "package", json_type_string);
+  json_object_put (reply);
+}
+
+static void
+test_qmp_tcg (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) run = RUN ("--accel", "tcg", "qmp", "query-version");
+
+  assert_exit (run, 0);
+  assert_query_version_output (run->out);
+}
+
+static void
+test_qmp_kvm (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  g_autoptr (TestRun) run = RUN ("qmp", "query-version", "--accel=kvm");
+  g_autoptr (TestRun) kvm = RUN ("qmp", "--accel", "kvm", "query-kvm");
+  json_object *reply;
+
+  assert_exit (run, 0);
+  assert_query_version_output (run->out);
+  /* The QEMU really runs under KVM, not a silent TCG fallback. */
+  assert_exit (kvm, 0);
+  reply = parse_json (kvm->out);
+  assert_true (json_object_get_boolean (member (reply, "enabled", json_type_boolean)));
+  json_object_put (reply);
+}
+
+static void
+test_qmp_arguments (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) run = RUN ("--accel", "tcg", "qmp", "query-cpu-model-expansion",
+                                 "{\"type\": \"static\", \"model\": {\"name\": \"qemu64\"}}");
+  json_object *reply;
+  json_object *model;
+
+  assert_exit (run, 0);
+  reply = parse_json (run->out);
+  model = member (reply, "model", json_type_object);
+  member (model, "name", json_type_string);
+  member (model, "props", json_type_object);
+  json_object_put (reply);
+}
+
+static void
+test_qmp_errors (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) unknown = RUN ("--accel", "tcg", "qmp", "no-such-command");
+  g_autoptr (TestRun) missing = RUN ("--accel", "tcg", "qmp", "query-cpu-model-expansion", "{}");
+
+  assert_exit (unknown, 3);
+  assert_one_error_line (unknown, NULL);
+  assert_true (g_str_has_prefix (unknown->err, "vcpuprobe: no-such-command: CommandNotFound: "));
+  assert_string_equal (unknown->out, "");
+  assert_exit (missing, 3);
+  assert_one_error_line (missing, NULL);
+  assert_true (g_str_has_prefix (missing->err, "vcpuprobe: query-cpu-model-expansion: GenericError: "));
+}
+
+static void
+test_not_qemu (void **state)
+{
+  g_autoptr (TestRun) run = RUN ("--qemu", "/bin/false", "--timeout", "20", "qmp", "query-version");
+
+  assert_exit (run, 3);
+  assert_one_error_line (run, "/bin/false");
+  assert_string_equal (run->out, "");
+}
+
+/* ---- --socket: a QEMU started here ---- */
+
+static void
+test_qmp_socket (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *socket_path = g_build_filename (dir, "qmp.sock", NULL);
+  g_autofree char *monitor = g_strdup_printf ("unix:%s,server=on,wait=off", socket_path);
+  const char *qemu_argv[] = { test_qemu_binary (), "-S", "-nodefaults", "-display", "none",
+                              "-machine", "none", "-accel", "tcg", "-qmp", monitor, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TestRun) run = NULL;
+  GPid qemu;
+  int status;
+
+  if (!g_spawn_async (NULL, (char **) qemu_argv, NULL,
+                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                      | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &qemu, &error))
+    fail_msg ("cannot start QEMU: %s", error->message);
+  /* QEMU creates the socket before it listens; a QEMU that died is caught by the check. */
+  for (guint i = 0; i < 3000 && !g_file_test (socket_path, G_FILE_TEST_EXISTS); i++)
+    {
+      if (waitpid (qemu, &status, WNOHANG) == qemu)
+        fail_msg ("QEMU exited before creating %s", socket_path);
+      g_usleep (10000);
+    }
+
+  run = test_run ((const char *const[]) { test_vcpuprobe (), "--socket", socket_path,
+                                          "qmp", "query-version", NULL }, NULL);
+  kill (qemu, SIGTERM);
+  waitpid (qemu, &status, 0);
+  g_spawn_close_pid (qemu);
+  test_rmdir_r (dir);
+
+  assert_exit (run, 0);
+  assert_query_version_output (run->out);
+  assert_nothing_left ();
+}
+
+/* ---- --record, then --replay of it ---- */
+
+static void
+test_record_replay (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *recording = g_build_filename (dir, "query-version.replies", NULL);
+  g_autofree char *metadata_path = g_strconcat (recording, ".json", NULL);
+  g_autoptr (TestRun) live = RUN ("--accel", "tcg", "--record", recording, "qmp", "query-version");
+  g_autoptr (TestRun) replayed = NULL;
+  g_autoptr (TestRun) unrecorded = NULL;
+  json_object *metadata;
+
+  assert_exit (live, 0);
+  /* The recording and its description, and nothing half-written beside them. */
+  assert_int_equal (test_count_entries (dir, ""), 2);
+  assert_true (g_file_test (recording, G_FILE_TEST_IS_REGULAR));
+  metadata = json_object_from_file (metadata_path);
+  assert_non_null (metadata);
+  json_object_put (metadata);
+
+  replayed = RUN ("--replay", recording, "qmp", "query-version");
+  assert_exit (replayed, 0);
+  assert_string_equal (replayed->out, live->out);
+  assert_string_equal (replayed->err, "");
+
+  /* What the recording never saw is QEMU's CommandNotFound, as from a real QEMU. */
+  unrecorded = RUN ("--replay", recording, "qmp", "query-kvm");
+  assert_exit (unrecorded, 3);
+  assert_one_error_line (unrecorded, "query-kvm");
+  test_rmdir_r (dir);
+}
+
+static void
+test_replay_malformed (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *recording = g_build_filename (dir, "broken.replies", NULL);
+  g_autoptr (TestRun) run = NULL;
+
+  assert_true (g_file_set_contents (recording, "{\"QMP\": {\"version\": \n\nnot json at all\n",
+                                    -1, NULL));
+  run = RUN ("--replay", recording, "qmp", "query-version");
+  assert_exit (run, 2);
+  assert_one_error_line (run, recording);
+  test_rmdir_r (dir);
+}
+
+/* ---- cpuid ---- */
+
+static gboolean
+have_program (const char *name)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+
+  return path != NULL;
+}
+
+static void
+test_cpuid_matches_cpuid_tool (void **state)
+{
+  if (!have_program ("cpuid") || !have_program ("taskset"))
+    {
+      print_message ("SKIP: the cpuid or taskset program is not installed\n");
+      skip ();
+    }
+  g_autoptr (TestRun) ours = test_run ((const char *const[]) { "taskset", "-c", "0",
+                                                               test_vcpuprobe (), "cpuid", "--cpu", "0",
+                                                               NULL }, NULL);
+  g_autoptr (TestRun) theirs = test_run ((const char *const[]) { "taskset", "-c", "0", "cpuid", "-1r",
+                                                                 NULL }, NULL);
+  const char *our_leaves = strchr (ours->out, '\n');
+  const char *their_leaves = strchr (theirs->out, '\n');
+
+  assert_exit (ours, 0);
+  assert_int_equal (theirs->status, 0);
+  /* `cpuid -1r` heads its one CPU "CPU:"; the leaf lines must be identical. */
+  assert_true (g_str_has_prefix (ours->out, "CPU 0:\n"));
+  assert_true (g_str_has_prefix (theirs->out, "CPU:\n"));
+  assert_string_equal (our_leaves, their_leaves);
+  assert_nothing_left ();
+}
+
+static void
+test_cpuid_all_cpus_text (void **state)
+{
+  g_autoptr (TestRun) run = RUN ("cpuid");
+  long online = sysconf (_SC_NPROCESSORS_ONLN);
+  guint headers = 0;
+  g_auto (GStrv) lines = NULL;
+
+  assert_exit (run, 0);
+  lines = g_strsplit (run->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "CPU "))
+      headers++;
+  assert_int_equal (headers, online);
+}
+
+static void
+test_cpuid_json (void **state)
+{
+  g_autoptr (TestRun) run = RUN ("cpuid", "--format", "json");
+  json_object *report;
+  json_object *cpus;
+  json_object *cpu0;
+  json_object *features;
+  json_object *leaf;
+  json_object *kvm;
+  gboolean has_fpu = FALSE;
+
+  assert_exit (run, 0);
+  report = parse_json (run->out);
+  member (report, "identity", json_type_object);
+  member (report, "heterogeneous", json_type_boolean);
+  cpus = member (report, "cpus", json_type_array);
+  assert_int_equal (json_object_array_length (cpus), sysconf (_SC_NPROCESSORS_ONLN));
+  cpu0 = json_object_array_get_idx (cpus, 0);
+  member (cpu0, "cpu", json_type_int);
+  features = member (cpu0, "features", json_type_array);
+  for (size_t i = 0; i < json_object_array_length (features); i++)
+    if (strcmp (json_object_get_string (json_object_array_get_idx (features, i)), "fpu") == 0)
+      has_fpu = TRUE;
+  assert_true (has_fpu);
+  leaf = json_object_array_get_idx (member (cpu0, "leaves", json_type_array), 0);
+  assert_non_null (leaf);
+  for (guint i = 0; i < 6; i++)
+    assert_true (json_object_object_get_ex (leaf, (const char *[]) { "leaf", "subleaf", "eax", "ebx",
+                                                                      "ecx", "edx" }[i], NULL));
+  kvm = member (report, "kvm", json_type_object);
+  member (kvm, "supported", json_type_array);
+  member (kvm, "emulated", json_type_array);
+  assert_int_equal (json_object_get_boolean (member (kvm, "available", json_type_boolean)),
+                    test_kvm_usable ());
+  if (test_kvm_usable ())
+    assert_true (json_object_array_length (member (kvm, "supported", json_type_array)) > 0);
+  else
+    member (kvm, "reason", json_type_string);
+  json_object_put (report);
+}
+
+static void
+test_cpuid_xml (void **state)
+{
+  g_autoptr (TestRun) run = RUN ("cpuid", "--format=xml");
+
+  assert_exit (run, 0);
+  assert_true (g_str_has_prefix (run->out, "<cpudata arch='x86'>\n"));
+  assert_non_null (strstr (run->out, "<cpuid eax_in='0x00000000' ecx_in='0x00' "));
+  assert_true (g_str_has_suffix (run->out, "</cpudata>\n"));
+}
+
+/* A dump written by `cpuid --cpu 0` reads back as the same CPU, and its JSON does not
+ * claim this machine's KVM for the dump's host. */
+static void
+test_cpuid_dump_round_trip (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *dump = g_build_filename (dir, "cpu0.txt", NULL);
+  g_autoptr (TestRun) live = RUN ("cpuid", "--cpu", "0");
+  g_autoptr (TestRun) text = NULL;
+  g_autoptr (TestRun) json = NULL;
+  g_autoptr (TestRun) absent = NULL;
+  json_object *report;
+  json_object *kvm;
+
+  assert_exit (live, 0);
+  assert_true (g_file_set_contents (dump, live->out, -1, NULL));
+
+  text = RUN ("--cpuid-dump", dump, "cpuid");
+  assert_exit (text, 0);
+  assert_string_equal (text->out, live->out);
+
+  json = RUN ("cpuid", "--format", "json", "--cpuid-dump", dump);
+  assert_exit (json, 0);
+  report = parse_json (json->out);
+  assert_int_equal (json_object_array_length (member (report, "cpus", json_type_array)), 1);
+  kvm = member (report, "kvm", json_type_object);
+  assert_false (json_object_get_boolean (member (kvm, "available", json_type_boolean)));
+  assert_non_null (strstr (json_object_get_string (member (kvm, "reason", json_type_string)), "dump"));
+  assert_int_equal (json_object_array_length (member (kvm, "supported", json_type_array)), 0);
+  json_object_put (report);
+
+  absent = RUN ("--cpuid-dump", dump, "cpuid", "--cpu", "1");
+  assert_exit (absent, 2);
+  assert_one_error_line (absent, "1");
+  test_rmdir_r (dir);
+}
+
+static void
+test_cpuid_dump_malformed (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *dump = g_build_filename (dir, "broken.txt", NULL);
+  g_autofree char *where = g_strconcat (dump, ":3", NULL);
+  g_autoptr (TestRun) run = NULL;
+
+  assert_true (g_file_set_contents (dump,
+                                    "CPU 0:\n"
+                                    "   0x00000000 0x00: eax=0x0000000d ebx=0x756e6547 ecx=0x6c65746e edx=0x49656e69\n"
+                                    "   0x00000001 0x00: eax=0x000306c3 ebx=banana\n",
+                                    -1, NULL));
+  run = RUN ("--cpuid-dump", dump, "cpuid");
+  assert_exit (run, 2);
+  assert_one_error_line (run, where);
+  assert_string_equal (run->out, "");
+  test_rmdir_r (dir);
+}
+
+/* ---- valgrind ---- */
+
+static void
+run_under_valgrind (const char *const *args, int expected_status)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (TestRun) run = NULL;
+
+  for (const char *const *v = (const char *const[]) { "valgrind", "--leak-check=full",
+                                                      "--errors-for-leak-kinds=definite",
+                                                      "--error-exitcode=99", "-q",
+                                                      test_vcpuprobe (), NULL }; *v != NULL; v++)
+    g_ptr_array_add (argv, (gpointer) *v);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  run = test_run ((const char *const *) argv->pdata, NULL);
+  if (run->status != expected_status)
+    fail_msg ("under valgrind: exit status %d, expected %d; stderr: %s",
+              run->status, expected_status, run->err);
+  assert_nothing_left ();
+}
+
+static void
+test_valgrind (void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  print_message ("SKIP: valgrind cannot run a program built with AddressSanitizer\n");
+  skip ();
+#endif
+  if (!have_program ("valgrind"))
+    {
+      print_message ("SKIP: valgrind is not installed\n");
+      skip ();
+    }
+  run_under_valgrind ((const char *const[]) { "--frobnicate", "cpuid", NULL }, 2);
+  run_under_valgrind ((const char *const[]) { "cpuid", "--format", "json", NULL }, 0);
+  TEST_REQUIRE_QEMU ();
+  run_under_valgrind ((const char *const[]) { "qmp", "query-version", "--accel", "tcg",
+                                              "--timeout", "120", NULL }, 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_usage_errors, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_help, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_version, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_tcg, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_kvm, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_arguments, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_errors, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_not_qemu, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_socket, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_replay_malformed, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_matches_cpuid_tool, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_all_cpus_text, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_json, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_xml, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_dump_round_trip, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_dump_malformed, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_valgrind, setup_case, teardown_case),
+  };
+
+  /* Orphaned grandchildren (a QEMU whose vcpuprobe died) come to us, so none escapes the count. */
+  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}

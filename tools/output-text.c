@@ -1,0 +1,29 @@
+/* tools/output-text.c — plain text output. */
+#include "tools/output-text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "tools/options.h"
+
+gboolean
+cli_output_print (const char *text, GError **error)
+{
+  gsize len = strlen (text);
+
+  if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILURE, "standard output: %s",
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+cli_text_cpuid (const X86CpuidDump *dump, GString *out)
+{
+  for (guint i = 0; i < x86_cpuid_dump_n_cpus (dump); i++)
+    x86_cpuid_dump_format_text (dump, i, out);
+}

@@ -1,0 +1,149 @@
+/* tools/qmp-source.c — turns --qemu/--socket/--replay, --record, --accel, --debug and
+ * --timeout into one QmpSource, a recorder and a deadline. */
+#include "tools/qmp-source.h"
+
+#include "x86/cpu-identity.h"
+#include "x86/host-cpuid.h"
+
+struct CliSource {
+  QmpSource *qmp;
+  QmpRecorder *recorder;   /* NULL without --record */
+  char *accel;
+  gint64 deadline_us;
+  guint n_opened;
+};
+
+void
+cli_source_free (CliSource *source)
+{
+  if (source == NULL)
+    return;
+  qmp_source_free (source->qmp);
+  qmp_recorder_free (source->recorder);
+  g_free (source->accel);
+  g_free (source);
+}
+
+static QmpSource *
+open_qmp_source (const CliOptions *options, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  QmpSource *qmp;
+
+  if (options->socket != NULL)
+    return qmp_source_new_socket (options->socket);
+  if (options->replay != NULL)
+    return qmp_source_new_replay (options->replay, QMP_REPLAY_AUTO, error);
+
+  qmp = qmp_source_new_launch (options->qemu, &local_error);
+  if (qmp != NULL)
+    return qmp;
+  /* A --qemu that names no executable is the user's input; a QEMU missing from PATH is not. */
+  if (options->qemu != NULL)
+    g_set_error_literal (error, CLI_ERROR, CLI_ERROR_INPUT, local_error->message);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+/* The recording says where it came from, so a replay years later can be trusted or not. */
+static void
+describe_recording (CliSource *source, const CliOptions *options)
+{
+  json_object *argv = json_object_new_array ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *date = g_date_time_format_iso8601 (now);
+  g_autoptr (X86CpuidDump) host = x86_host_cpuid_read (0, NULL);
+
+  for (guint i = 0; i < options->argv->len; i++)
+    json_object_array_add (argv, json_object_new_string (g_ptr_array_index (options->argv, i)));
+  qmp_recorder_set_meta (source->recorder, "qemu-binary",
+                         json_object_new_string (qmp_source_describe (source->qmp)));
+  qmp_recorder_set_meta (source->recorder, "argv", argv);
+  qmp_recorder_set_meta (source->recorder, "accel", json_object_new_string (source->accel));
+  qmp_recorder_set_meta (source->recorder, "date", json_object_new_string (date));
+  if (host != NULL)
+    {
+      g_autoptr (X86CpuIdentity) identity = x86_cpu_identity_from_dump (host, TRUE);
+      if (identity->brand != NULL)
+        qmp_recorder_set_meta (source->recorder, "host-cpu",
+                               json_object_new_string (identity->brand));
+    }
+}
+
+CliSource *
+cli_source_new (const CliOptions *options, GError **error)
+{
+  g_autoptr (CliSource) source = g_new0 (CliSource, 1);
+  const char *accel = options->accel;
+
+  source->qmp = open_qmp_source (options, error);
+  if (source->qmp == NULL)
+    return NULL;
+  source->deadline_us = cli_options_deadline (options);
+
+  if (accel == NULL && options->replay != NULL)
+    accel = qmp_source_recorded_accel (source->qmp);
+  source->accel = g_strdup (accel != NULL ? accel : qemu_default_accel ());
+
+  qmp_source_set_debug (source->qmp, options->debug);
+  if (options->record != NULL)
+    {
+      source->recorder = qmp_recorder_new (options->record);
+      qmp_source_set_recorder (source->qmp, source->recorder);
+      describe_recording (source, options);
+    }
+  return g_steal_pointer (&source);
+}
+
+const char *
+cli_source_accel (CliSource *source)
+{
+  return source->accel;
+}
+
+gint64
+cli_source_deadline (CliSource *source)
+{
+  return source->deadline_us;
+}
+
+QmpConnection *
+cli_source_open (CliSource *source, const char *machine, const char *cpu, GError **error)
+{
+  QemuLaunchOptions launch = {
+    .machine = machine,
+    .accel = source->accel,
+    .cpu = cpu,
+  };
+  QmpConnection *connection;
+
+  connection = qmp_source_open (source->qmp, &launch, source->deadline_us, error);
+  if (connection == NULL)
+    return NULL;
+
+  /* Only the greeting knows the version, so the recording learns it from the first session. */
+  if (source->n_opened++ == 0 && source->recorder != NULL)
+    {
+      QmpSession *session = qmp_connection_session (connection);
+      g_autofree char *version = qmp_version_to_string (qmp_session_get_version (session));
+
+      qmp_recorder_set_meta (source->recorder, "qemu-version", json_object_new_string (version));
+      qmp_recorder_set_meta (source->recorder, "qemu-package",
+                             json_object_new_string (qmp_session_package (session)));
+    }
+  return connection;
+}
+
+gboolean
+cli_source_finish (CliSource *source, GError **error)
+{
+  if (source->recorder == NULL || source->n_opened == 0)
+    return TRUE;
+  if (!qmp_recorder_finish (source->recorder, error))
+    {
+      g_prefix_error (error, "--record: ");
+      return FALSE;
+    }
+  return TRUE;
+}

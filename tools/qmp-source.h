@@ -1,0 +1,32 @@
+/* tools/qmp-source.h — the QMP source the command line asks for (--qemu, --socket,
+ * --replay, else qemu-system-x86_64 from PATH), with --record and --debug attached,
+ * the accelerator settled, and the one deadline of --timeout. Commands open their
+ * sessions here and never see which kind of source they talk to. */
+#pragma once
+#include <glib.h>
+#include "qmp/source.h"
+#include "tools/options.h"
+
+typedef struct CliSource CliSource;
+
+/* Checks what the options name before anything starts: a --qemu that is not an
+ * executable or a --replay that cannot be read fails with CLI_EXIT_USAGE's errors. */
+CliSource *cli_source_new (const CliOptions *options, GError **error);
+void       cli_source_free (CliSource *source);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliSource, cli_source_free)
+
+/* --accel; else for a replay the accelerator it was recorded with; else
+ * qemu_default_accel(). Static or owned by @source. */
+const char *cli_source_accel (CliSource *source);
+gint64      cli_source_deadline (CliSource *source);
+
+/* Opens a session: QEMU in query mode with @machine (NULL: "none") and @cpu (may be NULL)
+ * under cli_source_accel(). The first session also completes the recording's metadata
+ * (QEMU version and package). Errors name the source. */
+QmpConnection *cli_source_open (CliSource *source, const char *machine, const char *cpu,
+                                GError **error);
+
+/* Writes the --record recording (nothing without --record, or before any session was
+ * opened). Call after every connection has been closed, so each conversation is
+ * complete, whether its commands succeeded or not: a QMP error is worth replaying too. */
+gboolean cli_source_finish (CliSource *source, GError **error);
