@@ -271,16 +271,23 @@ killed_mid_command (QemuMonitorTransport transport)
   session = qemu_process_connect (qemu, NULL, qmp_deadline_in_ms (20000), &error);
   assert_non_null (session);
   assert_int_equal (kill (pid, SIGKILL), 0);
+  /* Dead for sure (but not reaped) before the command, so the outcome does not depend on
+   * whether the write or the read notices first. */
+  {
+    siginfo_t info;
+    assert_int_equal (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT), 0);
+  }
   reply = qmp_session_execute (session, "query-version", NULL, qmp_deadline_in_ms (20000),
                                &error);
+  /* Clean up before judging, so a failure here does not leave a child to later cases. */
+  qemu_process_stop (qemu, session);
+  g_clear_pointer (&session, qmp_session_free);
+  g_clear_pointer (&qemu, qemu_process_free);
   assert_null (reply);
   if (!g_error_matches (error, QMP_ERROR, QMP_ERROR_CLOSED))
     fail_msg ("expected CLOSED, got: %s", error->message);
   if (strstr (error->message, "killed by signal 9") == NULL)
     fail_msg ("no exit status in: %s", error->message);
-  qemu_process_stop (qemu, session);
-  g_clear_pointer (&session, qmp_session_free);
-  g_clear_pointer (&qemu, qemu_process_free);
   assert_all_gone (pid);
 }
 
