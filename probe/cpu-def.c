@@ -342,7 +342,7 @@ cpu_def_lookup_feature (const char *name, GError **error)
   if (feature != NULL)
     return feature;
 
-  g_autoptr (GPtrArray) suggestions = x86_feature_suggest (name, 3);
+  g_autoptr (GPtrArray) suggestions = x86_feature_suggest (name, 2);
   if (suggestions == NULL || suggestions->len == 0)
     {
       g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
@@ -355,6 +355,17 @@ cpu_def_lookup_feature (const char *name, GError **error)
   g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
                "unknown feature '%s' (did you mean %s?)", name, list);
   return NULL;
+}
+
+/* TRUE when QEMU has a CPU property of this feature's own name: not for features only
+ * libvirt names, bits that follow guest state (osxsave), or a second bit QEMU sets
+ * through another feature's property (kvmclock2 through kvmclock). */
+static gboolean
+has_own_qemu_property (const X86Feature *feature)
+{
+  const char *property = x86_feature_qemu_property (feature);
+
+  return property != NULL && strcmp (property, feature->name) == 0;
 }
 
 /* Typed as QMP expects: on/off words as booleans, numbers as integers. */
@@ -385,7 +396,7 @@ cpu_def_expansion_props (const CpuDef *def)
     {
       const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
       gboolean on = entry->policy == CPU_POLICY_FORCE || entry->policy == CPU_POLICY_REQUIRE;
-      if (entry->feature->flags & X86_FEATURE_LIBVIRT_ONLY)
+      if (!has_own_qemu_property (entry->feature))
         continue;
       json_object_object_add (props, entry->feature->name, json_object_new_boolean (on));
     }
@@ -442,19 +453,25 @@ add_parsed_feature (CpuDef *def, const X86Feature *feature, CpuPolicy policy,
   return FALSE;
 }
 
-/* Finds the feature a -cpu item names; libvirt-only names are unknown to QEMU. */
+/* Finds the feature a -cpu item names, refusing those QEMU has no property for. */
 static const X86Feature *
 lookup_qemu_feature (const char *name, GError **error)
 {
   const X86Feature *feature = cpu_def_lookup_feature (name, error);
 
-  if (feature != NULL && (feature->flags & X86_FEATURE_LIBVIRT_ONLY))
-    {
-      g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
-                   "feature '%s' is known to libvirt only, QEMU has no property for it", name);
-      return NULL;
-    }
-  return feature;
+  if (feature == NULL || has_own_qemu_property (feature))
+    return feature;
+  if (feature->flags & X86_FEATURE_LIBVIRT_ONLY)
+    g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
+                 "feature '%s' is known to libvirt only, QEMU has no property for it", name);
+  else if (x86_feature_qemu_property (feature) != NULL)
+    g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
+                 "feature '%s' has no QEMU property of its own, '%s' sets it",
+                 name, x86_feature_qemu_property (feature));
+  else
+    g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_UNKNOWN_FEATURE,
+                 "feature '%s' has no QEMU property", name);
+  return NULL;
 }
 
 static gboolean
@@ -587,7 +604,7 @@ cpu_def_to_qemu_cpu_string (const CpuDef *def, gboolean legacy)
     {
       const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
       gboolean on = entry->policy == CPU_POLICY_FORCE || entry->policy == CPU_POLICY_REQUIRE;
-      if (entry->policy == CPU_POLICY_OPTIONAL || (entry->feature->flags & X86_FEATURE_LIBVIRT_ONLY))
+      if (entry->policy == CPU_POLICY_OPTIONAL || !has_own_qemu_property (entry->feature))
         continue;
       if (legacy)
         g_string_append_printf (out, ",%c%s", on ? '+' : '-', legacy_feature_name (entry->feature));

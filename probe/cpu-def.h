@@ -134,8 +134,10 @@ const char *cpu_def_qemu_model (const CpuDef *def);
 /* The "props" of a query-cpu-model-expansion model, as libvirt builds it: every feature
  * with a QEMU property under its canonical name, true for force and require, false for
  * every other policy; then the pass-through properties, typed (on/off → bool, a number →
- * int, else string). Features known to libvirt only (cmt, osxsave, ...) are left out, as
- * libvirt never sends them. The caller owns the returned reference. */
+ * int, else string). Features without a QEMU property of their own are left out: those
+ * known to libvirt only (cmt, ...), which libvirt never sends either, bits that follow
+ * guest state (osxsave, ospke) and second bits of a shared property (kvmclock2). The
+ * caller owns the returned reference. */
 json_object *cpu_def_expansion_props (const CpuDef *def);
 
 /* -cpu strings -------------------------------------------------------------------------
@@ -144,15 +146,17 @@ json_object *cpu_def_expansion_props (const CpuDef *def);
  * ITEM is "+feat", "feat", "feat=on|true|yes" (require), "-feat", "feat=off|false|no"
  * (disable), or a property: a name x86_is_non_feature_property() knows, or any name with a
  * value that is not a boolean ("level=13", "model-id=…"). Features take any spelling of
- * the table; "_" and "-" are interchangeable, as on QEMU's command line. Errors name the
- * string and the item (1 is the model). */
+ * the table; "_" and "-" are interchangeable, as on QEMU's command line. A feature QEMU
+ * has no property for (cmt, osxsave, kvmclock2) is an error. Errors name the string and
+ * the item (1 is the model). */
 CpuDef *cpu_def_from_qemu_cpu_string (const char *cpu_string, GError **error);
 
 /* The -cpu argument for @def: force and require as "feat=on", disable and forbid as
  * "feat=off", canonical names; with @legacy "+feat"/"-feat" and, where QEMU 1.x–2.7 spelt a
  * dashed name with underscores (lahf_lm, kvm_pv_eoi, svm_lock), that spelling, which every
  * later QEMU still accepts. Optional features are left out (they must be resolved against
- * the host first), and so are features known to libvirt only. vendor_id becomes
+ * the host first), and so are features without a QEMU property of their own (as for
+ * cpu_def_expansion_props()). vendor_id becomes
  * "vendor=…" unless a "vendor" property is present; properties follow, as given. NULL
  * when cpu_def_qemu_model() is NULL. */
 char *cpu_def_to_qemu_cpu_string (const CpuDef *def, gboolean legacy);
