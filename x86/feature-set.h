@@ -45,16 +45,21 @@ void x86_feature_set_foreach (const X86FeatureSet *set, X86FeatureSetFunc func, 
  * @include_unnamed. The array owns its strings. */
 GPtrArray *x86_feature_set_to_names (const X86FeatureSet *set, gboolean include_unnamed);
 
+/* The from_* functions overwrite @set; on failure they leave it as it was. */
+
 /* From names in any spelling. Unknown names fail with X86_FEATURE_ERROR_UNKNOWN_NAME. */
 gboolean x86_feature_set_from_names (X86FeatureSet *set, const char *const *names, guint n_names,
                                      GError **error);
 
-/* From the CPUID words of CPU @cpu_index of @dump (every CPUID word of the table). */
+/* From the CPUID words of CPU @cpu_index of @dump (every CPUID word of the table; absent
+ * leaves read as 0). */
 void x86_feature_set_from_cpuid (X86FeatureSet *set, const X86CpuidDump *dump, guint cpu_index);
 
 /* From QEMU's feature-words / filtered-features value (a JSON array of
  * X86CPUFeatureWordInfo: cpuid-input-eax, optional cpuid-input-ecx, cpuid-register,
- * features), any version's shape. Words the table does not know are skipped and
- * counted in *n_unknown_words (may be NULL). @words is borrowed. */
+ * features), any version's shape: a word without cpuid-input-ecx matches subleaf 0 of a
+ * leaf that has subleaves (QEMU 1.5 listed 7.0.EBX so). Words the table does not know
+ * (registers ESP..EDI included) are skipped and counted in *n_unknown_words (may be NULL);
+ * a list of the wrong shape fails with X86_FEATURE_ERROR_BAD_WORDS. @words is borrowed. */
 gboolean x86_feature_set_from_feature_words (X86FeatureSet *set, json_object *words,
                                              guint *n_unknown_words, GError **error);
