@@ -6,7 +6,17 @@
  * It says how each should be launched; a replay source answers with the recorded segment
  * whose launch options match (accel, machine, cpu, preconfig), in file order among equals,
  * or the whole file when it holds a single session or no metadata. A socket source connects
- * to the QEMU that is already there, whatever was asked. */
+ * to the QEMU that is already there, whatever was asked.
+ *
+ * How a request matches a recorded launch object (FILE.json "sessions"[i]):
+ *   - a key absent from the recorded object matches anything (hand-written metadata names
+ *     only what matters); a segment with no launch object at all matches every request;
+ *   - "accel": a request without accel (NULL) matches any accel, else the strings are equal;
+ *   - "machine": a request without machine means "none", as for the launcher; strings equal;
+ *   - "cpu": a request without -cpu matches only a recorded null; strings equal;
+ *   - "preconfig": the booleans are equal.
+ * Among matching segments the first not yet opened wins; when all were opened, the last
+ * matching one is served again. Several segments without metadata are served in file order. */
 #pragma once
 #include <glib.h>
 #include "qmp/session.h"
@@ -50,7 +60,9 @@ QmpReplies   *qmp_source_replies (QmpSource *source);   /* replay only, else NUL
 /* Every session opened from now on is recorded into @recorder (reference kept by caller;
  * it must outlive the source). */
 void qmp_source_set_recorder (QmpSource *source, QmpRecorder *recorder);
-/* Every message sent and received is printed to stderr. */
+/* Launch only: how the monitor is reached (default QEMU_MONITOR_STDIO). */
+void qmp_source_set_transport (QmpSource *source, QemuMonitorTransport transport);
+/* Every message sent and received is printed to stderr ("-> {json}", "<- {json}"). */
 void qmp_source_set_debug (QmpSource *source, gboolean debug);
 /* Replay only: fail qmp_connection_close() when the recording could not answer a command. */
 void qmp_source_set_strict (QmpSource *source, gboolean strict);
