@@ -49,8 +49,8 @@ start_tag_position (XmlReader *reader)
   return g_strdup_printf ("%d:%d", line, (int) (offset - line_start) + 1);
 }
 
-static void G_GNUC_PRINTF (3, 4)
-set_position_error (XmlReader *reader, GError **error, const char *format, ...)
+static void G_GNUC_PRINTF (4, 5)
+set_position_error (XmlReader *reader, GError **error, CpuDefError code, const char *format, ...)
 {
   g_autofree char *position = start_tag_position (reader);
   g_autofree char *problem = NULL;
@@ -59,7 +59,7 @@ set_position_error (XmlReader *reader, GError **error, const char *format, ...)
   va_start (args, format);
   problem = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_INVALID, "%s:%s: %s",
+  g_set_error (error, CPU_DEF_ERROR, code, "%s:%s: %s",
                reader->source, position, problem);
 }
 
@@ -83,25 +83,26 @@ read_cpu_attributes (XmlReader *reader, const char **names, const char **values,
 
   if (mode != NULL && !cpu_mode_from_name (mode, &parsed_mode))
     {
-      set_position_error (reader, error, "unknown CPU mode '%s'", mode);
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "unknown CPU mode '%s'", mode);
       return FALSE;
     }
   reader->def = cpu_def_new (parsed_mode, NULL);
   if (match != NULL && !cpu_match_from_name (match, &reader->def->match))
     {
-      set_position_error (reader, error, "unknown CPU match '%s'", match);
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "unknown CPU match '%s'", match);
       return FALSE;
     }
   if (check != NULL && !cpu_check_from_name (check, &reader->def->check))
     {
-      set_position_error (reader, error, "unknown CPU check '%s'", check);
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "unknown CPU check '%s'", check);
       return FALSE;
     }
   if (migratable != NULL)
     {
       if (strcmp (migratable, "on") != 0 && strcmp (migratable, "off") != 0)
         {
-          set_position_error (reader, error, "bad migratable value '%s' (expected on or off)",
+          set_position_error (reader, error, CPU_DEF_ERROR_INVALID,
+                              "bad migratable value '%s' (expected on or off)",
                               migratable);
           return FALSE;
         }
@@ -118,13 +119,14 @@ read_model (XmlReader *reader, const char **names, const char **values, GError *
 
   if (reader->model_seen)
     {
-      set_position_error (reader, error, "second <model> element");
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "second <model> element");
       return FALSE;
     }
   reader->model_seen = TRUE;
   if (fallback != NULL && !cpu_fallback_from_name (fallback, &reader->def->fallback))
     {
-      set_position_error (reader, error, "unknown model fallback '%s'", fallback);
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID,
+                          "unknown model fallback '%s'", fallback);
       return FALSE;
     }
   if (vendor_id != NULL)
@@ -132,7 +134,8 @@ read_model (XmlReader *reader, const char **names, const char **values, GError *
       /* CPUID leaf 0 returns the vendor in exactly three 4-byte registers. */
       if (strlen (vendor_id) != 12)
         {
-          set_position_error (reader, error, "vendor_id '%s' is not 12 characters long", vendor_id);
+          set_position_error (reader, error, CPU_DEF_ERROR_INVALID,
+                              "vendor_id '%s' is not 12 characters long", vendor_id);
           return FALSE;
         }
       reader->def->vendor_id = g_strdup (vendor_id);
@@ -151,30 +154,31 @@ read_feature (XmlReader *reader, const char **names, const char **values, GError
 
   if (name == NULL)
     {
-      set_position_error (reader, error, "feature without a name");
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "feature without a name");
       return FALSE;
     }
   if (policy_name != NULL && !cpu_policy_from_name (policy_name, &policy))
     {
-      set_position_error (reader, error, "unknown feature policy '%s'", policy_name);
+      set_position_error (reader, error, CPU_DEF_ERROR_INVALID,
+                          "unknown feature policy '%s'", policy_name);
       return FALSE;
     }
   const X86Feature *feature = cpu_def_lookup_feature (name, &lookup_error);
   if (feature == NULL)
     {
-      set_position_error (reader, error, "%s", lookup_error->message);
-      (*error)->code = CPU_DEF_ERROR_UNKNOWN_FEATURE;
+      set_position_error (reader, error, CPU_DEF_ERROR_UNKNOWN_FEATURE,
+                          "%s", lookup_error->message);
       return FALSE;
     }
   if (cpu_def_get_policy (reader->def, feature, &earlier))
     {
       if (earlier == policy)
         return TRUE;
-      set_position_error (reader, error, "conflicting policies for feature '%s': %s here, %s at %s",
+      set_position_error (reader, error, CPU_DEF_ERROR_CONFLICT,
+                          "conflicting policies for feature '%s': %s here, %s at %s",
                           x86_feature_libvirt_name (feature), cpu_policy_name (policy),
                           cpu_policy_name (earlier),
                           (const char *) g_hash_table_lookup (reader->position_of, feature));
-      (*error)->code = CPU_DEF_ERROR_CONFLICT;
       return FALSE;
     }
   cpu_def_set_policy (reader->def, feature, policy);
@@ -211,7 +215,7 @@ on_start_element (GMarkupParseContext *context, const char *element, const char 
   else if (strcmp (element, "vendor") == 0)
     {
       if (reader->vendor_seen)
-        set_position_error (reader, error, "second <vendor> element");
+        set_position_error (reader, error, CPU_DEF_ERROR_INVALID, "second <vendor> element");
       reader->vendor_seen = TRUE;
       g_string_truncate (reader->element_text, 0);
     }
@@ -291,8 +295,9 @@ cpu_def_from_xml (const char *xml, gssize length, const char *source, GError **e
   g_autoptr (GMarkupParseContext) context
     = g_markup_parse_context_new (&parser, G_MARKUP_TREAT_CDATA_AS_TEXT, &reader, NULL);
   reader.context = context;
-  gboolean parsed = g_markup_parse_context_parse (context, xml, (gssize) reader.length, &parse_error)
-                    && g_markup_parse_context_end_parse (context, &parse_error);
+  gboolean parsed
+    = g_markup_parse_context_parse (context, xml, (gssize) reader.length, &parse_error)
+      && g_markup_parse_context_end_parse (context, &parse_error);
   g_autoptr (CpuDef) def = g_steal_pointer (&reader.def);
 
   if (!parsed)

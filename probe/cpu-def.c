@@ -733,7 +733,8 @@ json_read_features (CpuDef *def, json_object *features, GError **error)
       if (cpu_def_get_policy (def, feature, &earlier) && earlier != policy)
         {
           g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_CONFLICT,
-                       "JSON CPU definition: conflicting policies for feature '%s': %s for '%s', %s earlier",
+                       "JSON CPU definition: conflicting policies for feature '%s': "
+                       "%s for '%s', %s earlier",
                        feature->name, policy_name, name, cpu_policy_name (earlier));
           return FALSE;
         }

@@ -449,6 +449,11 @@ test_xml_host_cpu_never_taken (void **state)
                     CPU_DEF_ERROR_NO_CPU,
                     "test.xml: no <cpu> element at the top or in a <domain>");
 
+  assert_xml_error ("<domainCapabilities><cpu><mode name='host-passthrough' supported='yes'/>"
+                    "</cpu></domainCapabilities>",
+                    CPU_DEF_ERROR_NO_CPU,
+                    "test.xml: no <cpu> element at the top or in a <domain>");
+
   /* A host <cpu> first, then the guest's: the guest's is used. */
   g_autoptr (CpuDef) def
     = parse_xml ("<root><host><cpu><model>Skylake-Client</model></cpu></host>"
