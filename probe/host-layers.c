@@ -1,0 +1,80 @@
+/* probe/host-layers.c — reads the silicon and KVM layers of probe/host-layers.h. */
+#include "probe/host-layers.h"
+
+#include "x86/host-cpuid.h"
+#include "x86/kvm-cpuid.h"
+
+void
+probe_host_layers_free (ProbeHostLayers *layers)
+{
+  if (layers == NULL)
+    return;
+  g_free (layers->hardware_origin);
+  g_free (layers->kvm_unknown_reason);
+  g_free (layers);
+}
+
+ProbeHostLayers *
+probe_host_layers_new_unknown (const char *reason)
+{
+  ProbeHostLayers *layers = g_new0 (ProbeHostLayers, 1);
+
+  layers->kvm_unknown_reason = g_strdup (reason);
+  return layers;
+}
+
+void
+probe_host_layers_common_features (const X86CpuidDump *dump, X86FeatureSet *set)
+{
+  guint n_cpus = x86_cpuid_dump_n_cpus (dump);
+
+  x86_feature_set_clear (set);
+  for (guint i = 0; i < n_cpus; i++)
+    {
+      X86FeatureSet cpu;
+
+      x86_feature_set_from_cpuid (&cpu, dump, i);
+      if (i == 0)
+        *set = cpu;
+      else
+        x86_feature_set_intersect (set, set, &cpu);
+    }
+  x86_feature_set_named_only (set);
+}
+
+ProbeHostLayers *
+probe_host_layers_read (const char *cpuid_dump, gboolean this_host, GError **error)
+{
+  g_autoptr (ProbeHostLayers) layers = probe_host_layers_new_unknown (NULL);
+  g_autoptr (X86CpuidDump) hardware = NULL;
+
+  if (cpuid_dump != NULL)
+    hardware = x86_cpuid_dump_load (cpuid_dump, error);
+  else if (this_host)
+    hardware = x86_host_cpuid_read (-1, error);
+  if ((cpuid_dump != NULL || this_host) && hardware == NULL)
+    return NULL;
+  if (hardware != NULL)
+    {
+      layers->hardware_known = TRUE;
+      layers->hardware_origin = g_strdup (cpuid_dump != NULL ? cpuid_dump : "hardware");
+      probe_host_layers_common_features (hardware, &layers->hardware);
+    }
+
+  if (this_host)
+    {
+      g_autoptr (X86KvmCpuid) kvm = x86_kvm_cpuid_read (NULL);
+
+      layers->kvm_known = kvm->available;
+      if (kvm->available)
+        {
+          layers->kvm = kvm->supported_features;
+          x86_feature_set_named_only (&layers->kvm);
+        }
+      else
+        layers->kvm_unknown_reason = g_strdup (kvm->reason);
+    }
+  else
+    layers->kvm_unknown_reason = g_strdup ("KVM of the recorded host is not known");
+  return g_steal_pointer (&layers);
+}

@@ -1,0 +1,38 @@
+/* probe/host-layers.h — what the host below QEMU can give a guest, layer by layer.
+ *
+ * A feature QEMU filters out of a guest CPU was refused by one layer: the silicon (the
+ * CPUID of every logical CPU: a feature one CPU lacks is one the guest may not get),
+ * KVM (KVM_GET_SUPPORTED_CPUID) or QEMU itself. probe/compare.c names the layer from
+ * these sets. A layer that could not be read is "unknown", never guessed: a --replay of
+ * another host's recording knows that host's silicon only from its --cpuid-dump, and its
+ * KVM not at all. */
+#pragma once
+#include <glib.h>
+#include "x86/feature-set.h"
+
+typedef struct {
+  gboolean hardware_known;
+  X86FeatureSet hardware;       /* named features present on every logical CPU */
+  char *hardware_origin;        /* "hardware" or the dump's path; NULL when unknown */
+  gboolean kvm_known;
+  X86FeatureSet kvm;            /* KVM_GET_SUPPORTED_CPUID, named features */
+  char *kvm_unknown_reason;     /* why kvm_known is FALSE ("/dev/kvm: ...", "a replay"); else NULL */
+} ProbeHostLayers;
+
+void probe_host_layers_free (ProbeHostLayers *layers);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeHostLayers, probe_host_layers_free)
+
+/* An empty description: both layers unknown, for @reason (copied). */
+ProbeHostLayers *probe_host_layers_new_unknown (const char *reason);
+
+/* The layers of the host the QEMU runs on. The hardware layer comes from @cpuid_dump
+ * (any layout x86_cpuid_dump_load() reads) when given, else from the CPUID instruction
+ * on every online CPU when @this_host, else it is unknown. KVM comes from /dev/kvm when
+ * @this_host (an unreadable /dev/kvm leaves it unknown, with the reason), and is unknown
+ * otherwise: a dump says nothing of what that host's kernel supports. Errors: an
+ * unreadable dump, or CPUID that cannot be read on an online CPU. */
+ProbeHostLayers *probe_host_layers_read (const char *cpuid_dump, gboolean this_host,
+                                         GError **error);
+
+/* The named features present on every CPU of @dump, into @set (cleared first). */
+void probe_host_layers_common_features (const X86CpuidDump *dump, X86FeatureSet *set);
