@@ -1,0 +1,392 @@
+/* tests/test-cpuid-dump.c — the CPUID data model and every file layout it reads. */
+#include "tests/test-util.h"
+#include "x86/cpuid-dump.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+#include <libcpuid/libcpuid.h>
+
+/* Two CPUs of one package: only the APIC ids differ. */
+static const char two_cpus_text[] =
+  "CPU 0:\n"
+  "   0x00000000 0x00: eax=0x0000000d ebx=0x756e6547 ecx=0x6c65746e edx=0x49656e69\n"
+  "   0x00000001 0x00: eax=0x000306c3 ebx=0x00100800 ecx=0x7ffafbff edx=0xbfebfbff\n"
+  "   0x00000004 0x00: eax=0x1c004121 ebx=0x01c0003f ecx=0x0000003f edx=0x00000000\n"
+  "   0x00000004 0x01: eax=0x00000000 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+  "   0x00000007 0x00: eax=0x00000000 ebx=0x000027ab ecx=0x00000000 edx=0x9c000000\n"
+  "   0x0000000b 0x00: eax=0x00000001 ebx=0x00000002 ecx=0x00000100 edx=0x00000000\n"
+  "   0x0000000b 0x01: eax=0x00000004 ebx=0x00000008 ecx=0x00000201 edx=0x00000000\n"
+  "   0x80000000 0x00: eax=0x80000008 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+  "CPU 1:\n"
+  "   0x00000000 0x00: eax=0x0000000d ebx=0x756e6547 ecx=0x6c65746e edx=0x49656e69\n"
+  "   0x00000001 0x00: eax=0x000306c3 ebx=0x02100800 ecx=0x7ffafbff edx=0xbfebfbff\n"
+  "   0x00000004 0x00: eax=0x1c004121 ebx=0x01c0003f ecx=0x0000003f edx=0x00000000\n"
+  "   0x00000004 0x01: eax=0x00000000 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n"
+  "   0x00000007 0x00: eax=0x00000000 ebx=0x000027ab ecx=0x00000000 edx=0x9c000000\n"
+  "   0x0000000b 0x00: eax=0x00000001 ebx=0x00000002 ecx=0x00000100 edx=0x00000002\n"
+  "   0x0000000b 0x01: eax=0x00000004 ebx=0x00000008 ecx=0x00000201 edx=0x00000002\n"
+  "   0x80000000 0x00: eax=0x80000008 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n";
+
+static X86CpuidDump *
+parse_ok (const char *text, const char *origin)
+{
+  g_autoptr (GError) error = NULL;
+  X86CpuidDump *dump = x86_cpuid_dump_parse (text, strlen (text), origin, &error);
+
+  if (dump == NULL)
+    print_message ("unexpected error: %s\n", error->message);
+  assert_non_null (dump);
+  return dump;
+}
+
+static void
+assert_parse_error (const char *text, gssize len, const char *expected_message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump =
+    x86_cpuid_dump_parse (text, len < 0 ? strlen (text) : (gsize) len, "sample", &error);
+
+  assert_null (dump);
+  assert_non_null (error);
+  assert_true (g_error_matches (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE));
+  assert_string_equal (error->message, expected_message);
+}
+
+static void
+test_text_sections (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = parse_ok (two_cpus_text, "two.txt");
+  guint n_leaves;
+  const X86CpuidLeaf *leaves;
+
+  assert_int_equal (x86_cpuid_dump_n_cpus (dump), 2);
+  assert_int_equal (x86_cpuid_dump_cpu_number (dump, 1), 1);
+  assert_int_equal (x86_cpuid_dump_find_cpu (dump, 1), 1);
+  assert_int_equal (x86_cpuid_dump_find_cpu (dump, 7), -1);
+  assert_string_equal (x86_cpuid_dump_origin (dump), "two.txt");
+  leaves = x86_cpuid_dump_leaves (dump, 0, &n_leaves);
+  assert_int_equal (n_leaves, 8);
+  assert_int_equal (leaves[3].leaf, 4);
+  assert_int_equal (leaves[3].subleaf, 1);
+  assert_int_equal (x86_cpuid_dump_get (dump, 1, 1, 0, 1), 0x02100800);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 7, 0, 3), 0x9c000000);
+}
+
+static void
+test_text_without_header (void **state)
+{
+  g_autoptr (X86CpuidDump) bare = parse_ok (
+    "   0x00000000 0x00: eax=0x00000001 ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65\n"
+    "   0x00000001 0x00: eax=0x00a00f11 ebx=0x00000800 ecx=0x00000000 edx=0x00000000", "bare");
+  g_autoptr (X86CpuidDump) single = parse_ok (
+    "CPU:\n"
+    "   0x00000000 0x00: eax=0x00000001 ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65\n", "single");
+
+  assert_int_equal (x86_cpuid_dump_n_cpus (bare), 1);
+  assert_int_equal (x86_cpuid_dump_cpu_number (bare, 0), 0);
+  assert_int_equal (x86_cpuid_dump_get (bare, 0, 1, 0, 0), 0x00a00f11);
+  assert_int_equal (x86_cpuid_dump_n_cpus (single), 1);
+  assert_int_equal (x86_cpuid_dump_get (single, 0, 0, 0, 1), 0x68747541);
+}
+
+static void
+test_text_round_trip (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = parse_ok (two_cpus_text, "two.txt");
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < x86_cpuid_dump_n_cpus (dump); i++)
+    x86_cpuid_dump_format_text (dump, i, out);
+  assert_string_equal (out->str, two_cpus_text);
+}
+
+static void
+assert_same_leaves (const X86CpuidDump *a, const X86CpuidDump *b)
+{
+  assert_int_equal (x86_cpuid_dump_n_cpus (a), x86_cpuid_dump_n_cpus (b));
+  for (guint i = 0; i < x86_cpuid_dump_n_cpus (a); i++)
+    {
+      guint n_a, n_b;
+      const X86CpuidLeaf *leaves_a = x86_cpuid_dump_leaves (a, i, &n_a);
+      const X86CpuidLeaf *leaves_b = x86_cpuid_dump_leaves (b, i, &n_b);
+
+      assert_int_equal (x86_cpuid_dump_cpu_number (a, i), x86_cpuid_dump_cpu_number (b, i));
+      assert_int_equal (n_a, n_b);
+      assert_memory_equal (leaves_a, leaves_b, n_a * sizeof (X86CpuidLeaf));
+    }
+}
+
+static void
+test_json_round_trip (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = parse_ok (two_cpus_text, "two.txt");
+  json_object *json = x86_cpuid_dump_to_json (dump);
+  const char *text = json_object_to_json_string_ext (json, JSON_C_TO_STRING_PRETTY);
+  g_autoptr (X86CpuidDump) again = parse_ok (text, "two.json");
+  json_object *leaf = json_object_array_get_idx (
+    json_object_object_get (json_object_array_get_idx (json_object_object_get (json, "cpus"), 0),
+                            "leaves"), 1);
+
+  assert_string_equal (json_object_get_string (json_object_object_get (json, "format")),
+                       "vcpuprobe-cpuid");
+  assert_string_equal (json_object_get_string (json_object_object_get (leaf, "leaf")), "0x00000001");
+  assert_string_equal (json_object_get_string (json_object_object_get (leaf, "ebx")), "0x00100800");
+  assert_same_leaves (dump, again);
+  assert_string_equal (x86_cpuid_dump_origin (again), "two.json");
+  json_object_put (json);
+}
+
+static void
+test_libvirt_xml (void **state)
+{
+  static const char xml[] =
+    "<!-- Intel(R) Xeon(R) CPU E5-2630 v3 @ 2.40GHz -->\n"
+    "<cpudata arch='x86'>\n"
+    "  <cpuid eax_in='0x00000000' ecx_in='0x00' eax='0x0000000f' ebx='0x756e6547' ecx='0x6c65746e' edx='0x49656e69'/>\n"
+    "  <cpuid eax_in='0x00000007' ecx_in='0x00' eax='0x00000000' ebx='0x000037ab' ecx='0x00000000' edx='0x00000000'/>\n"
+    "  <cpuid eax_in='0x00000004' ecx_in='0x01' eax='0x1c004122' ebx='0x01c0003f' ecx='0x0000003f' edx='0x00000000'/>\n"
+    "  <msr index='0x10a' edx='0x00000000' eax='0x0000000b'/>\n"
+    "</cpudata>\n";
+  g_autoptr (X86CpuidDump) dump = parse_ok (xml, "cpu.xml");
+  g_autoptr (GString) written = g_string_new (NULL);
+  g_autoptr (X86CpuidDump) again = NULL;
+  guint n_leaves;
+
+  x86_cpuid_dump_leaves (dump, 0, &n_leaves);
+  assert_int_equal (n_leaves, 3);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 4, 1, 0), 0x1c004122);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 7, 0, 1), 0x000037ab);
+  x86_cpuid_dump_format_libvirt (dump, 0, written);
+  again = parse_ok (written->str, "again.xml");
+  assert_same_leaves (dump, again);
+}
+
+/* libcpuid writes its own file from arrays we fill, so the reader is checked against the
+ * real writer rather than our idea of it. */
+static void
+test_libcpuid_generated (void **state)
+{
+  struct cpu_raw_data_t raw;
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "raw.txt", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump = NULL;
+
+  memset (&raw, 0, sizeof raw);
+  raw.basic_cpuid[0][0] = 0xb;                /* max basic leaf 0xB */
+  raw.basic_cpuid[0][1] = 0x756e6547;
+  raw.basic_cpuid[0][2] = 0x6c65746e;
+  raw.basic_cpuid[0][3] = 0x49656e69;
+  raw.basic_cpuid[1][0] = 0x000306c3;
+  raw.basic_cpuid[7][1] = 0x000027ab;
+  raw.ext_cpuid[0][0] = 0x80000001;
+  raw.ext_cpuid[1][3] = 0x2c100800;
+  raw.intel_fn4[0][0] = 0x1c004121;           /* data cache, then instruction, then end */
+  raw.intel_fn4[1][0] = 0x1c004122;
+  raw.intel_fn11[0][2] = 0x00000100;          /* SMT level, then the end */
+  assert_int_equal (cpuid_serialize_raw_data (&raw, path), 0);
+
+  dump = x86_cpuid_dump_load (path, &error);
+  assert_null (error);
+  assert_non_null (dump);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 1, 0, 0), 0x000306c3);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 7, 0, 1), 0x000027ab);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 0x80000001, 0, 3), 0x2c100800);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 4, 1, 0), 0x1c004122);
+  assert_non_null (x86_cpuid_dump_lookup (dump, 0, 4, 2));     /* the terminating subleaf */
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 4, 3));
+  assert_non_null (x86_cpuid_dump_lookup (dump, 0, 0xb, 1));
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 0xb, 2));
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 0xc, 0));       /* past the max basic leaf */
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 0x80000002, 0));
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 0x12, 0));
+  test_rmdir_r (dir);
+}
+
+static void
+test_libcpuid_by_hand (void **state)
+{
+  static const char raw[] =
+    "version=0.6.2\n"
+    "\n"
+    "_________________ Logical CPU #0 _________________\n"
+    "basic_cpuid[0]=00000001 68747541 444d4163 69746e65\n"
+    "basic_cpuid[1]=00a00f11 00000800 7ef8320b 178bfbff\n"
+    "basic_cpuid[2]=12345678 00000000 00000000 00000000\n"
+    "intel_fn80000026h[0]=00000000 00000000 00000000 00000000\n"
+    "_________________ Logical CPU #2 _________________\n"
+    "basic_cpuid[0]=00000001 68747541 444d4163 69746e65\n"
+    "basic_cpuid[1]=00a00f11 02000800 7ef8320b 178bfbff\n";
+  g_autoptr (X86CpuidDump) dump = parse_ok (raw, "raw");
+
+  assert_int_equal (x86_cpuid_dump_n_cpus (dump), 2);
+  assert_int_equal (x86_cpuid_dump_cpu_number (dump, 1), 2);
+  assert_int_equal (x86_cpuid_dump_get (dump, 1, 1, 0, 1), 0x02000800);
+  assert_null (x86_cpuid_dump_lookup (dump, 0, 2, 0));
+  assert_false (x86_cpuid_dump_heterogeneous (dump, NULL));
+}
+
+static void
+test_lookup_subleaves (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_new ();
+  X86CpuidLeaf ext = { .leaf = 0x80000001, .ecx = 0x121 };
+  X86CpuidLeaf features = { .leaf = 7, .subleaf = 0, .ebx = 0x1 };
+  guint cpu = x86_cpuid_dump_add_cpu (dump, 5);
+
+  x86_cpuid_dump_set (dump, cpu, &ext);
+  x86_cpuid_dump_set (dump, cpu, &features);
+  features.ebx = 0x3;
+  x86_cpuid_dump_set (dump, cpu, &features);     /* replaces, never duplicates */
+  assert_int_equal (x86_cpuid_dump_get (dump, cpu, 7, 0, 1), 0x3);
+  assert_int_equal (x86_cpuid_dump_get (dump, cpu, 0x80000001, 9, 2), 0x121);
+  assert_null (x86_cpuid_dump_lookup (dump, cpu, 7, 1));
+  assert_null (x86_cpuid_dump_lookup (dump, 1, 7, 0));
+  assert_int_equal (x86_cpuid_dump_get (dump, cpu, 0x80000008, 0, 0), 0);
+  assert_true (x86_cpuid_leaf_has_subleaves (0xd));
+  assert_false (x86_cpuid_leaf_has_subleaves (0x80000001));
+}
+
+static void
+test_heterogeneous (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = parse_ok (two_cpus_text, "two.txt");
+  g_autoptr (GPtrArray) differences = NULL;
+  g_autoptr (GArray) masked = NULL;
+  X86CpuidLeaf changed = { .leaf = 7, .ebx = 0x000027ab, .edx = 0x9c000400 };
+  X86CpuidLeaf extra = { .leaf = 0x1a, .eax = 0x40000000 };
+
+  assert_false (x86_cpuid_dump_heterogeneous (dump, &differences));
+  assert_int_equal (differences->len, 0);
+  g_clear_pointer (&differences, g_ptr_array_unref);
+
+  masked = x86_cpuid_dump_masked_leaves (dump, 1);
+  assert_int_equal (g_array_index (masked, X86CpuidLeaf, 1).ebx, 0x00100800);
+  assert_int_equal (g_array_index (masked, X86CpuidLeaf, 5).edx, 0);
+
+  x86_cpuid_dump_set (dump, 1, &changed);
+  x86_cpuid_dump_set (dump, 1, &extra);
+  assert_true (x86_cpuid_dump_heterogeneous (dump, &differences));
+  assert_int_equal (differences->len, 2);
+  assert_string_equal (g_ptr_array_index (differences, 0),
+                       "CPU 1: leaf 0x7.0 EDX 0x9c000400 (CPU 0: 0x9c000000)");
+  assert_string_equal (g_ptr_array_index (differences, 1),
+                       "CPU 1: leaf 0x1a.0 present (CPU 0: missing)");
+}
+
+static void
+test_amd_topology_masked (void **state)
+{
+  g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_new ();
+  X86CpuidLeaf topology = { .leaf = 0x8000001e, .eax = 0x4, .ebx = 0x0102, .ecx = 0x0300 };
+
+  x86_cpuid_dump_add_cpu (dump, 0);
+  x86_cpuid_dump_add_cpu (dump, 1);
+  x86_cpuid_dump_set (dump, 0, &topology);
+  topology.eax = 0x5;
+  topology.ebx = 0x0103;
+  topology.ecx = 0x0301;
+  x86_cpuid_dump_set (dump, 1, &topology);
+  assert_false (x86_cpuid_dump_heterogeneous (dump, NULL));
+  topology.ebx = 0x0003;     /* threads per core differ: a real difference */
+  x86_cpuid_dump_set (dump, 1, &topology);
+  assert_true (x86_cpuid_dump_heterogeneous (dump, NULL));
+}
+
+static void
+test_malformed_text (void **state)
+{
+  static const char binary[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00garbage";
+  const char *expected_line =
+    "expected \"CPU N:\" or \"0xLEAF 0xSUBLEAF: eax=0x... ebx=0x... ecx=0x... edx=0x...\"";
+  g_autofree char *truncated = g_strdup_printf ("sample:2: %s", expected_line);
+  g_autofree char *garbage = g_strdup_printf ("sample:1: %s", expected_line);
+
+  assert_parse_error ("   0x00000000 0x00: eax=0x00000001 ebx=0x0 ecx=0x0 edx=0x0\n"
+                      "   0x00000001 0x00: eax=0x00000001 ebx=0x0 ec", -1, truncated);
+  assert_parse_error ("\n   0x0000000g 0x00: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4\n", -1, truncated);
+  assert_parse_error ("\n   0x00000000 0x00: eax=0x123456789 ebx=0x2 ecx=0x3 edx=0x4\n", -1, truncated);
+  assert_parse_error ("garbage\n", -1, garbage);
+  assert_parse_error ("\xff\xfe\x80\x81\x01\x02", -1, garbage);
+  assert_parse_error (binary, sizeof binary - 1, "sample:1: expected text, found a NUL byte");
+  assert_parse_error ("", 0, "sample:1: expected CPUID lines, found none");
+  assert_parse_error ("CPU 0:\n\n", -1, "sample:2: expected CPUID lines, found none");
+  assert_parse_error ("CPU 3:\n   0x0 0x0: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4\nCPU 3:\n", -1,
+                      "sample:3: expected a new CPU, CPU 3 appears twice");
+}
+
+static void
+test_malformed_other_layouts (void **state)
+{
+  static const char bad_json[] = "{\"format\": \"vcpuprobe-cpuid\",\n \"cpus\": [\n";
+  static const char wrong_json[] =
+    "{\"format\": \"vcpuprobe-cpuid\", \"cpus\": [{\"cpu\": 0, \"leaves\": [{\"leaf\": \"0x1\", \"eax\": \"zz\"}]}]}";
+  static const char bad_xml[] =
+    "<cpudata arch='x86'>\n  <cpuid eax_in='0x1' ecx_in='0x0' eax='0x1' ebx='0x2' ecx='0x3'/>\n</cpudata>\n";
+  static const char bad_raw[] = "version=0.6.2\nbasic_cpuid[0]=00000001 68747541\n";
+
+  assert_parse_error (bad_json, sizeof bad_json - 1,
+                      "sample:3: expected JSON, the document ends early");
+  assert_parse_error (wrong_json, sizeof wrong_json - 1,
+                      "sample: cpus[0].leaves[0].eax: expected a 32-bit hex string");
+  assert_parse_error (bad_xml, sizeof bad_xml - 1,
+                      "sample:2: expected <cpuid eax_in='0x...' ecx_in='0x...' eax='0x...' "
+                      "ebx='0x...' ecx='0x...' edx='0x...'/> with 32-bit hex values");
+  assert_parse_error ("<cpudata arch='x86'>\n<cpuid eax_in='0x1'", -1,
+                      "sample:2: expected well-formed XML");
+  assert_parse_error (bad_raw, sizeof bad_raw - 1,
+                      "sample:2: expected \"version=...\", \"Logical CPU #N\" or "
+                      "\"NAME[INDEX]=EAX EBX ECX EDX\"");
+}
+
+static void
+test_load_errors (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *missing = g_build_filename (dir, "missing.txt", NULL);
+  g_autofree char *empty = g_build_filename (dir, "empty.txt", NULL);
+  g_autofree char *expected_empty = g_strdup_printf ("%s:1: expected CPUID lines, found none", empty);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump = NULL;
+
+  dump = x86_cpuid_dump_load (missing, &error);
+  assert_null (dump);
+  assert_true (g_error_matches (error, X86_CPUID_ERROR, X86_CPUID_ERROR_IO));
+  assert_non_null (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  dump = x86_cpuid_dump_load (dir, &error);
+  assert_null (dump);
+  assert_true (g_error_matches (error, X86_CPUID_ERROR, X86_CPUID_ERROR_IO));
+  assert_non_null (strstr (error->message, dir));
+  g_clear_error (&error);
+
+  assert_true (g_file_set_contents (empty, "", 0, NULL));
+  dump = x86_cpuid_dump_load (empty, &error);
+  assert_null (dump);
+  assert_true (g_error_matches (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE));
+  assert_string_equal (error->message, expected_empty);
+  test_rmdir_r (dir);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_text_sections),
+    cmocka_unit_test (test_text_without_header),
+    cmocka_unit_test (test_text_round_trip),
+    cmocka_unit_test (test_json_round_trip),
+    cmocka_unit_test (test_libvirt_xml),
+    cmocka_unit_test (test_libcpuid_generated),
+    cmocka_unit_test (test_libcpuid_by_hand),
+    cmocka_unit_test (test_lookup_subleaves),
+    cmocka_unit_test (test_heterogeneous),
+    cmocka_unit_test (test_amd_topology_masked),
+    cmocka_unit_test (test_malformed_text),
+    cmocka_unit_test (test_malformed_other_layouts),
+    cmocka_unit_test (test_load_errors),
+  };
+
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
