@@ -20,36 +20,43 @@ typedef struct {
   const char *command;
   const char *qom_property;       /* qom-get only: the property asked for */
   ShapeKind kind;
-  const char *required[3];        /* NULL-terminated */
+  const char *required[3];        /* unused slots are NULL */
   gboolean only_required;         /* objects carry no other member */
   ShapeCheck check;
+  /* Lists: an element whose "name" is this must be present (TRUE) or absent (FALSE).
+   * Early x86 CPU definitions are lists of bare names, like query-commands; only the
+   * command list names qmp_capabilities. */
+  const char *marker_name;
+  gboolean marker_present;
 } ReplyShape;
 
 static const ReplyShape reply_shapes[] = {
-  { "qmp_capabilities", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
-  { "quit", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
-  { "x-exit-preconfig", NULL, SHAPE_EMPTY_OBJECT, { NULL }, FALSE, CHECK_NONE },
-  { "query-version", NULL, SHAPE_OBJECT, { "qemu", "package", NULL }, FALSE, CHECK_NONE },
-  { "query-commands", NULL, SHAPE_OBJECT_LIST, { "name", NULL }, TRUE, CHECK_NONE },
-  { "query-cpu-definitions", NULL, SHAPE_OBJECT_LIST, { "name", NULL }, FALSE, CHECK_NONE },
-  { "query-cpu-model-expansion", NULL, SHAPE_OBJECT, { "model", NULL }, FALSE,
-    CHECK_EXPANSION_MODEL },
-  { "query-machines", NULL, SHAPE_OBJECT_LIST, { "name", "cpu-max", NULL }, FALSE, CHECK_NONE },
-  { "qom-list", NULL, SHAPE_OBJECT_LIST, { "name", "type", NULL }, FALSE, CHECK_NONE },
-  { "qom-list-properties", NULL, SHAPE_OBJECT_LIST, { "name", "type", NULL }, FALSE,
-    CHECK_NONE },
-  { "qom-get", "feature-words", SHAPE_OBJECT_LIST, { "cpuid-register", NULL }, FALSE,
-    CHECK_NONE },
-  { "qom-get", "filtered-features", SHAPE_OBJECT_LIST, { "cpuid-register", NULL }, FALSE,
-    CHECK_NONE },
-  { "qom-get", "unavailable-features", SHAPE_STRING_LIST, { NULL }, FALSE, CHECK_NONE },
-  { "query-cpus-fast", NULL, SHAPE_OBJECT_LIST, { "qom-path", "cpu-index", NULL }, FALSE,
-    CHECK_NONE },
-  { "query-hotpluggable-cpus", NULL, SHAPE_OBJECT_LIST, { "type", "vcpus-count", NULL }, FALSE,
-    CHECK_NONE },
-  { "query-kvm", NULL, SHAPE_OBJECT, { "enabled", "present", NULL }, FALSE, CHECK_NONE },
-  { "query-target", NULL, SHAPE_OBJECT, { "arch", NULL }, FALSE, CHECK_NONE },
-  { "query-status", NULL, SHAPE_OBJECT, { "status", "running", NULL }, FALSE, CHECK_NONE },
+  { .command = "qmp_capabilities", .kind = SHAPE_EMPTY_OBJECT },
+  { .command = "quit", .kind = SHAPE_EMPTY_OBJECT },
+  { .command = "x-exit-preconfig", .kind = SHAPE_EMPTY_OBJECT },
+  { .command = "query-version", .kind = SHAPE_OBJECT, .required = { "qemu", "package" } },
+  { .command = "query-commands", .kind = SHAPE_OBJECT_LIST, .required = { "name" },
+    .only_required = TRUE, .marker_name = "qmp_capabilities", .marker_present = TRUE },
+  { .command = "query-cpu-definitions", .kind = SHAPE_OBJECT_LIST, .required = { "name" },
+    .marker_name = "qmp_capabilities", .marker_present = FALSE },
+  { .command = "query-cpu-model-expansion", .kind = SHAPE_OBJECT, .required = { "model" },
+    .check = CHECK_EXPANSION_MODEL },
+  { .command = "query-machines", .kind = SHAPE_OBJECT_LIST, .required = { "name", "cpu-max" } },
+  { .command = "qom-list", .kind = SHAPE_OBJECT_LIST, .required = { "name", "type" } },
+  { .command = "qom-list-properties", .kind = SHAPE_OBJECT_LIST,
+    .required = { "name", "type" } },
+  { .command = "qom-get", .qom_property = "feature-words", .kind = SHAPE_OBJECT_LIST,
+    .required = { "cpuid-register" } },
+  { .command = "qom-get", .qom_property = "filtered-features", .kind = SHAPE_OBJECT_LIST,
+    .required = { "cpuid-register" } },
+  { .command = "qom-get", .qom_property = "unavailable-features", .kind = SHAPE_STRING_LIST },
+  { .command = "query-cpus-fast", .kind = SHAPE_OBJECT_LIST,
+    .required = { "qom-path", "cpu-index" } },
+  { .command = "query-hotpluggable-cpus", .kind = SHAPE_OBJECT_LIST,
+    .required = { "type", "vcpus-count" } },
+  { .command = "query-kvm", .kind = SHAPE_OBJECT, .required = { "enabled", "present" } },
+  { .command = "query-target", .kind = SHAPE_OBJECT, .required = { "arch" } },
+  { .command = "query-status", .kind = SHAPE_OBJECT, .required = { "status", "running" } },
 };
 
 static const char *
@@ -98,6 +105,17 @@ expansion_fits (json_object *arguments, json_object *reply_return)
 }
 
 static gboolean
+lists_name (json_object *list, const char *name)
+{
+  size_t length = json_object_array_length (list);
+
+  for (size_t i = 0; i < length; i++)
+    if (g_strcmp0 (string_member (json_object_array_get_idx (list, i), "name"), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
 shape_fits (const ReplyShape *shape, json_object *arguments, json_object *reply_return)
 {
   gboolean fits = FALSE;
@@ -130,6 +148,8 @@ shape_fits (const ReplyShape *shape, json_object *arguments, json_object *reply_
                                     json_type_string);
       break;
     }
+  if (fits && shape->marker_name != NULL)
+    fits = lists_name (reply_return, shape->marker_name) == shape->marker_present;
   if (fits && shape->check == CHECK_EXPANSION_MODEL)
     fits = expansion_fits (arguments, reply_return);
   return fits;
