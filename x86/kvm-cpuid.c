@@ -64,9 +64,10 @@ table_to_dump (const struct kvm_cpuid2 *table, const char *origin)
 static void
 fill_feature_set (X86FeatureSet *set, const X86CpuidDump *dump)
 {
-  memset (set, 0, sizeof *set);
-  if (dump == NULL)
-    return;
+  if (dump != NULL)
+    x86_feature_set_from_cpuid (set, dump, 0);
+  else
+    x86_feature_set_clear (set);
 }
 
 X86KvmCpuid *
