@@ -31,7 +31,16 @@ open_qmp_source (const CliOptions *options, GError **error)
   QmpSource *qmp;
 
   if (options->socket != NULL)
-    return qmp_source_new_socket (options->socket);
+    {
+      /* A path that is not there is a typo; one that refuses connections is a QEMU gone. */
+      if (!g_file_test (options->socket, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_INPUT, "--socket %s: no such file",
+                       options->socket);
+          return NULL;
+        }
+      return qmp_source_new_socket (options->socket);
+    }
   if (options->replay != NULL)
     return qmp_source_new_replay (options->replay, QMP_REPLAY_AUTO, error);
 
@@ -46,6 +55,15 @@ open_qmp_source (const CliOptions *options, GError **error)
   return NULL;
 }
 
+static void
+set_meta_string (QmpRecorder *recorder, const char *key, const char *value)
+{
+  json_object *string = json_object_new_string (value);
+
+  qmp_recorder_set_meta (recorder, key, string);
+  json_object_put (string);
+}
+
 /* The recording says where it came from, so a replay years later can be trusted or not. */
 static void
 describe_recording (CliSource *source, const CliOptions *options)
@@ -57,17 +75,16 @@ describe_recording (CliSource *source, const CliOptions *options)
 
   for (guint i = 0; i < options->argv->len; i++)
     json_object_array_add (argv, json_object_new_string (g_ptr_array_index (options->argv, i)));
-  qmp_recorder_set_meta (source->recorder, "qemu-binary",
-                         json_object_new_string (qmp_source_describe (source->qmp)));
   qmp_recorder_set_meta (source->recorder, "argv", argv);
-  qmp_recorder_set_meta (source->recorder, "accel", json_object_new_string (source->accel));
-  qmp_recorder_set_meta (source->recorder, "date", json_object_new_string (date));
+  json_object_put (argv);
+  set_meta_string (source->recorder, "qemu-binary", qmp_source_describe (source->qmp));
+  set_meta_string (source->recorder, "accel", source->accel);
+  set_meta_string (source->recorder, "date", date);
   if (host != NULL)
     {
       g_autoptr (X86CpuIdentity) identity = x86_cpu_identity_from_dump (host, TRUE);
       if (identity->brand != NULL)
-        qmp_recorder_set_meta (source->recorder, "host-cpu",
-                               json_object_new_string (identity->brand));
+        set_meta_string (source->recorder, "host-cpu", identity->brand);
     }
 }
 
@@ -128,9 +145,8 @@ cli_source_open (CliSource *source, const char *machine, const char *cpu, GError
       QmpSession *session = qmp_connection_session (connection);
       g_autofree char *version = qmp_version_to_string (qmp_session_get_version (session));
 
-      qmp_recorder_set_meta (source->recorder, "qemu-version", json_object_new_string (version));
-      qmp_recorder_set_meta (source->recorder, "qemu-package",
-                             json_object_new_string (qmp_session_package (session)));
+      set_meta_string (source->recorder, "qemu-version", version);
+      set_meta_string (source->recorder, "qemu-package", qmp_session_package (session));
     }
   return connection;
 }
