@@ -743,7 +743,7 @@ connect_unix_until (QemuProcess *qemu, gint64 deadline_us, GError **error)
           return -1;
         }
       g_usleep (MIN ((gint64) pause_us, left_us));
-      pause_us = MIN (pause_us * 2, 20000);
+      pause_us = MIN (pause_us * 2, 5000);
     }
 }
 

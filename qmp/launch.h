@@ -4,7 +4,15 @@
  * array (never a shell). Whatever happens — success, error, timeout, crash, a binary that
  * is not QEMU, SIGINT/SIGTERM to us — no process, zombie, socket or temporary directory
  * stays behind: qemu_process_free() asks nicely (quit), then SIGTERM, then SIGKILL, and
- * always reaps; the child gets PR_SET_PDEATHSIG so it dies with its parent. */
+ * always reaps; the child gets PR_SET_PDEATHSIG so it dies with its parent.
+ *
+ * QEMU runs in a process group of its own: a terminal's Ctrl-C reaches only us (the
+ * signal cleanup below then stops QEMU), and stopping QEMU also kills anything it
+ * started. PR_SET_PDEATHSIG fires when the *thread* that launched QEMU exits, so launch
+ * from a thread that outlives the QEMU (the main thread, or a worker that stops its own
+ * QEMU before it returns). QEMU's stderr goes to an in-memory file that can never fill
+ * up and block it. STDIO is the default transport: it needs no filesystem object and
+ * measured at least as fast as the socket. */
 #pragma once
 #include <glib.h>
 #include <sys/types.h>
@@ -50,7 +58,11 @@ QemuProcess *qemu_process_launch (const QemuLaunchOptions *options, gint64 deadl
 
 /* Connects to the monitor, reads the greeting and negotiates. The session is owned by the
  * caller and must be freed before the process. A stream closed because QEMU died reports
- * QMP_ERROR_CLOSED with QEMU's exit status and the last lines of its stderr. */
+ * QMP_ERROR_CLOSED with QEMU's exit status and the last lines of its stderr.
+ * Errors: QEMU_LAUNCH_ERROR_EXITED when the binary exits (or closes the monitor) before
+ * negotiation finished, with its exit status and stderr tail; QEMU_LAUNCH_ERROR_TIMEOUT
+ * when nothing answered before @deadline_us; QMP_ERROR_PROTOCOL (from the session) when
+ * the binary talks but not QMP. Call once per process. */
 QmpSession *qemu_process_connect (QemuProcess *qemu, const QmpSessionOptions *options,
                                   gint64 deadline_us, GError **error);
 
