@@ -360,6 +360,50 @@ test_finish_fails_cleanly (void **state)
   test_rmdir_r (dir);
 }
 
+/* A socket source talks to whatever listens there, whatever launch options were asked. */
+static void
+test_socket_source (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "in.replies", NULL);
+  g_autofree char *socket_path = g_build_filename (dir, "qmp.sock", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpReplies) replies = NULL;
+  g_autoptr (QmpReplayPeer) peer = NULL;
+  g_autoptr (QmpSource) source = NULL;
+  g_autoptr (QmpConnection) connection = NULL;
+  QemuLaunchOptions options = { .accel = "kvm", .machine = "q35" };
+  json_object *reply;
+
+  assert_true (g_file_set_contents (path, GREETING "{\"execute\": \"qmp_capabilities\"}\n\n"
+                                          "{\"return\": {}}\n\n"
+                                          "{\"execute\": \"query-kvm\"}\n\n"
+                                          "{\"return\": {\"enabled\": true, \"present\": true}}\n",
+                                    -1, NULL));
+  replies = qmp_replies_load (path, &error);
+  assert_non_null (replies);
+  peer = qmp_replay_peer_listen (replies, 0, QMP_REPLAY_AUTO, socket_path, &error);
+  assert_non_null (peer);
+  source = qmp_source_new_socket (socket_path);
+  assert_int_equal (qmp_source_kind (source), QMP_SOURCE_SOCKET);
+  assert_string_equal (qmp_source_describe (source), socket_path);
+  connection = qmp_source_open (source, &options, qmp_deadline_in_ms (10000), &error);
+  if (connection == NULL)
+    fail_msg ("open: %s", error->message);
+  assert_null (qmp_connection_process (connection));
+  reply = execute_ok (qmp_connection_session (connection), "query-kvm", NULL);
+  assert_string_equal (member_string (reply, "enabled"), "true");
+  json_object_put (reply);
+  assert_true (qmp_connection_close (g_steal_pointer (&connection), &error));
+  g_clear_pointer (&peer, qmp_replay_peer_free);
+
+  /* Nobody listening any more. */
+  connection = qmp_source_open (source, &options, qmp_deadline_in_ms (10000), &error);
+  assert_null (connection);
+  assert_true (g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_CONNECT));
+  test_rmdir_r (dir);
+}
+
 int
 main (void)
 {
@@ -370,6 +414,7 @@ main (void)
     cmocka_unit_test (test_strict_replay),
     cmocka_unit_test (test_debug_trace),
     cmocka_unit_test (test_finish_fails_cleanly),
+    cmocka_unit_test (test_socket_source),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
