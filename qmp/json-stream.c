@@ -12,6 +12,7 @@ struct QmpJsonStream {
   int max_depth;
   gboolean in_message;      /* the tokener holds part of a value */
   gsize message_bytes;      /* bytes of the current value handed to the tokener */
+  GString *held;            /* the tail of the last feed, kept from the tokener (see below) */
   GError *failure;          /* set once; the tokener state is meaningless afterwards */
 };
 
@@ -30,6 +31,7 @@ qmp_json_stream_new (gsize max_message_size, int max_depth)
    * trailing characters are the next message, not an error. */
   json_tokener_set_flags (stream->tokener, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
   g_queue_init (&stream->complete);
+  stream->held = g_string_new (NULL);
   return stream;
 }
 
@@ -46,6 +48,7 @@ qmp_json_stream_free (QmpJsonStream *stream)
     return;
   g_queue_clear_full (&stream->complete, put_value);
   json_tokener_free (stream->tokener);
+  g_string_free (stream->held, TRUE);
   g_clear_error (&stream->failure);
   g_free (stream);
 }
@@ -86,17 +89,35 @@ quote_bytes (const char *bytes, gsize len)
   return g_string_free (quoted, FALSE);
 }
 
-gboolean
-qmp_json_stream_feed (QmpJsonStream *stream, const char *bytes, gsize len, GError **error)
+static gboolean
+is_number_char (char c)
 {
+  return g_ascii_isdigit (c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* json-c 0.16 loses track of a number cut between two calls: "[0" then "-]" parses as
+ * [0] while "[0-]" in one call is an error. So the tokener is never given a piece that
+ * ends inside a run of number characters; that run waits for the next feed. A complete
+ * message ends with '}' or ']', so holding never delays one. */
+static gsize
+number_tail_length (const char *bytes, gsize len)
+{
+  gsize tail = 0;
+
+  while (tail < len && is_number_char (bytes[len - 1 - tail]))
+    tail++;
+  return tail;
+}
+
+static gboolean
+feed_tokener (QmpJsonStream *stream, const char *bytes, gsize len, GError **error)
+{
+  const gsize input_len = len;
+  gsize tail = number_tail_length (bytes, len);
   gsize offset = 0;
 
-  if (stream->failure != NULL)
-    {
-      g_propagate_error (error, g_error_copy (stream->failure));
-      return FALSE;
-    }
-
+  g_string_append_len (stream->held, bytes + len - tail, (gssize) tail);
+  len -= tail;
   while (offset < len)
     {
       gsize room, chunk, consumed;
@@ -148,14 +169,46 @@ qmp_json_stream_feed (QmpJsonStream *stream, const char *bytes, gsize len, GErro
         default:
           {
             g_autofree char *quoted = quote_bytes (bytes + offset + consumed,
-                                                   len - offset - consumed);
+                                                   input_len - offset - consumed);
             return stream_fail (stream, error,
                                 g_strdup_printf ("QMP stream is not JSON at %s: %s", quoted,
                                                  json_tokener_error_desc (status)));
           }
         }
     }
+  if (stream->held->len > 0)
+    {
+      if (!stream->in_message)
+        {
+          stream->in_message = TRUE;
+          stream->message_bytes = 0;
+        }
+      /* A peer sending digits forever must hit the cap like any other. */
+      if (stream->held->len > stream->max_message_size - stream->message_bytes)
+        return stream_fail (stream, error,
+                            g_strdup_printf ("QMP message exceeds the limit of %" G_GSIZE_FORMAT
+                                             " bytes", stream->max_message_size));
+    }
   return TRUE;
+}
+
+gboolean
+qmp_json_stream_feed (QmpJsonStream *stream, const char *bytes, gsize len, GError **error)
+{
+  g_autoptr (GString) joined = NULL;
+
+  if (stream->failure != NULL)
+    {
+      g_propagate_error (error, g_error_copy (stream->failure));
+      return FALSE;
+    }
+  if (stream->held->len == 0)
+    return feed_tokener (stream, bytes, len, error);
+  /* The held bytes are fewer than the room left in the message, so this stays bounded. */
+  joined = g_string_new_len (stream->held->str, (gssize) stream->held->len);
+  g_string_append_len (joined, bytes, (gssize) len);
+  g_string_truncate (stream->held, 0);
+  return feed_tokener (stream, joined->str, joined->len, error);
 }
 
 json_object *

@@ -321,6 +321,70 @@ test_eof_mid_message (void **state)
     }
 }
 
+static void
+test_number_split_across_feeds (void **state)
+{
+  /* "0-" is no number, wherever the feed boundary falls (json-c alone would accept it
+   * as 0 when cut after the "0"). */
+  static const char text[] = "{\"return\": 0-}\r\n";
+  gsize len = strlen (text);
+
+  for (gsize split = 0; split <= len; split++)
+    {
+      g_autoptr (QmpJsonStream) stream = qmp_json_stream_new (0, 0);
+      g_autoptr (GError) error = NULL;
+      gboolean valid = qmp_json_stream_feed (stream, text, split, &error)
+                       && qmp_json_stream_feed (stream, text + split, len - split, &error);
+      json_object *value = qmp_json_stream_pop (stream);
+      if (valid || value != NULL)
+        fail_msg ("\"%s\" split at %" G_GSIZE_FORMAT " was accepted", text, split);
+      assert_true (g_error_matches (error, QMP_ERROR, QMP_ERROR_PROTOCOL));
+    }
+}
+
+static void
+test_valid_numbers_split (void **state)
+{
+  static const char text[] = "{\"a\": -12.5e+3, \"b\": [0, 10, 2E-2]}";
+
+  for (gsize split = 0; split <= strlen (text); split++)
+    {
+      g_autoptr (QmpJsonStream) stream = qmp_json_stream_new (0, 0);
+      g_autoptr (GError) error = NULL;
+      json_object *value;
+
+      assert_true (qmp_json_stream_feed (stream, text, split, &error));
+      assert_true (qmp_json_stream_feed (stream, text + split, strlen (text) - split, &error));
+      value = qmp_json_stream_pop (stream);
+      assert_non_null (value);
+      assert_int_equal (json_object_get_int (json_object_object_get (value, "a")), -12500);
+      assert_int_equal (json_object_array_length (json_object_object_get (value, "b")), 3);
+      json_object_put (value);
+    }
+}
+
+static void
+test_endless_digits (void **state)
+{
+  /* Digits are held back until their number ends; they must still count against the cap. */
+  g_autoptr (QmpJsonStream) stream = qmp_json_stream_new (1000, 0);
+  g_autofree char *digits = g_strnfill (100, '7');
+  g_autoptr (GError) error = NULL;
+  gboolean accepted = TRUE;
+  guint feeds = 0;
+
+  assert_true (qmp_json_stream_feed (stream, "[", 1, &error));
+  while (accepted && feeds < 1000)
+    {
+      accepted = qmp_json_stream_feed (stream, digits, 100, &error);
+      feeds++;
+    }
+  assert_false (accepted);
+  assert_int_equal (feeds, 10);
+  assert_true (g_error_matches (error, QMP_ERROR, QMP_ERROR_PROTOCOL));
+  assert_true (qmp_json_stream_in_message (stream));
+}
+
 int
 main (void)
 {
@@ -339,6 +403,9 @@ main (void)
     cmocka_unit_test (test_too_deep),
     cmocka_unit_test (test_bare_values),
     cmocka_unit_test (test_eof_mid_message),
+    cmocka_unit_test (test_number_split_across_feeds),
+    cmocka_unit_test (test_valid_numbers_split),
+    cmocka_unit_test (test_endless_digits),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
