@@ -339,6 +339,19 @@ test_malformed_other_layouts (void **state)
                       "\"NAME[INDEX]=EAX EBX ECX EDX\"");
 }
 
+/* Recognised by how the file starts, not by words it may mention further down. */
+static void
+test_sniffing (void **state)
+{
+  assert_parse_error ("/* mentions <cpudata arch='x86'> and basic_cpuid[0]= */\n", -1,
+                      "sample:1: expected \"CPU N:\" or \"0xLEAF 0xSUBLEAF: eax=0x... "
+                      "ebx=0x... ecx=0x... edx=0x...\"");
+  assert_parse_error ("  <html><body/></html>\n", -1, "sample:1: expected <cpudata arch='x86'>");
+  assert_parse_error ("\n[1, 2]", -1,
+                      "sample:2: expected \"CPU N:\" or \"0xLEAF 0xSUBLEAF: eax=0x... "
+                      "ebx=0x... ecx=0x... edx=0x...\"");
+}
+
 static void
 test_load_errors (void **state)
 {
@@ -385,6 +398,7 @@ main (void)
     cmocka_unit_test (test_amd_topology_masked),
     cmocka_unit_test (test_malformed_text),
     cmocka_unit_test (test_malformed_other_layouts),
+    cmocka_unit_test (test_sniffing),
     cmocka_unit_test (test_load_errors),
   };
 

@@ -350,27 +350,42 @@ x86_cpuid_dump_heterogeneous (const X86CpuidDump *dump, GPtrArray **differences)
   return n_differences > 0;
 }
 
-static gboolean
-looks_like_json (const char *text, gsize len)
+/* The first character that is not white space, or '\0'. */
+static char
+first_significant (const char *text, gsize len)
 {
   for (gsize i = 0; i < len; i++)
     if (!g_ascii_isspace (text[i]))
-      return text[i] == '{';
-  return FALSE;
+      return text[i];
+  return '\0';
 }
 
 X86CpuidDump *
 x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **error)
 {
-  /* Cheap content sniffing: each layout has a marker the others can never contain. */
-  if (looks_like_json (text, len))
-    return x86_cpuid_dump_parse_json (text, len, origin, error);
-  if (g_strstr_len (text, len, "<cpudata") != NULL || g_strstr_len (text, len, "<cpuid ") != NULL)
-    return x86_cpuid_dump_parse_libvirt (text, len, origin, error);
-  if (g_strstr_len (text, len, "basic_cpuid[") != NULL
-      || g_strstr_len (text, len, "ext_cpuid[") != NULL
-      || g_strstr_len (text, len, "version=") != NULL)
-    return x86_cpuid_dump_parse_libcpuid (text, len, origin, error);
+  /* Each layout starts in its own way: an object, an element or comment, libcpuid's
+   * "version=" or array line; anything else is read (and rejected) as cpuid text. */
+  switch (first_significant (text, len))
+    {
+    case '{':
+      return x86_cpuid_dump_parse_json (text, len, origin, error);
+    case '<':
+      return x86_cpuid_dump_parse_libvirt (text, len, origin, error);
+    default:
+      break;
+    }
+  {
+    const char *start = text;
+
+    while (start < text + len && g_ascii_isspace (*start))
+      start++;
+    gsize rest = (gsize) (text + len - start);
+
+    if ((rest >= 8 && memcmp (start, "version=", 8) == 0)
+        || (rest >= 12 && memcmp (start, "basic_cpuid[", 12) == 0)
+        || (rest >= 5 && memcmp (start, "_____", 5) == 0))
+      return x86_cpuid_dump_parse_libcpuid (text, len, origin, error);
+  }
   return x86_cpuid_dump_parse_cpuid_text (text, len, origin, error);
 }
 
