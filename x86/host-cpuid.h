@@ -8,7 +8,10 @@
 #pragma once
 #include "x86/cpuid-dump.h"
 
-/* Every online CPU; @only_cpu >= 0 reads that one only. */
+/* Every online CPU; @only_cpu >= 0 reads that one only (X86_CPUID_ERROR_NO_CPU when it is
+ * not online). A full read leaves out online CPUs a cgroup cpuset forbids this process;
+ * the dump's CPUs say which were read. Origin "hardware". */
 X86CpuidDump *x86_host_cpuid_read (int only_cpu, GError **error);
-/* The walk on whatever CPU the calling thread runs on (no pinning), as one CPU numbered @cpu_number. */
+/* The walk on whatever CPU the calling thread runs on (no pinning), into the CPU at
+ * @cpu_index of @dump (made with x86_cpuid_dump_add_cpu()). */
 void x86_host_cpuid_walk_current (X86CpuidDump *dump, guint cpu_index);
