@@ -376,6 +376,59 @@ test_record_replay (void **state)
   test_rmdir_r (dir);
 }
 
+/* VCPUPROBE_REPLAY_STRICT=1: a recording that cannot answer fails the run, by name. */
+static void
+test_replay_strict (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *recording = g_build_filename (dir, "query-version.replies", NULL);
+  g_autoptr (TestRun) live = RUN ("--accel", "tcg", "--record", recording, "qmp", "query-version");
+  g_autoptr (TestRun) answered = NULL;
+  g_autoptr (TestRun) unanswered = NULL;
+
+  assert_exit (live, 0);
+  g_setenv ("VCPUPROBE_REPLAY_STRICT", "1", TRUE);
+  answered = RUN ("--replay", recording, "qmp", "query-version");
+  unanswered = RUN ("--replay", recording, "qmp", "query-kvm");
+  g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
+  assert_exit (answered, 0);
+  assert_string_equal (answered->out, live->out);
+  assert_exit (unanswered, 3);
+  assert_one_error_line (unanswered, "query-kvm");
+  assert_null (strstr (unanswered->err, "CommandNotFound"));
+  test_rmdir_r (dir);
+}
+
+/* libvirt's older recordings hold replies only, in libvirt's order: a command gets the
+ * reply of its shape, not merely the next one. */
+static void
+test_replay_replies_only (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *recording = g_build_filename (dir, "caps_2.5.0.replies", NULL);
+  g_autoptr (TestRun) run = NULL;
+  json_object *reply;
+  json_object *qemu;
+
+  assert_true (g_file_set_contents (recording,
+                                    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 5, "
+                                    "\"major\": 2}, \"package\": \"\"}, \"capabilities\": []}}\n\n"
+                                    "{\"return\": {}, \"id\": \"libvirt-1\"}\n\n"
+                                    "{\"return\": {\"enabled\": true, \"present\": true}, "
+                                    "\"id\": \"libvirt-2\"}\n\n"
+                                    "{\"return\": {\"qemu\": {\"micro\": 0, \"minor\": 5, \"major\": 2}, "
+                                    "\"package\": \"\"}, \"id\": \"libvirt-3\"}\n",
+                                    -1, NULL));
+  run = RUN ("--replay", recording, "qmp", "query-version");
+  assert_exit (run, 0);
+  reply = parse_json (run->out);
+  qemu = member (reply, "qemu", json_type_object);
+  assert_int_equal (json_object_get_int (member (qemu, "minor", json_type_int)), 5);
+  json_object_put (reply);
+  test_rmdir_r (dir);
+}
+
 static void
 test_replay_malformed (void **state)
 {
@@ -635,6 +688,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_not_qemu, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_qmp_socket, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_replay_strict, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_replay_replies_only, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_replay_malformed, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_matches_cpuid_tool, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_all_cpus_text, setup_case, teardown_case),

@@ -42,7 +42,6 @@ static json_object *
 execute (CliSource *source, const CliOptions *options, const char *command,
          json_object *arguments, GError **error)
 {
-  g_autoptr (GError) close_error = NULL;
   QmpConnection *connection;
   json_object *reply;
 
@@ -52,9 +51,20 @@ execute (CliSource *source, const CliOptions *options, const char *command,
   reply = qmp_session_execute (qmp_connection_session (connection), command, arguments,
                                cli_source_deadline (source), error);
   if (reply == NULL)
-    g_prefix_error (error, "%s: ", command);
-  /* Only a strict replay fails here, and this source is not strict. */
-  qmp_connection_close (connection, &close_error);
+    {
+      g_autoptr (GError) close_error = NULL;
+      /* A strict replay's "the recording lacks this" beats the CommandNotFound it made up. */
+      if (!cli_source_close (source, connection, &close_error))
+        {
+          g_clear_error (error);
+          g_propagate_error (error, g_steal_pointer (&close_error));
+        }
+      else
+        g_prefix_error (error, "%s: ", command);
+      return NULL;
+    }
+  if (!cli_source_close (source, connection, error))
+    g_clear_pointer (&reply, json_object_put);
   return reply;
 }
 

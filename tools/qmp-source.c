@@ -9,6 +9,7 @@ struct CliSource {
   QmpSource *qmp;
   QmpRecorder *recorder;   /* NULL without --record */
   char *accel;
+  gboolean shape_matched;
   gint64 deadline_us;
   guint n_opened;
 };
@@ -22,6 +23,25 @@ cli_source_free (CliSource *source)
   qmp_recorder_free (source->recorder);
   g_free (source->accel);
   g_free (source);
+}
+
+/* libvirt's older replies-only files follow libvirt's command order, not ours: match each
+ * command to a reply of the right shape rather than to the next reply in the file. */
+static QmpSource *
+open_replay (const char *path, GError **error)
+{
+  g_autoptr (QmpSource) replay = qmp_source_new_replay (path, QMP_REPLAY_AUTO, error);
+
+  if (replay == NULL)
+    return NULL;
+  if (!qmp_replies_has_commands (qmp_source_replies (replay)))
+    {
+      g_clear_pointer (&replay, qmp_source_free);
+      replay = qmp_source_new_replay (path, QMP_REPLAY_SHAPE, error);
+    }
+  if (replay != NULL && g_strcmp0 (g_getenv ("VCPUPROBE_REPLAY_STRICT"), "1") == 0)
+    qmp_source_set_strict (replay, TRUE);
+  return g_steal_pointer (&replay);
 }
 
 static QmpSource *
@@ -42,7 +62,7 @@ open_qmp_source (const CliOptions *options, GError **error)
       return qmp_source_new_socket (options->socket);
     }
   if (options->replay != NULL)
-    return qmp_source_new_replay (options->replay, QMP_REPLAY_AUTO, error);
+    return open_replay (options->replay, error);
 
   qmp = qmp_source_new_launch (options->qemu, &local_error);
   if (qmp != NULL)
@@ -149,6 +169,20 @@ cli_source_open (CliSource *source, const char *machine, const char *cpu, GError
       set_meta_string (source->recorder, "qemu-package", qmp_session_package (session));
     }
   return connection;
+}
+
+gboolean
+cli_source_close (CliSource *source, QmpConnection *connection, GError **error)
+{
+  if (qmp_connection_shape_matched (connection))
+    source->shape_matched = TRUE;
+  return qmp_connection_close (connection, error);
+}
+
+gboolean
+cli_source_shape_matched (CliSource *source)
+{
+  return source->shape_matched;
 }
 
 gboolean

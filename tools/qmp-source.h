@@ -26,6 +26,15 @@ gint64      cli_source_deadline (CliSource *source);
 QmpConnection *cli_source_open (CliSource *source, const char *machine, const char *cpu,
                                 GError **error);
 
+/* Ends @connection: quit and reap a launched QEMU; for a replay, collect what the
+ * recording could not answer, which fails the run (QMP_SOURCE_ERROR_REPLAY) when
+ * VCPUPROBE_REPLAY_STRICT=1 is set, so replay tests notice a recording that falls short.
+ * Frees @connection. */
+gboolean cli_source_close (CliSource *source, QmpConnection *connection, GError **error);
+/* TRUE when a replay answered some command by the shape of a reply rather than by its
+ * name (old replies-only recordings): worth saying in the output. */
+gboolean cli_source_shape_matched (CliSource *source);
+
 /* Writes the --record recording (nothing without --record, or before any session was
  * opened). Call after every connection has been closed, so each conversation is
  * complete, whether its commands succeeded or not: a QMP error is worth replaying too. */
