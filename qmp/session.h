@@ -53,8 +53,10 @@ void qmp_event_free (QmpEvent *event);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpEvent, qmp_event_free)
 
 /* Reads the greeting and negotiates capabilities (qmp_capabilities without
- * arguments; oob is never enabled). Takes ownership of both fds (they may be equal).
- * @options may be NULL. */
+ * arguments; oob is never enabled). Takes ownership of both fds (they may be equal),
+ * also when it fails: they are closed then. @options may be NULL.
+ * Every @deadline_us here may be G_MAXINT64 to wait without limit. A deadline that has
+ * passed still collects what the peer has already sent. */
 QmpSession *qmp_session_new (int read_fd, int write_fd, gint64 deadline_us, GError **error);
 QmpSession *qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOptions *options,
                                   gint64 deadline_us, GError **error);
@@ -85,7 +87,7 @@ json_object *qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_
                                GError **error);
 
 /* Sends "quit" and waits for the stream to end. A missing reply followed by EOF is
- * success, as QEMU does not promise one. */
+ * success, as QEMU does not promise one; an EOF inside a message is not. */
 gboolean qmp_session_quit (QmpSession *session, gint64 deadline_us, GError **error);
 
 /* The oldest queued event called @name (any name when NULL), removed from the queue and
@@ -93,7 +95,8 @@ gboolean qmp_session_quit (QmpSession *session, gint64 deadline_us, GError **err
 QmpEvent *qmp_session_take_event (QmpSession *session, const char *name);
 
 /* When an error of QMP_ERROR_COMMAND or QMP_ERROR_NOT_FOUND was the last failure, its QMP
- * class ("GenericError", "DeviceNotFound", ...) and description; NULL otherwise. Borrowed. */
+ * class ("GenericError", "DeviceNotFound", ...) and description; NULL otherwise. Borrowed.
+ * Each qmp_session_execute() and qmp_session_wait() clears them first. */
 const char *qmp_session_last_error_class (QmpSession *session);
 const char *qmp_session_last_error_desc (QmpSession *session);
 

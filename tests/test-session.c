@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +29,8 @@ typedef enum {
   PEER_AWAIT,        /* block until the test says go on */
   PEER_CLOSE,        /* close both directions */
   PEER_DRAIN,        /* read until the client closes its side */
+  PEER_INTERRUPT,    /* send SIGUSR1 to the test thread, to break into its poll() or read() */
+  PEER_FLOOD,        /* write 5000 numbered FLOOD events */
 } PeerAction;
 
 typedef struct {
@@ -38,6 +41,8 @@ typedef struct {
 #define NEGOTIATE(greeting)                                                              \
   { PEER_WRITE, greeting }, { PEER_READ, "qmp_capabilities" },                           \
   { PEER_WRITE, "{\"return\": {}, \"id\": @0@}\r\n" }
+
+#define FLOOD_EVENTS 5000
 
 typedef enum {
   TRANSPORT_SOCKETPAIR,
@@ -55,6 +60,7 @@ typedef struct {
   GPtrArray *commands;      /* json_object *: every command read, in order */
   char *failure;            /* what went wrong on the peer side, checked after the join */
   GThread *thread;
+  pthread_t test_thread;
 } Peer;
 
 static void
@@ -190,6 +196,18 @@ peer_run (gpointer user_data)
         while (peer_read (peer, stream))
           ;
         break;
+      case PEER_INTERRUPT:
+        pthread_kill (peer->test_thread, SIGUSR1);
+        break;
+      case PEER_FLOOD:
+        for (guint i = 0; i < FLOOD_EVENTS && peer->failure == NULL; i++)
+          {
+            g_autofree char *event = g_strdup_printf ("{\"event\": \"FLOOD\", \"data\": "
+                                                      "{\"n\": %u}}\r\n", i);
+            if (!peer_write (peer, event, strlen (event)))
+              peer->failure = g_strdup ("peer: cannot write events");
+          }
+        break;
       case PEER_END:
         break;
       }
@@ -206,6 +224,7 @@ peer_start (const PeerStep *script, Transport transport, int *client_read, int *
   int notify[2], await[2];
 
   peer->script = script;
+  peer->test_thread = pthread_self ();
   peer->commands = g_ptr_array_new_with_free_func (put_json);
   if (transport == TRANSPORT_SOCKETPAIR)
     {
@@ -992,6 +1011,84 @@ test_far_deadline (void **state)
   peer_finish (peer);
 }
 
+static void
+ignore_interrupt (int signal_number)
+{
+}
+
+static void
+test_interrupted_wait (void **state)
+{
+  /* Signals without SA_RESTART make poll() and read() fail with EINTR; a wait must
+   * carry on rather than fail or lose its place. */
+  static const PeerStep script[] = {
+    NEGOTIATE (GREETING_7_2),
+    { PEER_READ, "query-iothreads" },
+    { PEER_INTERRUPT, NULL }, { PEER_INTERRUPT, NULL }, { PEER_INTERRUPT, NULL },
+    { PEER_WRITE, "{\"return\": [], \"id\": @1@}\r\n" },
+    { PEER_DRAIN, NULL },
+    { PEER_END, NULL },
+  };
+  struct sigaction interrupt = { .sa_handler = ignore_interrupt, .sa_flags = 0 };
+  struct sigaction previous;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (Peer) peer = NULL;
+  QmpSession *session;
+  json_object *reply;
+
+  sigemptyset (&interrupt.sa_mask);
+  assert_int_equal (sigaction (SIGUSR1, &interrupt, &previous), 0);
+  session = session_start (script, TRANSPORT_PIPES, NULL, &peer);
+  reply = qmp_session_execute (session, "query-iothreads", NULL, qmp_deadline_in_ms (20000),
+                               &error);
+  assert_non_null (reply);
+  assert_int_equal (json_object_array_length (reply), 0);
+  json_object_put (reply);
+  qmp_session_free (session);
+  peer_finish (peer);
+  sigaction (SIGUSR1, &previous, NULL);
+}
+
+static void
+test_event_flood_is_bounded (void **state)
+{
+  static const PeerStep script[] = {
+    NEGOTIATE (GREETING_7_2),
+    { PEER_READ, "query-status" },
+    { PEER_FLOOD, NULL },
+    { PEER_WRITE, "{\"return\": {}, \"id\": @1@}\r\n" },
+    { PEER_DRAIN, NULL },
+    { PEER_END, NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (Peer) peer = NULL;
+  QmpSession *session = session_start (script, TRANSPORT_SOCKETPAIR, NULL, &peer);
+  json_object *reply;
+  QmpEvent *event;
+  guint kept = 0;
+  gint64 first = -1, last = -1;
+
+  reply = qmp_session_execute (session, "query-status", NULL, qmp_deadline_in_ms (20000), &error);
+  assert_non_null (reply);
+  json_object_put (reply);
+  /* The queue is bounded; what it keeps are the newest, in order. */
+  while ((event = qmp_session_take_event (session, "FLOOD")) != NULL)
+    {
+      gint64 n = json_object_get_int64 (json_object_object_get (event->data, "n"));
+      if (first < 0)
+        first = n;
+      else
+        assert_int_equal (n, last + 1);
+      last = n;
+      kept++;
+      qmp_event_free (event);
+    }
+  assert_true (kept > 0 && kept < FLOOD_EVENTS);
+  assert_int_equal (last, FLOOD_EVENTS - 1);
+  qmp_session_free (session);
+  peer_finish (peer);
+}
+
 /* ---- quit ---- */
 
 static void
@@ -1226,6 +1323,8 @@ main (void)
     cmocka_unit_test (test_past_deadline_with_reply_waiting),
     cmocka_unit_test (test_deadline_in_ms),
     cmocka_unit_test (test_far_deadline),
+    cmocka_unit_test (test_interrupted_wait),
+    cmocka_unit_test (test_event_flood_is_bounded),
     cmocka_unit_test (test_quit),
     cmocka_unit_test (test_send_to_closed_socketpair),
     cmocka_unit_test (test_send_to_closed_pipe),
