@@ -1,0 +1,413 @@
+/* tests/test-probe-qemu.c — the probe engine against the real QEMU: both strategies agree
+ * on every named model under tcg and kvm, the reasons name the right layer, the updated
+ * definition passes when fed back, and bad input and old QEMUs fail as the CLI promises. */
+#include "tests/test-util.h"
+#include "probe/probe.h"
+#include "probe/expansion.h"
+#include "probe/post-start.h"
+
+#include <string.h>
+
+#define TIMEOUT_MS 60000
+
+/* Every test owns a launch source for the QEMU under test. */
+static QmpSource *
+launch_source (void)
+{
+  g_autoptr (GError) error = NULL;
+  QmpSource *source = qmp_source_new_launch (test_qemu_binary (), &error);
+
+  if (source == NULL)
+    fail_msg ("%s", error->message);
+  return source;
+}
+
+static ProbeResult *
+probe_cpu (QmpSource *source, const char *cpu, const char *accel, const char *machine,
+           ProbeMethod method, gboolean strict, GError **error)
+{
+  g_autoptr (CpuDef) def = cpu_def_from_qemu_cpu_string (cpu, error);
+  ProbeOptions options;
+
+  if (def == NULL)
+    return NULL;
+  probe_options_init_source (&options, source, qmp_deadline_in_ms (TIMEOUT_MS));
+  options.accel = accel;
+  options.machine = machine;
+  options.method = method;
+  options.strict = strict;
+  return probe_run (def, &options, error);
+}
+
+static ProbeResult *
+probe_ok (QmpSource *source, const char *cpu, const char *accel, const char *machine)
+{
+  g_autoptr (GError) error = NULL;
+  ProbeResult *result = probe_cpu (source, cpu, accel, machine, PROBE_METHOD_AUTO, FALSE, &error);
+
+  if (result == NULL)
+    fail_msg ("probe of %s under %s: %s", cpu, accel, error->message);
+  return result;
+}
+
+static const ProbeChange *
+change_of (GArray *changes, const char *name)
+{
+  return probe_diff_find (changes, x86_feature_lookup (name));
+}
+
+static void
+assert_reason (GArray *changes, const char *name, ProbeReason reason)
+{
+  const ProbeChange *change = change_of (changes, name);
+
+  if (change == NULL)
+    fail_msg ("%s is not in the list", name);
+  assert_string_equal (probe_reason_name (change->reason), probe_reason_name (reason));
+}
+
+/* Under kvm a named model gets KVM's paravirtual defaults, which the plain model lacks. */
+static void
+test_pentium3_kvm_adds_x2apic (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+  const ProbeChange *change;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  source = launch_source ();
+  result = probe_ok (source, "pentium3", "kvm", NULL);
+  assert_string_equal (probe_method_name (result->method), "expansion");
+  change = change_of (result->diff->added, "x2apic");
+  assert_non_null (change);
+  assert_string_equal (probe_reason_name (change->reason), "accel-default");
+  assert_string_equal (change->detail, "kvm");
+  assert_reason (result->diff->added, "kvmclock", PROBE_REASON_ACCEL_DEFAULT);
+  /* tcg's vme=off hides vme from the baseline; kvm's guest has it, and that is no addition. */
+  assert_null (change_of (result->diff->added, "vme"));
+  assert_true (result->diff->pass);
+  assert_string_equal (result->machine, "pc-i440fx-7.2");
+}
+
+/* The nested KVM here lacks AVX2 although the silicon has it: the layer is KVM. */
+static void
+test_haswell_kvm_fails_by_kvm (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  source = launch_source ();
+  result = probe_ok (source, "Haswell", "kvm", NULL);
+  assert_non_null (result->layers);
+  if (!result->layers->hardware_known
+      || !x86_feature_set_has (&result->layers->hardware, x86_feature_lookup ("avx2")))
+    {
+      print_message ("SKIP: this host's CPUs lack avx2\n");
+      skip ();
+    }
+  if (x86_feature_set_has (&result->guest, x86_feature_lookup ("avx2")))
+    {
+      print_message ("SKIP: KVM here gives avx2 to guests\n");
+      skip ();
+    }
+  assert_reason (result->diff->removed, "avx2", PROBE_REASON_KVM);
+  assert_false (result->diff->pass);
+}
+
+/* Compat properties of an old machine type turn model features off; the default machine
+ * type keeps them. */
+static void
+test_old_machine_type_differs (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+  g_autoptr (ProbeResult) old = NULL;
+  g_autoptr (ProbeResult) current = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  source = launch_source ();
+  old = probe_ok (source, "Haswell", "tcg", "pc-i440fx-1.4");
+  current = probe_ok (source, "Haswell", "tcg", NULL);
+  assert_string_equal (old->machine, "pc-i440fx-1.4");
+  assert_reason (old->diff->removed, "arat", PROBE_REASON_MACHINE_TYPE);
+  assert_reason (old->diff->removed, "f16c", PROBE_REASON_MACHINE_TYPE);
+  assert_reason (old->diff->removed, "rdrand", PROBE_REASON_MACHINE_TYPE);
+  assert_reason (old->diff->removed, "abm", PROBE_REASON_MACHINE_TYPE);
+  assert_false (x86_feature_set_has (&old->guest, x86_feature_lookup ("arat")));
+  assert_null (change_of (current->diff->removed, "arat"));
+  assert_null (change_of (current->diff->removed, "abm"));
+  assert_true (x86_feature_set_has (&current->guest, x86_feature_lookup ("arat")));
+}
+
+static void
+assert_updated_passes (QmpSource *source, const char *cpu, const char *accel, const char *machine)
+{
+  g_autoptr (ProbeResult) first = probe_ok (source, cpu, accel, machine);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ProbeResult) again = NULL;
+  g_autofree char *updated = cpu_def_to_xml (first->updated);
+  g_autoptr (CpuDef) def = cpu_def_from_xml (updated, -1, NULL, &error);
+  ProbeOptions options;
+
+  if (def == NULL)
+    fail_msg ("updated XML of %s: %s", cpu, error->message);
+  probe_options_init_source (&options, source, qmp_deadline_in_ms (TIMEOUT_MS));
+  options.accel = accel;
+  options.machine = machine;
+  options.strict = TRUE;
+  again = probe_run (def, &options, &error);
+  if (again == NULL)
+    fail_msg ("probe of updated %s: %s", cpu, error->message);
+  for (guint i = 0; i < again->diff->problems->len; i++)
+    print_message ("%s under %s: %s\n", cpu, accel,
+                   (char *) g_ptr_array_index (again->diff->problems, i));
+  assert_true (again->diff->pass);
+  assert_int_equal (again->diff->added->len, 0);
+  for (guint i = 0; i < again->diff->removed->len; i++)
+    assert_int_equal (g_array_index (again->diff->removed, ProbeChange, i).reason,
+                      PROBE_REASON_POLICY);
+  assert_true (x86_feature_set_equal (&first->guest, &again->guest));
+}
+
+static void
+test_updated_passes_tcg (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  source = launch_source ();
+  assert_updated_passes (source, "Haswell,+x2apic,-hle", "tcg", NULL);
+  assert_updated_passes (source, "EPYC", "tcg", NULL);
+  assert_updated_passes (source, "SandyBridge", "tcg", "pc-i440fx-1.4");
+}
+
+static void
+test_updated_passes_kvm (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  source = launch_source ();
+  assert_updated_passes (source, "pentium3", "kvm", NULL);
+  assert_updated_passes (source, "Haswell", "kvm", NULL);
+  assert_updated_passes (source, "EPYC", "kvm", NULL);
+}
+
+static void
+test_unknown_model (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  source = launch_source ();
+  result = probe_cpu (source, "Pentium9000", "tcg", NULL, PROBE_METHOD_AUTO, FALSE, &error);
+  assert_null (result);
+  assert_true (g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL));
+}
+
+static void
+test_qemu_older_than_1_5 (void **state)
+{
+  g_autofree char *path = test_data_path ("qmp-replies/synthetic-qemu-1.4.replies");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpSource) source = qmp_source_new_replay (path, QMP_REPLAY_AUTO, &error);
+  g_autoptr (ProbeResult) result = NULL;
+
+  assert_non_null (source);
+  result = probe_cpu (source, "qemu64", "tcg", NULL, PROBE_METHOD_AUTO, FALSE, &error);
+  assert_null (result);
+  assert_true (g_error_matches (error, PROBE_ERROR, PROBE_ERROR_TOO_OLD));
+  assert_string_equal (error->message, "QEMU 1.4.2 is older than 1.5.0: cannot read the guest CPU");
+}
+
+/* ---- The two strategies agree on every model ---- */
+
+static json_object *
+model_list (QmpSession *session)
+{
+  g_autoptr (GError) error = NULL;
+  json_object *definitions = qmp_session_execute (session, "query-cpu-definitions", NULL,
+                                                  qmp_deadline_in_ms (TIMEOUT_MS), &error);
+
+  if (definitions == NULL)
+    fail_msg ("query-cpu-definitions: %s", error->message);
+  return definitions;
+}
+
+/* Only CPUID words: feature-words carries no MSR word, so post-start cannot see those. */
+static void
+cpuid_words_only (X86FeatureSet *set)
+{
+  guint n_words;
+  const X86FeatureWord *words = x86_feature_words (&n_words);
+
+  for (guint i = 0; i < n_words && i < X86_MAX_WORDS; i++)
+    if (words[i].kind != X86_WORD_CPUID)
+      set->words[i] = 0;
+  x86_feature_set_named_only (set);
+}
+
+static char *
+set_difference_text (const X86FeatureSet *a, const X86FeatureSet *b)
+{
+  X86FeatureSet only_a;
+  g_autoptr (GPtrArray) names = NULL;
+
+  x86_feature_set_subtract (&only_a, a, b);
+  names = x86_feature_set_to_names (&only_a, TRUE);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static guint
+agree_under (const char *accel)
+{
+  g_autoptr (QmpSource) source = launch_source ();
+  QemuLaunchOptions query = { .machine = "pc", .accel = accel };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpConnection) query_connection = qmp_source_open (source, &query,
+                                                                qmp_deadline_in_ms (TIMEOUT_MS),
+                                                                &error);
+  g_autoptr (ProbeJson) definitions = NULL;
+  guint n_compared = 0, n_disagreements = 0;
+
+  if (query_connection == NULL)
+    fail_msg ("query-mode QEMU under %s: %s", accel, error->message);
+  definitions = model_list (qmp_connection_session (query_connection));
+
+  for (size_t i = 0; i < json_object_array_length (definitions); i++)
+    {
+      json_object *name_object;
+      const char *model;
+      ProbeGuestCpu expanded = { 0 }, started = { 0 };
+      QemuLaunchOptions post_start = { .machine = "pc", .accel = accel };
+      g_autoptr (QmpConnection) started_connection = NULL;
+      X86FeatureSet expanded_filtered, started_filtered;
+
+      json_object_object_get_ex (json_object_array_get_idx (definitions, i), "name", &name_object);
+      model = json_object_get_string (name_object);
+      if (strcmp (model, "base") == 0 || (strcmp (model, "host") == 0 && strcmp (accel, "kvm") != 0))
+        continue;
+
+      if (!probe_expansion_read (qmp_connection_session (query_connection), accel, "pc", model,
+                                 NULL, &expanded, qmp_deadline_in_ms (TIMEOUT_MS), &error))
+        fail_msg ("expansion of %s under %s: %s", model, accel, error->message);
+      post_start.cpu = model;
+      started_connection = qmp_source_open (source, &post_start, qmp_deadline_in_ms (TIMEOUT_MS),
+                                            &error);
+      if (started_connection == NULL
+          || !probe_post_start_read (qmp_connection_session (started_connection), accel, "pc",
+                                     FALSE, &started, qmp_deadline_in_ms (TIMEOUT_MS), &error))
+        fail_msg ("post-start of %s under %s: %s", model, accel, error->message);
+
+      cpuid_words_only (&expanded.guest);
+      cpuid_words_only (&started.guest);
+      x86_feature_set_subtract (&expanded_filtered, &expanded.expansion, &expanded.guest);
+      x86_feature_set_subtract (&started_filtered, &started.expansion, &started.guest);
+      cpuid_words_only (&expanded_filtered);
+      cpuid_words_only (&started_filtered);
+      if (!x86_feature_set_equal (&expanded.guest, &started.guest)
+          || !x86_feature_set_equal (&expanded_filtered, &started_filtered))
+        {
+          g_autofree char *only_expanded = set_difference_text (&expanded.guest, &started.guest);
+          g_autofree char *only_started = set_difference_text (&started.guest, &expanded.guest);
+          g_autofree char *filtered_expanded = set_difference_text (&expanded_filtered, &started_filtered);
+          g_autofree char *filtered_started = set_difference_text (&started_filtered, &expanded_filtered);
+
+          print_message ("%s under %s: guest only by expansion [%s], only post-start [%s]; "
+                         "filtered only by expansion [%s], only post-start [%s]\n",
+                         model, accel, only_expanded, only_started, filtered_expanded,
+                         filtered_started);
+          n_disagreements++;
+        }
+      n_compared++;
+      probe_guest_cpu_clear (&expanded);
+      probe_guest_cpu_clear (&started);
+    }
+  print_message ("%u models compared under %s\n", n_compared, accel);
+  assert_true (n_compared > 100);
+  return n_disagreements;
+}
+
+static void
+test_methods_agree_tcg (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  assert_int_equal (agree_under ("tcg"), 0);
+}
+
+static void
+test_methods_agree_kvm (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  assert_int_equal (agree_under ("kvm"), 0);
+}
+
+/* Forcing post-start on a new QEMU gives the same answer as expansion, reasons included. */
+static void
+test_forced_methods_agree_on_reasons (void **state)
+{
+  g_autoptr (QmpSource) source = NULL;
+  const char *accel;
+  const char *const cpus[] = { "Haswell,+x2apic,-hle", "pentium3", "EPYC", "Opteron_G3" };
+
+  TEST_REQUIRE_QEMU ();
+  accel = test_kvm_usable () ? "kvm" : "tcg";
+  source = launch_source ();
+  for (guint i = 0; i < G_N_ELEMENTS (cpus); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (ProbeResult) expanded = probe_cpu (source, cpus[i], accel, NULL,
+                                                    PROBE_METHOD_EXPANSION, FALSE, &error);
+      g_autoptr (ProbeResult) started = probe_cpu (source, cpus[i], accel, NULL,
+                                                   PROBE_METHOD_POST_START, FALSE, &error);
+
+      if (expanded == NULL || started == NULL)
+        fail_msg ("%s: %s", cpus[i], error->message);
+      assert_string_equal (probe_method_name (started->method), "post-start");
+      for (guint j = 0; j < started->diff->added->len; j++)
+        {
+          const ProbeChange *change = &g_array_index (started->diff->added, ProbeChange, j);
+          const ProbeChange *other = probe_diff_find (expanded->diff->added, change->feature);
+
+          if (other == NULL || other->reason != change->reason)
+            fail_msg ("%s: %s added by post-start only or for another reason", cpus[i],
+                      change->feature->name);
+        }
+      for (guint j = 0; j < started->diff->removed->len; j++)
+        {
+          const ProbeChange *change = &g_array_index (started->diff->removed, ProbeChange, j);
+          const ProbeChange *other = probe_diff_find (expanded->diff->removed, change->feature);
+
+          if (other == NULL || other->reason != change->reason)
+            fail_msg ("%s: %s removed by post-start only or for another reason", cpus[i],
+                      change->feature->name);
+        }
+      assert_int_equal (expanded->diff->pass, started->diff->pass);
+    }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_pentium3_kvm_adds_x2apic),
+    cmocka_unit_test (test_haswell_kvm_fails_by_kvm),
+    cmocka_unit_test (test_old_machine_type_differs),
+    cmocka_unit_test (test_updated_passes_tcg),
+    cmocka_unit_test (test_updated_passes_kvm),
+    cmocka_unit_test (test_unknown_model),
+    cmocka_unit_test (test_qemu_older_than_1_5),
+    cmocka_unit_test (test_forced_methods_agree_on_reasons),
+    cmocka_unit_test (test_methods_agree_tcg),
+    cmocka_unit_test (test_methods_agree_kvm),
+  };
+
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
