@@ -33,7 +33,9 @@ struct CliCommand {
 
 #define CLI_COMMAND_LIST(X) \
   X (qmp)                   \
-  X (cpuid)
+  X (cpuid)                 \
+  X (host)                  \
+  X (models)
 
 #define CLI_COMMAND_DECLARE(name) extern const CliCommand cli_command_##name;
 CLI_COMMAND_LIST (CLI_COMMAND_DECLARE)
