@@ -1,0 +1,84 @@
+/* probe/host-model.h — what this host can give a guest, from the silicon up to QEMU.
+ *
+ * One query-mode QEMU per accelerator (kvm, tcg), all started at once and each asked its
+ * questions in one pipelined batch: the version, query-kvm, the default machine, every
+ * named model with its unavailable features, and the host model (`host` under kvm, `max`
+ * under tcg) expanded with migratable on and off; then, for the closest named model, one
+ * expansion per usable model. While QEMU answers, this process reads the hardware CPUID
+ * of every CPU and KVM's tables. QEMU's answers for one accelerator are kept as a compact
+ * JSON document ("facts"), which is what the cache stores: a warm run starts no QEMU. */
+#pragma once
+#include <glib.h>
+#include <json-c/json.h>
+#include "qmp/source.h"
+#include "x86/cpu-identity.h"
+#include "x86/cpuid-dump.h"
+#include "x86/kvm-cpuid.h"
+#include "x86/feature-set.h"
+
+/* What one QEMU told us under one accelerator, decoded from the facts document. */
+typedef struct {
+  char *accel;
+  gboolean usable;            /* the QEMU started with this accelerator */
+  char *failure;              /* why not (QEMU's own error, or /dev/kvm's), else NULL */
+  char *version;              /* "7.2.22"; NULL when QEMU never answered */
+  char *package;
+  char *machine;              /* the machine type it ran with ("none") */
+  char *default_machine;      /* QEMU's default machine type, resolved; NULL when unknown */
+  gboolean expansion_known;   /* QEMU >= 2.9 answered the host-model expansions */
+  char *expansion_missing;    /* why not, else NULL */
+  char *host_model_name;      /* "host" (kvm) or "max" (tcg) */
+  X86FeatureSet migratable;   /* host model with migratable on */
+  X86FeatureSet supported;    /* host model with migratable off */
+  gboolean models_known;      /* query-cpu-definitions answered */
+  json_object *models;        /* [{"name","unavailable"|null,"alias_of","deprecated",
+                               *   "migration_safe"}] borrowed from the facts */
+  json_object *closest;       /* {"model","require":[],"disable":[],"changes"} or NULL; borrowed */
+  json_object *facts;         /* the whole document, owned */
+  char *cache_status;         /* "hit", "miss: why", "not cached: why" */
+} ProbeAccelInfo;
+
+void probe_accel_info_free (ProbeAccelInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeAccelInfo, probe_accel_info_free)
+
+/* Decodes a facts document (reference taken). */
+ProbeAccelInfo *probe_accel_info_from_facts (json_object *facts);
+
+typedef struct {
+  QmpSource *source;            /* borrowed */
+  const char *const *accels;    /* NULL-terminated: the accelerators to ask about */
+  const char *machine;          /* NULL: "none" */
+  const char *cpuid_dump;       /* the host's CPUID from this file instead of the CPU */
+  gboolean use_cache;           /* ignored for replay and socket sources */
+  const char *cache_directory;  /* NULL: probe_cache_default_directory() */
+  gboolean closest_model;       /* also find the closest named model (costs expansions) */
+  gint64 deadline_us;
+} ProbeHostRequest;
+
+typedef struct {
+  X86CpuidDump *hardware;       /* every CPU; NULL when unreadable (hardware_failure) */
+  char *hardware_failure;
+  X86CpuIdentity *identity;     /* NULL with hardware */
+  gboolean heterogeneous;       /* CPUs differ in more than their APIC ids */
+  X86FeatureSet hardware_all;   /* on every CPU */
+  X86FeatureSet hardware_some;  /* on at least one CPU */
+  X86KvmCpuid *kvm;             /* NULL when the CPUID came from a dump (another host's KVM) */
+  GPtrArray *accels;            /* of ProbeAccelInfo, in request order */
+  const char *binary;           /* the source's description; borrowed */
+} ProbeHost;
+
+void probe_host_free (ProbeHost *host);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeHost, probe_host_free)
+
+/* Reads every layer as @request says. An accelerator QEMU cannot use is not an error
+ * (its ProbeAccelInfo says why); errors: an unreadable --cpuid-dump, and a source that
+ * cannot be used at all. */
+ProbeHost *probe_host_read (const ProbeHostRequest *request, GError **error);
+
+/* The info for @accel, or NULL. Borrowed. */
+ProbeAccelInfo *probe_host_accel (const ProbeHost *host, const char *accel);
+
+/* The facts of one accelerator, straight from QEMU (no cache): reference owned by the
+ * caller; never NULL (a failure is described inside). Exposed for tests and benches. */
+json_object *probe_host_gather_facts (QmpSource *source, const char *accel, const char *machine,
+                                      gboolean closest_model, gint64 deadline_us);

@@ -1,0 +1,22 @@
+/* probe/models.h — every named CPU model: usable under one accelerator, and if not, which
+ * layer of the host blocks each missing feature. */
+#pragma once
+#include <glib.h>
+#include <json-c/json.h>
+#include "probe/host-model.h"
+
+/* The layer that keeps @feature (any spelling) from a guest under @accel:
+ *   "accelerator"  the accelerator is not kvm (tcg emulates what it emulates);
+ *   "hardware"     some logical CPU lacks it, and so does KVM;
+ *   "kvm"          every CPU has it (or the silicon cannot tell: MSR bits), KVM does not;
+ *   "qemu"         KVM supports it, or QEMU has no such feature, yet QEMU refuses it;
+ *   "unknown"      the layers needed to decide were not read (a dump, a replay).
+ * Static string. */
+const char *probe_model_blocker_layer (const ProbeHost *host, const char *accel,
+                                       const char *feature);
+
+/* {"accel", "machine", "models": [{"name", "usable": true|false|null,
+ *  "blockers": [{"feature", "layer"}], "alias_of", "deprecated", "migration_safe"}]}
+ * for @info's accelerator; "usable" is null where QEMU did not say (older than 2.8).
+ * Reference owned by the caller. */
+json_object *probe_models_to_json (const ProbeHost *host, const ProbeAccelInfo *info);
