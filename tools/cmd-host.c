@@ -1,0 +1,531 @@
+/* tools/cmd-host.c — `vcpuprobe host`: every layer between the silicon and the guest, per
+ * feature, with QEMU's host model and the named models, in text, JSON or libvirt XML. */
+#include "probe/models.h"
+#include "tools/commands.h"
+#include "tools/host-source.h"
+#include "tools/output-json.h"
+#include "tools/output-text.h"
+#include "tools/output-xml.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const both_accels[] = { "kvm", "tcg", NULL };
+
+/* The layer values of one feature, as the JSON and the table print them. */
+typedef struct {
+  const char *hardware;    /* "all", "some", "none", NULL: unknown (MSR bits, no CPUID) */
+  const char *kvm;         /* "supported", "emulated", "no", NULL: unknown */
+  const char *qemu_host;   /* "migratable", "non-migratable", "no", NULL: unknown */
+  int qemu_max;            /* 1, 0, -1: unknown */
+} FeatureLayers;
+
+static FeatureLayers
+layers_of (const ProbeHost *host, const X86Feature *feature)
+{
+  ProbeAccelInfo *kvm_info = probe_host_accel (host, "kvm");
+  ProbeAccelInfo *tcg_info = probe_host_accel (host, "tcg");
+  gboolean from_cpuid = x86_feature_words (NULL)[feature->word].kind == X86_WORD_CPUID;
+  FeatureLayers layers = { NULL, NULL, NULL, -1 };
+
+  if (host->hardware != NULL && from_cpuid)
+    layers.hardware = x86_feature_set_has (&host->hardware_all, feature) ? "all"
+                      : x86_feature_set_has (&host->hardware_some, feature) ? "some" : "none";
+  if (host->kvm != NULL && host->kvm->available)
+    layers.kvm = x86_feature_set_has (&host->kvm->supported_features, feature) ? "supported"
+                 : x86_feature_set_has (&host->kvm->emulated_features, feature) ? "emulated"
+                 : "no";
+  if (kvm_info != NULL && kvm_info->usable && kvm_info->expansion_known)
+    layers.qemu_host = x86_feature_set_has (&kvm_info->migratable, feature) ? "migratable"
+                       : x86_feature_set_has (&kvm_info->supported, feature) ? "non-migratable"
+                       : "no";
+  if (tcg_info != NULL && tcg_info->usable && tcg_info->expansion_known)
+    layers.qemu_max = x86_feature_set_has (&tcg_info->supported, feature);
+  return layers;
+}
+
+static gboolean
+layers_empty (const FeatureLayers *layers)
+{
+  return (layers->hardware == NULL || strcmp (layers->hardware, "none") == 0)
+         && (layers->kvm == NULL || strcmp (layers->kvm, "no") == 0)
+         && (layers->qemu_host == NULL || strcmp (layers->qemu_host, "no") == 0)
+         && layers->qemu_max != 1;
+}
+
+/* The accelerator whose host model and models the summary and XML describe: --accel,
+ * else kvm when QEMU could use it, else tcg. */
+static ProbeAccelInfo *
+primary_accel (const ProbeHost *host, const CliOptions *options)
+{
+  ProbeAccelInfo *kvm = probe_host_accel (host, "kvm");
+
+  if (options->accel != NULL && probe_host_accel (host, options->accel) != NULL)
+    return probe_host_accel (host, options->accel);
+  if (kvm != NULL && kvm->usable)
+    return kvm;
+  return probe_host_accel (host, "tcg") != NULL ? probe_host_accel (host, "tcg")
+                                                 : host->accels->pdata[0];
+}
+
+/* ---- JSON ---- */
+
+static json_object *
+string_or_null (const char *text)
+{
+  return text != NULL ? json_object_new_string (text) : NULL;
+}
+
+static json_object *
+set_to_json (const X86FeatureSet *set)
+{
+  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
+  json_object *array = json_object_new_array_ext ((int) names->len);
+
+  for (guint i = 0; i < names->len; i++)
+    json_object_array_add (array, json_object_new_string (names->pdata[i]));
+  return array;
+}
+
+static json_object *
+host_model_json (const ProbeAccelInfo *info)
+{
+  json_object *model = json_object_new_object ();
+  X86FeatureSet non_migratable;
+
+  json_object_object_add (model, "accel", json_object_new_string (info->accel));
+  json_object_object_add (model, "name", string_or_null (info->host_model_name));
+  if (!info->usable || !info->expansion_known)
+    {
+      json_object_object_add (model, "known", json_object_new_boolean (FALSE));
+      json_object_object_add (model, "reason",
+                              string_or_null (info->usable ? info->expansion_missing
+                                                           : info->failure));
+      return model;
+    }
+  x86_feature_set_subtract (&non_migratable, &info->supported, &info->migratable);
+  json_object_object_add (model, "known", json_object_new_boolean (TRUE));
+  json_object_object_add (model, "migratable", set_to_json (&info->migratable));
+  json_object_object_add (model, "enabled", set_to_json (&info->supported));
+  json_object_object_add (model, "non_migratable", set_to_json (&non_migratable));
+  json_object_object_add (model, "custom",
+                          info->closest != NULL ? json_object_get (info->closest) : NULL);
+  return model;
+}
+
+static json_object *
+accels_json (const ProbeHost *host)
+{
+  json_object *accels = json_object_new_object ();
+
+  for (guint i = 0; i < host->accels->len; i++)
+    {
+      ProbeAccelInfo *info = host->accels->pdata[i];
+      json_object *accel = json_object_new_object ();
+
+      json_object_object_add (accel, "usable", json_object_new_boolean (info->usable));
+      json_object_object_add (accel, "reason", string_or_null (info->failure));
+      json_object_object_add (accel, "cache", string_or_null (info->cache_status));
+      json_object_object_add (accels, info->accel, accel);
+    }
+  return accels;
+}
+
+static json_object *
+qemu_json (const ProbeHost *host, const ProbeAccelInfo *primary)
+{
+  json_object *qemu = json_object_new_object ();
+  ProbeAccelInfo *kvm = probe_host_accel (host, "kvm");
+  ProbeAccelInfo *tcg = probe_host_accel (host, "tcg");
+  const ProbeAccelInfo *answered = primary;
+
+  for (guint i = 0; answered->version == NULL && i < host->accels->len; i++)
+    answered = host->accels->pdata[i];
+  json_object_object_add (qemu, "binary", string_or_null (host->binary));
+  json_object_object_add (qemu, "version", string_or_null (answered->version));
+  json_object_object_add (qemu, "package", string_or_null (answered->package));
+  json_object_object_add (qemu, "default_machine", string_or_null (answered->default_machine));
+  json_object_object_add (qemu, "accels", accels_json (host));
+  json_object_object_add (qemu, "host_model", kvm != NULL ? host_model_json (kvm) : NULL);
+  json_object_object_add (qemu, "max_model", tcg != NULL ? host_model_json (tcg) : NULL);
+  return qemu;
+}
+
+static json_object *
+features_json (const ProbeHost *host)
+{
+  json_object *features = json_object_new_object ();
+  guint n_features;
+  const X86Feature *table = x86_features (&n_features);
+
+  for (guint i = 0; i < n_features; i++)
+    {
+      FeatureLayers layers = layers_of (host, &table[i]);
+      json_object *feature;
+
+      if (layers_empty (&layers))
+        continue;
+      feature = json_object_new_object ();
+      json_object_object_add (feature, "hardware", string_or_null (layers.hardware));
+      json_object_object_add (feature, "kvm", string_or_null (layers.kvm));
+      json_object_object_add (feature, "qemu_host", string_or_null (layers.qemu_host));
+      json_object_object_add (feature, "qemu_max",
+                              layers.qemu_max < 0 ? NULL : json_object_new_boolean (layers.qemu_max));
+      json_object_object_add (features, table[i].name, feature);
+    }
+  return features;
+}
+
+/* One entry per model, with usable and blockers per accelerator. */
+static json_object *
+models_json (const ProbeHost *host)
+{
+  json_object *merged = json_object_new_array ();
+  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < host->accels->len; i++)
+    {
+      ProbeAccelInfo *info = host->accels->pdata[i];
+      json_object *document = probe_models_to_json (host, info);
+      json_object *models = json_object_object_get (document, "models");
+
+      for (size_t j = 0; j < json_object_array_length (models); j++)
+        {
+          json_object *model = json_object_array_get_idx (models, j);
+          const char *name = json_object_get_string (json_object_object_get (model, "name"));
+          json_object *entry = g_hash_table_lookup (by_name, name);
+
+          if (entry == NULL)
+            {
+              entry = json_object_new_object ();
+              json_object_object_add (entry, "name", json_object_new_string (name));
+              json_object_object_add (entry, "usable", json_object_new_object ());
+              json_object_object_add (entry, "blockers", json_object_new_object ());
+              json_object_object_add (entry, "alias_of",
+                                      json_object_get (json_object_object_get (model, "alias_of")));
+              json_object_object_add (entry, "deprecated",
+                                      json_object_get (json_object_object_get (model, "deprecated")));
+              json_object_object_add (entry, "migration_safe",
+                                      json_object_get (json_object_object_get (model, "migration_safe")));
+              json_object_array_add (merged, entry);
+              g_hash_table_insert (by_name, (gpointer) json_object_get_string (json_object_object_get (entry, "name")), entry);
+            }
+          json_object_object_add (json_object_object_get (entry, "usable"), info->accel,
+                                  json_object_get (json_object_object_get (model, "usable")));
+          json_object_object_add (json_object_object_get (entry, "blockers"), info->accel,
+                                  json_object_get (json_object_object_get (model, "blockers")));
+        }
+      json_object_put (document);
+    }
+  return merged;
+}
+
+static json_object *
+host_json (const ProbeHost *host, const ProbeAccelInfo *primary)
+{
+  json_object *root = json_object_new_object ();
+  json_object *identity = host->identity != NULL ? x86_cpu_identity_to_json (host->identity)
+                                                 : NULL;
+  json_object *kvm = json_object_new_object ();
+
+  if (identity != NULL)
+    json_object_object_add (identity, "heterogeneous", json_object_new_boolean (host->heterogeneous));
+  json_object_object_add (root, "host", identity);
+  json_object_object_add (kvm, "available",
+                          json_object_new_boolean (host->kvm != NULL && host->kvm->available));
+  json_object_object_add (kvm, "reason",
+                          string_or_null (host->kvm == NULL ? "not read: CPUID comes from a dump"
+                                                            : host->kvm->reason));
+  json_object_object_add (root, "kvm", kvm);
+  json_object_object_add (root, "qemu", qemu_json (host, primary));
+  json_object_object_add (root, "features", features_json (host));
+  json_object_object_add (root, "models", models_json (host));
+  return root;
+}
+
+/* ---- Text ---- */
+
+static void
+text_identity (GString *out, const ProbeHost *host)
+{
+  const X86CpuIdentity *id = host->identity;
+
+  g_string_append (out, "Host CPU\n");
+  if (id == NULL)
+    {
+      g_string_append_printf (out, "  unknown: %s\n",
+                              host->hardware_failure != NULL ? host->hardware_failure : "no CPUID");
+      return;
+    }
+  g_string_append_printf (out, "  %-16s %s\n", "vendor", id->vendor != NULL ? id->vendor : "unknown");
+  g_string_append_printf (out, "  %-16s %s\n", "brand", id->brand != NULL ? id->brand : "unknown");
+  g_string_append_printf (out, "  %-16s family %u model %u stepping %u, code name %s\n",
+                          "signature", id->family, id->model, id->stepping,
+                          id->codename != NULL ? id->codename : "unknown");
+  g_string_append_printf (out, "  %-16s %s\n", "microcode",
+                          id->microcode != NULL ? id->microcode : "unknown");
+  g_string_append_printf (out, "  %-16s %u, %s%s\n", "logical CPUs", id->n_cpus,
+                          id->hybrid ? "hybrid" : "not hybrid",
+                          host->heterogeneous ? ", CPUs differ (see `vcpuprobe cpuid`)"
+                                              : ", all alike");
+  g_string_append_printf (out, "  %-16s %s\n", "hypervisor",
+                          id->hypervisor != NULL
+                          ? id->hypervisor : "none (bare metal, or a hypervisor that hides)");
+  if (id->hypervisor != NULL)
+    g_string_append (out, "                   this host is itself a guest: KVM here is nested\n");
+}
+
+static void
+text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
+{
+  const ProbeAccelInfo *answered = primary;
+
+  for (guint i = 0; answered->version == NULL && i < host->accels->len; i++)
+    answered = host->accels->pdata[i];
+  g_string_append (out, "\nKVM\n");
+  if (host->kvm == NULL)
+    g_string_append (out, "  not read: CPUID comes from a dump\n");
+  else if (!host->kvm->available)
+    g_string_append_printf (out, "  unavailable: %s\n", host->kvm->reason);
+  else
+    g_string_append_printf (out, "  %-16s %u named features supported, %u emulated\n", "/dev/kvm",
+                            x86_feature_set_count (&host->kvm->supported_features),
+                            x86_feature_set_count (&host->kvm->emulated_features));
+
+  g_string_append (out, "\nQEMU\n");
+  g_string_append_printf (out, "  %-16s %s\n", "binary", host->binary);
+  g_string_append_printf (out, "  %-16s %s%s%s%s\n", "version",
+                          answered->version != NULL ? answered->version : "unknown",
+                          answered->package != NULL && *answered->package != '\0' ? " (" : "",
+                          answered->package != NULL ? answered->package : "",
+                          answered->package != NULL && *answered->package != '\0' ? ")" : "");
+  g_string_append_printf (out, "  %-16s %s\n", "default machine",
+                          answered->default_machine != NULL ? answered->default_machine : "unknown");
+  for (guint i = 0; i < host->accels->len; i++)
+    {
+      ProbeAccelInfo *info = host->accels->pdata[i];
+
+      if (info->usable)
+        g_string_append_printf (out, "  %-16s works\n", info->accel);
+      else
+        g_string_append_printf (out, "  %-16s unusable: %s\n", info->accel, info->failure);
+    }
+}
+
+static void
+text_host_model (GString *out, const ProbeAccelInfo *info)
+{
+  X86FeatureSet non_migratable;
+  g_autoptr (GPtrArray) names = NULL;
+
+  g_string_append_printf (out, "\nQEMU's `%s` CPU under %s\n", info->host_model_name, info->accel);
+  if (!info->usable)
+    {
+      g_string_append_printf (out, "  unknown: %s is unusable\n", info->accel);
+      return;
+    }
+  if (!info->expansion_known)
+    {
+      g_string_append_printf (out, "  unknown: %s\n", info->expansion_missing);
+      return;
+    }
+  x86_feature_set_subtract (&non_migratable, &info->supported, &info->migratable);
+  names = x86_feature_set_to_names (&non_migratable, FALSE);
+  g_string_append_printf (out, "  %u features with migratable=on; %u with migratable=off",
+                          x86_feature_set_count (&info->migratable),
+                          x86_feature_set_count (&info->supported));
+  if (names->len > 0)
+    {
+      g_autofree char *joined = NULL;
+
+      g_ptr_array_add (names, NULL);
+      joined = g_strjoinv (" ", (char **) names->pdata);
+      g_string_append_printf (out, " (only without migration: %s)", joined);
+    }
+  g_string_append (out, "\n");
+  if (info->closest != NULL)
+    {
+      g_string_append_printf (out, "  as libvirt XML: closest usable named model %s, %d feature changes"
+                              " (of %d usable models compared)\n",
+                              json_object_get_string (json_object_object_get (info->closest, "model")),
+                              json_object_get_int (json_object_object_get (info->closest, "changes")),
+                              json_object_get_int (json_object_object_get (info->closest, "candidates")));
+      cli_xml_custom_cpu (out, info->closest, "    ");
+    }
+  else if (info->models_known)
+    g_string_append (out, "  no usable named model to build a libvirt custom CPU from\n");
+}
+
+static void
+text_models_summary (GString *out, const ProbeHost *host)
+{
+  g_string_append (out, "\nNamed models (`vcpuprobe models` lists them)\n");
+  for (guint i = 0; i < host->accels->len; i++)
+    {
+      ProbeAccelInfo *info = host->accels->pdata[i];
+      guint usable = 0, unknown = 0, total = 0;
+
+      if (!info->models_known)
+        {
+          g_string_append_printf (out, "  %-16s unknown\n", info->accel);
+          continue;
+        }
+      for (size_t j = 0; j < json_object_array_length (info->models); j++)
+        {
+          json_object *unavailable = json_object_object_get (json_object_array_get_idx (info->models, j),
+                                                             "unavailable");
+          total++;
+          if (unavailable == NULL)
+            unknown++;
+          else if (json_object_array_length (unavailable) == 0)
+            usable++;
+        }
+      if (unknown == total)
+        g_string_append_printf (out, "  %-16s %u models; usability unknown (QEMU older than 2.8: "
+                                "needs a post-start probe, `models --probe-old`)\n", info->accel, total);
+      else
+        g_string_append_printf (out, "  %-16s %u of %u usable\n", info->accel, usable, total);
+    }
+}
+
+/* The question users ask most: features the silicon has that the guest does not get. */
+static void
+text_missing (GString *out, const ProbeHost *host)
+{
+  ProbeAccelInfo *kvm = probe_host_accel (host, "kvm");
+  g_autoptr (GString) by_kvm = g_string_new (NULL);
+  g_autoptr (GString) by_qemu = g_string_new (NULL);
+  guint n_features;
+  const X86Feature *table = x86_features (&n_features);
+
+  if (host->hardware == NULL || kvm == NULL || !kvm->usable || !kvm->expansion_known)
+    return;
+  for (guint i = 0; i < n_features; i++)
+    {
+      const X86Feature *feature = &table[i];
+
+      if (!x86_feature_set_has (&host->hardware_all, feature)
+          || x86_feature_set_has (&kvm->supported, feature)
+          || (feature->flags & (X86_FEATURE_DYNAMIC | X86_FEATURE_LIBVIRT_ONLY)))
+        continue;
+      if (host->kvm != NULL && host->kvm->available
+          && !x86_feature_set_has (&host->kvm->supported_features, feature))
+        g_string_append_printf (by_kvm, " %s", feature->name);
+      else
+        g_string_append_printf (by_qemu, " %s", feature->name);
+    }
+  g_string_append (out, "\nIn the hardware of every CPU, but not in the kvm guest\n");
+  g_string_append_printf (out, "  %-16s%s\n", "removed by KVM", by_kvm->len > 0 ? by_kvm->str : " none");
+  g_string_append_printf (out, "  %-16s%s\n", "removed by QEMU", by_qemu->len > 0 ? by_qemu->str : " none");
+}
+
+static const char *
+or_dash (const char *text)
+{
+  return text != NULL ? text : "?";
+}
+
+static void
+text_table (GString *out, const ProbeHost *host)
+{
+  guint n_features;
+  const X86Feature *table = x86_features (&n_features);
+
+  g_string_append (out, "\nLayers per feature (hardware: on all/some/none of the CPUs; ? = not known)\n");
+  g_string_append_printf (out, "  %-24s %-9s %-10s %-15s %s\n", "feature", "hardware", "kvm",
+                          "qemu host", "tcg max");
+  for (guint i = 0; i < n_features; i++)
+    {
+      FeatureLayers layers = layers_of (host, &table[i]);
+
+      if (layers_empty (&layers))
+        continue;
+      g_string_append_printf (out, "  %-24s %-9s %-10s %-15s %s\n", table[i].name,
+                              layers.hardware != NULL ? layers.hardware
+                              : host->hardware != NULL ? "-" : "?",
+                              or_dash (layers.kvm), or_dash (layers.qemu_host),
+                              layers.qemu_max < 0 ? "?" : layers.qemu_max ? "yes" : "no");
+    }
+  g_string_append (out, "  (hardware \"-\": an MSR feature, which CPUID cannot show)\n");
+}
+
+static void
+host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
+{
+  text_identity (out, host);
+  text_qemu (out, host, primary);
+  for (guint i = 0; i < host->accels->len; i++)
+    text_host_model (out, host->accels->pdata[i]);
+  text_models_summary (out, host);
+  text_missing (out, host);
+  text_table (out, host);
+}
+
+/* ---- The command ---- */
+
+static int
+run_host (const CliOptions *options, GError **error)
+{
+  g_autoptr (CliHostSource) source = cli_host_source_new (options, error);
+  g_autoptr (ProbeHost) host = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *single[] = { options->accel != NULL ? options->accel : "kvm", NULL };
+  ProbeHostRequest request = { 0 };
+  ProbeAccelInfo *primary;
+  json_object *document;
+  json_object *models;
+  gboolean printed;
+
+  if (source == NULL)
+    return -1;
+  request.source = cli_host_source_qmp (source);
+  /* A running QEMU has the one accelerator it was started with. */
+  request.accels = qmp_source_kind (request.source) == QMP_SOURCE_SOCKET ? single : both_accels;
+  request.machine = options->machine;
+  request.cpuid_dump = options->cpuid_dump;
+  request.use_cache = !options->no_cache;
+  request.closest_model = TRUE;
+  request.deadline_us = cli_options_deadline (options);
+
+  host = probe_host_read (&request, error);
+  if (host == NULL)
+    return -1;
+  if (!cli_host_source_finish (source, error))
+    return -1;
+  if (options->debug)
+    for (guint i = 0; i < host->accels->len; i++)
+      {
+        ProbeAccelInfo *info = host->accels->pdata[i];
+
+        fprintf (stderr, "vcpuprobe: cache %s: %s\n", info->accel, info->cache_status);
+      }
+
+  primary = primary_accel (host, options);
+  switch (options->format)
+    {
+    case CLI_FORMAT_TEXT:
+      host_text (out, host, primary);
+      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
+    case CLI_FORMAT_JSON:
+      document = host_json (host, primary);
+      printed = cli_json_print (document, error);
+      json_object_put (document);
+      return printed ? CLI_EXIT_OK : -1;
+    case CLI_FORMAT_XML:
+      document = probe_models_to_json (host, primary);
+      models = json_object_object_get (document, "models");
+      cli_xml_host (out, host, primary, models);
+      json_object_put (document);
+      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
+    }
+  g_assert_not_reached ();
+}
+
+const CliCommand cli_command_host = {
+  .name = "host",
+  .arg_names = NULL,
+  .min_args = 0,
+  .max_args = 0,
+  .options = NULL,
+  .run = run_host,
+};
