@@ -15,8 +15,8 @@ static const char conversation[] =
   "{\"return\": {\"desc\": \"a \\\"quoted\\\" }{ brace\"}, \"id\": 2}\r\n";
 
 static const char *const conversation_values[] = {
-  "{\"QMP\":{\"version\":{\"qemu\":{\"micro\":3,\"minor\":5,\"major\":1},\"package\":\"\"},"
-  "\"capabilities\":[]}}",
+  ("{\"QMP\":{\"version\":{\"qemu\":{\"micro\":3,\"minor\":5,\"major\":1},\"package\":\"\"},"
+   "\"capabilities\":[]}}"),
   "{\"return\":{},\"id\":1}",
   "{\"timestamp\":{\"seconds\":1700000000,\"microseconds\":12},\"event\":\"STOP\"}",
   "{\"return\":{\"desc\":\"a \\\"quoted\\\" }{ brace\"},\"id\":2}",

@@ -789,8 +789,8 @@ test_closed (void **state)
     { PEER_END, NULL },
   };
   static const char *const expected_log[] = {
-    "received {\"QMP\":{\"version\":{\"qemu\":{\"micro\":0,\"minor\":2,\"major\":7},"
-    "\"package\":\"Debian 1:7.2+dfsg-7+deb12u7\"},\"capabilities\":[\"oob\"]}}",
+    ("received {\"QMP\":{\"version\":{\"qemu\":{\"micro\":0,\"minor\":2,\"major\":7},"
+     "\"package\":\"Debian 1:7.2+dfsg-7+deb12u7\"},\"capabilities\":[\"oob\"]}}"),
     "sent qmp_capabilities",
     "received {\"return\":{},\"id\":1}",
     "sent query-status",
