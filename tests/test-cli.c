@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -292,6 +294,39 @@ test_qmp_errors (void **state)
   assert_true (g_str_has_prefix (missing->err, "vcpuprobe: query-cpu-model-expansion: GenericError: "));
 }
 
+/* Query mode runs machine none, which has no CPU, unless --machine names a board. */
+static void
+test_qmp_machine (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) none = RUN ("--accel", "tcg", "qmp", "query-cpus-fast");
+  g_autoptr (TestRun) pc = RUN ("--accel", "tcg", "--machine", "pc", "qmp", "query-cpus-fast");
+  json_object *cpus;
+
+  assert_exit (none, 0);
+  cpus = parse_json (none->out);
+  assert_int_equal (json_object_array_length (cpus), 0);
+  json_object_put (cpus);
+  assert_exit (pc, 0);
+  cpus = parse_json (pc->out);
+  assert_int_equal (json_object_array_length (cpus), 1);
+  json_object_put (cpus);
+}
+
+/* --debug traces the conversation on stderr and leaves stdout to the answer. */
+static void
+test_qmp_debug (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) quiet = RUN ("--accel", "tcg", "qmp", "query-version");
+  g_autoptr (TestRun) traced = RUN ("--accel", "tcg", "qmp", "query-version", "--debug");
+
+  assert_exit (traced, 0);
+  assert_string_equal (traced->out, quiet->out);
+  assert_string_equal (quiet->err, "");
+  assert_non_null (strstr (traced->err, "\"execute\":\"query-version\""));
+}
+
 static void
 test_not_qemu (void **state)
 {
@@ -340,6 +375,30 @@ test_qmp_socket (void **state)
   assert_exit (run, 0);
   assert_query_version_output (run->out);
   assert_nothing_left ();
+}
+
+/* A monitor that accepts and never greets: only the --timeout deadline ends the wait. */
+static void
+test_timeout (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *socket_path = g_build_filename (dir, "silent.sock", NULL);
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  g_autoptr (TestRun) run = NULL;
+  int listener = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  assert_true (listener >= 0);
+  g_strlcpy (address.sun_path, socket_path, sizeof address.sun_path);
+  assert_int_equal (bind (listener, (struct sockaddr *) &address, sizeof address), 0);
+  assert_int_equal (listen (listener, 4), 0);
+
+  run = RUN ("--socket", socket_path, "--timeout", "0.5", "qmp", "query-version");
+  close (listener);
+  test_rmdir_r (dir);
+
+  assert_exit (run, 3);
+  assert_one_error_line (run, socket_path);
+  assert_string_equal (run->out, "");
 }
 
 /* ---- --record, then --replay of it ---- */
@@ -685,7 +744,10 @@ main (void)
     cmocka_unit_test_setup_teardown (test_qmp_kvm, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_qmp_arguments, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_qmp_errors, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_machine, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_qmp_debug, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_not_qemu, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_timeout, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_qmp_socket, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_replay_strict, setup_case, teardown_case),

@@ -2,6 +2,7 @@
  * --timeout into one QmpSource, a recorder and a deadline. */
 #include "tools/qmp-source.h"
 
+#include <string.h>
 #include "x86/cpu-identity.h"
 #include "x86/host-cpuid.h"
 
@@ -153,11 +154,19 @@ cli_source_open (CliSource *source, const char *machine, const char *cpu, GError
     .accel = source->accel,
     .cpu = cpu,
   };
+  g_autoptr (GError) local_error = NULL;
   QmpConnection *connection;
 
-  connection = qmp_source_open (source->qmp, &launch, source->deadline_us, error);
+  connection = qmp_source_open (source->qmp, &launch, source->deadline_us, &local_error);
   if (connection == NULL)
-    return NULL;
+    {
+      const char *where = qmp_source_describe (source->qmp);
+      /* The launcher names its binary; a socket or a recording may go unnamed. */
+      if (strstr (local_error->message, where) == NULL)
+        g_prefix_error (&local_error, "%s: ", where);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
 
   /* Only the greeting knows the version, so the recording learns it from the first session. */
   if (source->n_opened++ == 0 && source->recorder != NULL)
