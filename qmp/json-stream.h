@@ -15,6 +15,8 @@
 
 typedef struct QmpJsonStream QmpJsonStream;
 
+/* @max_message_size in bytes of one value, from its first byte; @max_depth in nested
+ * containers ({"a": [1]} is 2 deep). 0 picks the default for either. */
 QmpJsonStream *qmp_json_stream_new (gsize max_message_size, int max_depth);
 void           qmp_json_stream_free (QmpJsonStream *stream);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpJsonStream, qmp_json_stream_free)
