@@ -1,0 +1,615 @@
+/* tests/test-probe-replay.c — replays every recording of tests/qmp-replies/ through the
+ * vcpuprobe CLI and holds each output to its golden file.
+ *
+ * Layout: NAME.replies (with NAME.replies.json, the recorder's metadata) and a directory
+ * NAME.golden/ holding one TAG.out per command replayed from it. A golden reads
+ *
+ *   $ vcpuprobe --replay NAME.replies --format json expand Haswell
+ *   # any comment or directive lines
+ *   exit 0
+ *   <stdout, normalised>
+ *   --- stderr
+ *   <stderr lines, when there were any>
+ *
+ * The first line is the command, run in tests/qmp-replies/, so it can be pasted into a shell
+ * there. The test list is the set of golden files; a recording without any golden fails,
+ * unless VCPUPROBE_REGENERATE=1, which writes NAME.golden/default.out from the command
+ * line the recording was made with (FILE.json "argv", --record turned into --replay), and
+ * rewrites every golden's output from what this vcpuprobe prints.
+ *
+ * Strict: vcpuprobe runs with VCPUPROBE_REPLAY_STRICT=1, so a command the recording cannot
+ * answer fails the run, and every command it sends (seen in its --debug trace) must be one
+ * the recording holds, or the replay peer made the answer up. A golden whose point is such
+ * a command says so with a line "# unanswered: NAME" (and then runs without strict mode).
+ *
+ * Normalised, as they differ between runs and machines: in JSON output the values of
+ * "date" and "binary" members (dates; the QEMU or recording path), and anywhere the
+ * absolute path of tests/qmp-replies/ (written "@QMP_REPLIES@"). The run gets an empty
+ * cache directory of its own, so no earlier run's cache can answer for the recording. */
+#include "tests/test-util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+#include "qmp/replay.h"
+
+#define GOLDEN_SUFFIX ".golden"
+#define STDERR_MARK "--- stderr"
+
+static const char *const varying_members[] = { "date", "binary" };
+
+/* Commands whose output depends on the host layers: they get the dump recorded with the
+ * corpus, so the goldens do not depend on the machine running the tests. */
+static const char *const host_layer_commands[] = { "expand", "check", "host", "models" };
+
+typedef struct {
+  char *recording;       /* NAME.replies */
+  char *golden;          /* absolute path of NAME.golden/TAG.out */
+  char *test_name;       /* NAME/TAG */
+} ReplayCase;
+
+static char *replies_dir;
+static char *vcpuprobe;     /* absolute: the runs happen in replies_dir */
+static gboolean regenerate;
+
+/* Before cmocka runs a test, a broken corpus ends the program with a message. */
+G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN static void
+setup_fail (const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  vfprintf (stderr, format, args);
+  va_end (args);
+  fputc ('\n', stderr);
+  exit (1);
+}
+
+static void
+replay_case_free (ReplayCase *replay_case)
+{
+  g_free (replay_case->recording);
+  g_free (replay_case->golden);
+  g_free (replay_case->test_name);
+  g_free (replay_case);
+}
+
+/* ---- the command line ---- */
+
+static gboolean
+needs_quoting (const char *word)
+{
+  if (*word == '\0')
+    return TRUE;
+  for (const char *p = word; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("_,.+=/:@%-", *p) == NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+format_command_line (char **args)
+{
+  GString *line = g_string_new ("$ vcpuprobe");
+
+  for (guint i = 0; args[i] != NULL; i++)
+    {
+      g_autofree char *quoted = needs_quoting (args[i]) ? g_shell_quote (args[i]) : NULL;
+      g_string_append_printf (line, " %s", quoted != NULL ? quoted : args[i]);
+    }
+  return g_string_free (line, FALSE);
+}
+
+static gboolean
+strv_contains_any (char **args, const char *const *words, guint n_words)
+{
+  for (guint i = 0; args[i] != NULL; i++)
+    for (guint j = 0; j < n_words; j++)
+      if (g_str_equal (args[i], words[j]))
+        return TRUE;
+  return FALSE;
+}
+
+/* The recording's own command line, made to replay it: the program, --record, --qemu and
+ * --debug go, --replay of the recording comes first, and --format json is added where the
+ * recording was made without a format. */
+static char **
+command_from_metadata (const char *recording, json_object *metadata)
+{
+  static const char *const dropped_with_value[] = { "--record", "--qemu", "--socket", "--replay" };
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) recorded = NULL;
+  g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
+  json_object *argv = NULL;
+  gboolean has_format = FALSE;
+  g_autofree char *dump = g_build_filename (replies_dir, "host.cpuid", NULL);
+
+  if (metadata == NULL || !json_object_object_get_ex (metadata, "argv", &argv))
+    setup_fail ("%s: no metadata \"argv\" to make a golden from: write a golden with its command line", recording);
+  for (size_t i = 1; i < json_object_array_length (argv); i++)
+    {
+      const char *word = json_object_get_string (json_object_array_get_idx (argv, i));
+      gboolean dropped = g_str_equal (word, "--debug");
+
+      for (guint j = 0; j < G_N_ELEMENTS (dropped_with_value); j++)
+        {
+          if (g_str_equal (word, dropped_with_value[j]))
+            {
+              dropped = TRUE;
+              i++;
+            }
+          else if (g_str_has_prefix (word, dropped_with_value[j])
+                   && word[strlen (dropped_with_value[j])] == '=')
+            dropped = TRUE;
+        }
+      if (!dropped)
+        g_ptr_array_add (kept, g_strdup (word));
+      has_format |= g_str_has_prefix (word, "--format");
+    }
+  g_ptr_array_add (kept, NULL);
+
+  g_strv_builder_add_many (builder, "--replay", recording, NULL);
+  if (g_file_test (dump, G_FILE_TEST_IS_REGULAR)
+      && strv_contains_any ((char **) kept->pdata, host_layer_commands,
+                            G_N_ELEMENTS (host_layer_commands)))
+    g_strv_builder_add_many (builder, "--cpuid-dump", "host.cpuid", NULL);
+  if (!has_format)
+    g_strv_builder_add_many (builder, "--format", "json", NULL);
+  g_strv_builder_addv (builder, (const char **) kept->pdata);
+  return g_strv_builder_end (builder);
+}
+
+/* ---- the golden file ---- */
+
+typedef struct {
+  char *command_line;    /* "$ vcpuprobe ..." */
+  char **args;           /* the words after "vcpuprobe" */
+  GPtrArray *comments;   /* "# ..." lines, kept on regeneration */
+  char *expected;        /* the whole file */
+} Golden;
+
+static void
+golden_free (Golden *golden)
+{
+  g_free (golden->command_line);
+  g_strfreev (golden->args);
+  g_ptr_array_unref (golden->comments);
+  g_free (golden->expected);
+  g_free (golden);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Golden, golden_free)
+
+static Golden *
+golden_load (const char *path)
+{
+  g_autoptr (Golden) golden = g_new0 (Golden, 1);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) words = NULL;
+
+  golden->comments = g_ptr_array_new_with_free_func (g_free);
+  if (!g_file_get_contents (path, &golden->expected, NULL, &error))
+    fail_msg ("%s", error->message);
+  lines = g_strsplit (golden->expected, "\n", -1);
+  if (!g_str_has_prefix (lines[0], "$ vcpuprobe ")
+      || !g_shell_parse_argv (lines[0] + 2, NULL, &words, &error))
+    fail_msg ("%s:1: expected \"$ vcpuprobe ARGS\"%s%s", path,
+              error != NULL ? ": " : "", error != NULL ? error->message : "");
+  golden->command_line = g_strdup (lines[0]);
+  golden->args = g_strdupv (words + 1);
+  for (guint i = 1; lines[i] != NULL && g_str_has_prefix (lines[i], "#"); i++)
+    g_ptr_array_add (golden->comments, g_strdup (lines[i]));
+  return g_steal_pointer (&golden);
+}
+
+/* Commands the golden says the recording is meant not to answer. */
+static gboolean
+golden_allows_unanswered (const Golden *golden, const char *command)
+{
+  for (guint i = 0; i < golden->comments->len; i++)
+    {
+      const char *comment = g_ptr_array_index (golden->comments, i);
+      if (g_str_has_prefix (comment, "# unanswered: ")
+          && g_str_equal (comment + strlen ("# unanswered: "), command))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+golden_allows_any_unanswered (const Golden *golden)
+{
+  for (guint i = 0; i < golden->comments->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (golden->comments, i), "# unanswered: "))
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- normalisation ---- */
+
+static char *
+replace_all (const char *text, const char *from, const char *to)
+{
+  g_auto (GStrv) parts = g_strsplit (text, from, -1);
+
+  return g_strjoinv (to, parts);
+}
+
+static void
+normalise_json (json_object *value)
+{
+  if (json_object_is_type (value, json_type_array))
+    {
+      for (size_t i = 0; i < json_object_array_length (value); i++)
+        {
+          json_object *element = json_object_array_get_idx (value, i);
+          if (json_object_is_type (element, json_type_string))
+            {
+              g_autofree char *text = replace_all (json_object_get_string (element),
+                                                   replies_dir, "@QMP_REPLIES@");
+              json_object_array_put_idx (value, i, json_object_new_string (text));
+            }
+          else
+            normalise_json (element);
+        }
+      return;
+    }
+  if (!json_object_is_type (value, json_type_object))
+    return;
+  json_object_object_foreach (value, key, member)
+    {
+      gboolean varies = FALSE;
+
+      for (guint i = 0; i < G_N_ELEMENTS (varying_members); i++)
+        varies |= g_str_equal (key, varying_members[i]);
+      if (varies && json_object_is_type (member, json_type_string))
+        json_object_object_add (value, key, json_object_new_string ("@VARIES@"));
+      else if (json_object_is_type (member, json_type_string))
+        {
+          g_autofree char *text = replace_all (json_object_get_string (member),
+                                               replies_dir, "@QMP_REPLIES@");
+          json_object_object_add (value, key, json_object_new_string (text));
+        }
+      else
+        normalise_json (member);
+    }
+}
+
+static char *
+normalise_stdout (const char *out)
+{
+  json_tokener *tokener = json_tokener_new ();
+  json_object *document = json_tokener_parse_ex (tokener, out, (int) strlen (out));
+  gsize end = strlen (out);
+  gboolean whole;
+  char *normal;
+
+  while (end > 0 && g_ascii_isspace (out[end - 1]))
+    end--;
+  whole = document != NULL && json_tokener_get_parse_end (tokener) >= end;
+
+  json_tokener_free (tokener);
+  if (document == NULL || !whole)
+    {
+      json_object_put (document);
+      return replace_all (out, replies_dir, "@QMP_REPLIES@");
+    }
+  normalise_json (document);
+  normal = g_strconcat (json_object_to_json_string_ext (document,
+                                                         JSON_C_TO_STRING_PRETTY
+                                                         | JSON_C_TO_STRING_SPACED
+                                                         | JSON_C_TO_STRING_NOSLASHESCAPE),
+                        "\n", NULL);
+  json_object_put (document);
+  return normal;
+}
+
+/* ---- running vcpuprobe ---- */
+
+typedef struct {
+  char *out;
+  GPtrArray *stderr_lines;   /* stderr without the --debug trace */
+  GPtrArray *sent;           /* the commands sent, in order */
+  int status;
+} ReplayRun;
+
+static void
+replay_run_free (ReplayRun *run)
+{
+  g_free (run->out);
+  g_ptr_array_unref (run->stderr_lines);
+  g_ptr_array_unref (run->sent);
+  g_free (run);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReplayRun, replay_run_free)
+
+static ReplayRun *
+run_vcpuprobe (char **args, gboolean strict)
+{
+  g_autoptr (ReplayRun) run = g_new0 (ReplayRun, 1);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *cache = test_make_tmpdir ();
+  g_auto (GStrv) env = g_get_environ ();
+  g_auto (GStrv) lines = NULL;
+  int wait_status;
+
+  g_ptr_array_add (argv, vcpuprobe);
+  g_ptr_array_add (argv, (gpointer) "--debug");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, args[i]);
+  g_ptr_array_add (argv, NULL);
+  env = g_environ_setenv (env, "XDG_CACHE_HOME", cache, TRUE);
+  if (strict)
+    env = g_environ_setenv (env, "VCPUPROBE_REPLAY_STRICT", "1", TRUE);
+  else
+    env = g_environ_unsetenv (env, "VCPUPROBE_REPLAY_STRICT");
+
+  if (!g_spawn_sync (replies_dir, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
+                     &run->out, &err, &wait_status, &error))
+    fail_msg ("cannot run %s: %s", vcpuprobe, error->message);
+  test_rmdir_r (cache);
+  run->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : 128 + WTERMSIG (wait_status);
+
+  run->stderr_lines = g_ptr_array_new_with_free_func (g_free);
+  run->sent = g_ptr_array_new_with_free_func (g_free);
+  lines = g_strsplit (err, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "<- "))
+        continue;
+      if (g_str_has_prefix (lines[i], "-> "))
+        {
+          json_object *message = json_tokener_parse (lines[i] + 3);
+          json_object *execute = NULL;
+          if (message != NULL && json_object_object_get_ex (message, "execute", &execute))
+            g_ptr_array_add (run->sent, g_strdup (json_object_get_string (execute)));
+          json_object_put (message);
+          continue;
+        }
+      if (lines[i][0] != '\0' || lines[i + 1] != NULL)
+        g_ptr_array_add (run->stderr_lines,
+                         replace_all (lines[i], replies_dir, "@QMP_REPLIES@"));
+    }
+  return g_steal_pointer (&run);
+}
+
+static char *
+format_result (const char *command_line, GPtrArray *comments, const ReplayRun *run)
+{
+  GString *result = g_string_new (command_line);
+  g_autofree char *out = normalise_stdout (run->out);
+
+  g_string_append_c (result, '\n');
+  for (guint i = 0; comments != NULL && i < comments->len; i++)
+    g_string_append_printf (result, "%s\n", (char *) g_ptr_array_index (comments, i));
+  g_string_append_printf (result, "exit %d\n%s", run->status, out);
+  if (run->stderr_lines->len > 0)
+    {
+      g_string_append (result, STDERR_MARK "\n");
+      for (guint i = 0; i < run->stderr_lines->len; i++)
+        g_string_append_printf (result, "%s\n", (char *) g_ptr_array_index (run->stderr_lines, i));
+    }
+  return g_string_free (result, FALSE);
+}
+
+/* ---- checks ---- */
+
+static GHashTable *
+recorded_commands (QmpReplies *replies)
+{
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint s = 0; s < qmp_replies_n_segments (replies); s++)
+    for (guint e = 0; e < qmp_replies_segment_n_exchanges (replies, s); e++)
+      {
+        const QmpRecordedExchange *exchange = qmp_replies_segment_exchange (replies, s, e);
+        json_object *execute = NULL;
+        if (exchange->command != NULL
+            && json_object_object_get_ex (exchange->command, "execute", &execute))
+          g_hash_table_add (names, (gpointer) json_object_get_string (execute));
+      }
+  return names;
+}
+
+/* The replay peer answers qmp_capabilities and quit itself, recorded or not. */
+static void
+assert_all_answered (const char *recording, const Golden *golden, const ReplayRun *run)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpReplies) replies = qmp_replies_load (recording, &error);
+  g_autoptr (GHashTable) names = NULL;
+
+  if (replies == NULL)
+    fail_msg ("%s", error->message);
+  if (!qmp_replies_has_commands (replies))
+    return;
+  names = recorded_commands (replies);
+  for (guint i = 0; i < run->sent->len; i++)
+    {
+      const char *sent = g_ptr_array_index (run->sent, i);
+      if (g_str_equal (sent, "qmp_capabilities") || g_str_equal (sent, "quit")
+          || g_hash_table_contains (names, sent) || golden_allows_unanswered (golden, sent))
+        continue;
+      fail_msg ("%s: vcpuprobe sent %s, which the recording cannot answer "
+                "(add \"# unanswered: %s\" to the golden if that is the point)",
+                recording, sent, sent);
+    }
+}
+
+static void
+print_diff (const char *golden_path, const char *actual)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *actual_path = g_build_filename (dir, "actual", NULL);
+  g_autofree char *diff = NULL;
+  const char *argv[] = { "diff", "-u", golden_path, actual_path, NULL };
+
+  g_file_set_contents (actual_path, actual, -1, NULL);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                NULL, NULL, &diff, NULL, NULL, NULL);
+  print_message ("%s", diff != NULL ? diff : "(diff unavailable)\n");
+  test_rmdir_r (dir);
+}
+
+static void
+test_golden (void **state)
+{
+  const ReplayCase *replay_case = *state;
+  g_autofree char *recording = g_build_filename (replies_dir, replay_case->recording, NULL);
+  g_autoptr (Golden) golden = golden_load (replay_case->golden);
+  g_autoptr (ReplayRun) run = run_vcpuprobe (golden->args, !golden_allows_any_unanswered (golden));
+  g_autofree char *actual = format_result (golden->command_line, golden->comments, run);
+
+  assert_all_answered (recording, golden, run);
+  if (g_str_equal (actual, golden->expected))
+    return;
+  if (regenerate)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!g_file_set_contents (replay_case->golden, actual, -1, &error))
+        fail_msg ("%s", error->message);
+      print_message ("regenerated %s\n", replay_case->golden);
+      return;
+    }
+  print_diff (replay_case->golden, actual);
+  fail_msg ("%s: output differs from the golden (VCPUPROBE_REGENERATE=1 rewrites it)",
+            replay_case->test_name);
+}
+
+/* ---- the test list, from the files ---- */
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* A recording nobody replays is a recording nobody checks. */
+static void
+make_default_golden (const char *name, const char *golden_dir)
+{
+  g_autofree char *recording = g_build_filename (replies_dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpReplies) replies = qmp_replies_load (recording, &error);
+  g_auto (GStrv) args = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *path = g_build_filename (golden_dir, "default.out", NULL);
+
+  if (replies == NULL)
+    setup_fail ("%s", error->message);
+  args = command_from_metadata (name, qmp_replies_metadata (replies));
+  line = format_command_line (args);
+  if (g_mkdir_with_parents (golden_dir, 0755) < 0
+      || !g_file_set_contents (path, line, -1, &error))
+    setup_fail ("cannot write %s", path);
+}
+
+static guint
+test_count_entries_with_suffix (const char *dir_path, const char *suffix)
+{
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *entry;
+  guint count = 0;
+
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    count += g_str_has_suffix (entry, suffix);
+  return count;
+}
+
+static void
+add_cases (GPtrArray *cases, const char *name)
+{
+  g_autofree char *stem = g_strndup (name, strlen (name) - strlen (".replies"));
+  g_autofree char *golden_dir_name = g_strconcat (stem, GOLDEN_SUFFIX, NULL);
+  g_autofree char *golden_dir = g_build_filename (replies_dir, golden_dir_name, NULL);
+  g_autoptr (GPtrArray) tags = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) dir = NULL;
+  const char *entry;
+
+  if (test_count_entries_with_suffix (golden_dir, ".out") == 0)
+    {
+      if (!regenerate)
+        setup_fail ("%s has no %s/TAG.out (VCPUPROBE_REGENERATE=1 makes one from its argv)",
+                    name, golden_dir_name);
+      make_default_golden (name, golden_dir);
+    }
+  dir = g_dir_open (golden_dir, 0, NULL);
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (entry, ".out"))
+      g_ptr_array_add (tags, g_strdup (entry));
+  g_ptr_array_sort (tags, compare_names);
+  for (guint i = 0; i < tags->len; i++)
+    {
+      const char *tag = g_ptr_array_index (tags, i);
+      ReplayCase *replay_case = g_new0 (ReplayCase, 1);
+
+      replay_case->recording = g_strdup (name);
+      replay_case->golden = g_build_filename (golden_dir, tag, NULL);
+      replay_case->test_name = g_strdup_printf ("%s/%.*s", stem, (int) (strlen (tag) - 4), tag);
+      g_ptr_array_add (cases, replay_case);
+    }
+}
+
+/* Takes @path. */
+static char *
+absolute_path (char *path)
+{
+  g_autofree char *cwd = NULL;
+  char *absolute;
+
+  if (g_path_is_absolute (path))
+    return path;
+  cwd = g_get_current_dir ();
+  absolute = g_build_filename (cwd, path, NULL);
+  g_free (path);
+  return absolute;
+}
+
+int
+main (void)
+{
+  g_autoptr (GPtrArray) cases = g_ptr_array_new_with_free_func ((GDestroyNotify) replay_case_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) dir = NULL;
+  g_autofree struct CMUnitTest *tests = NULL;
+  const char *entry;
+  int failed;
+
+  replies_dir = absolute_path (test_data_path ("qmp-replies"));
+  vcpuprobe = strchr (test_vcpuprobe (), '/') != NULL ? absolute_path (g_strdup (test_vcpuprobe ()))
+                                                      : g_find_program_in_path (test_vcpuprobe ());
+  if (vcpuprobe == NULL)
+    setup_fail ("%s: not found", test_vcpuprobe ());
+  regenerate = g_strcmp0 (g_getenv ("VCPUPROBE_REGENERATE"), "1") == 0;
+
+  dir = g_dir_open (replies_dir, 0, NULL);
+  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (entry, ".replies"))
+      g_ptr_array_add (names, g_strdup (entry));
+  if (names->len == 0)
+    {
+      fprintf (stderr, "no recordings in %s: the replay suite has nothing to check\n", replies_dir);
+      return 1;
+    }
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    add_cases (cases, g_ptr_array_index (names, i));
+
+  tests = g_new0 (struct CMUnitTest, cases->len);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      ReplayCase *replay_case = g_ptr_array_index (cases, i);
+      tests[i].name = replay_case->test_name;
+      tests[i].test_func = test_golden;
+      tests[i].initial_state = replay_case;
+    }
+  failed = _cmocka_run_group_tests ("replay", tests, cases->len, NULL, NULL);
+  g_free (replies_dir);
+  g_free (vcpuprobe);
+  return failed;
+}
