@@ -144,6 +144,8 @@ static const UsageCase usage_cases[] = {
   { { "cpuid", "extra" }, "extra" },
   { { "--cpu", "0", "cpuid" }, "--cpu" },
   { { "qmp", "--cpu", "0", "query-version" }, "--cpu" },
+  { { "--probe-old", "models" }, "--probe-old" },
+  { { "--strict", "check", "host" }, "--strict" },
   { { "cpuid", "--cpu" }, "--cpu" },
   { { "cpuid", "--cpu", "first" }, "first" },
   { { "cpuid", "--cpu=-1" }, "-1" },
