@@ -168,8 +168,7 @@ option_word_clear (OptionWord *word)
   g_free (word->input);
 }
 
-/* Reads the option at argv[*index]; a value that stands apart is taken from the next
- * word when @wants_value says the option has one, and *index moves past it. */
+/* The option takes a value: "--opt=VALUE", else the next word, and *index moves past it. */
 static gboolean
 read_option_value (OptionWord *word, int argc, char **argv, int *index, GError **error)
 {
