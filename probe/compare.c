@@ -267,13 +267,20 @@ typedef struct {
   ProbeDiff *diff;
 } CompareWalk;
 
+/* A bit set through another feature's property changes with it: one line says both. */
+static gboolean
+reported (const X86Feature *feature)
+{
+  return feature != NULL && !(feature->flags & X86_FEATURE_SECOND_BIT);
+}
+
 static void
 collect_added (guint word, guint bit, const X86Feature *feature, gpointer user_data)
 {
   CompareWalk *walk = user_data;
   ProbeChange change;
 
-  if (feature == NULL)
+  if (!reported (feature))
     return;
   change = explain_added (walk->input, feature);
   g_array_append_val (walk->diff->added, change);
@@ -285,7 +292,7 @@ collect_removed (guint word, guint bit, const X86Feature *feature, gpointer user
   CompareWalk *walk = user_data;
   ProbeChange change;
 
-  if (feature == NULL)
+  if (!reported (feature))
     return;
   change = explain_removed (walk->input, feature);
   g_array_append_val (walk->diff->removed, change);

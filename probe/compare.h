@@ -41,7 +41,8 @@
  *   hardware        KVM lacks it and so does some logical CPU of the host;
  *   kvm             KVM lacks it, every CPU has it (MSR bits: KVM's feature-MSR answer);
  *   unknown         the layers needed to decide were not read (a replay without a dump).
- * Features in `baseline_blind` that the definition does not name are in neither list.
+ * Features in `baseline_blind` that the definition does not name are in neither list, and
+ * a bit QEMU sets through another feature's property (kvmclock2) is said by that feature.
  *
  * The verdict is "fail" when, and only when, one of these holds, each a problem:
  *   a force or require feature is not in G;
