@@ -1,0 +1,214 @@
+/* tools/cmd-expand.c — `vcpuprobe expand CPU`: the guest CPU QEMU will create for CPU, what
+ * it adds and removes and why, and the original and updated definitions. `check` runs the
+ * same probe and only exits differently (tools/cmd-check.c). */
+#include "tools/cmd-expand.h"
+
+#include <string.h>
+#include "probe/probe.h"
+#include "qmp/launch.h"
+#include "tools/commands.h"
+#include "tools/host-source.h"
+#include "tools/output-json.h"
+#include "tools/output-text.h"
+
+static const ProbeMethod methods[] = {
+  [CLI_METHOD_AUTO] = PROBE_METHOD_AUTO,
+  [CLI_METHOD_EXPANSION] = PROBE_METHOD_EXPANSION,
+  [CLI_METHOD_POST_START] = PROBE_METHOD_POST_START,
+};
+
+/* Errors about the CPU argument are the user's input (exit 2); the layers below report
+ * them in their own domains, which cli_exit_for_error() leaves to QEMU failures. */
+static void
+classify_input_error (GError *error)
+{
+  if (error == NULL)
+    return;
+  if (error->domain == CPU_DEF_ERROR
+      || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL)
+      || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT))
+    {
+      error->domain = CLI_ERROR;
+      error->code = CLI_ERROR_USAGE;
+    }
+}
+
+/* The accelerator of the guest: --accel; for a recording, the one its guest session ran
+ * (a check records a tcg baseline beside it, on machine "none"); else this host's. */
+static const char *
+guest_accel (const CliOptions *options, QmpSource *source)
+{
+  QmpReplies *replies = qmp_source_replies (source);
+
+  if (options->accel != NULL)
+    return options->accel;
+  if (replies != NULL)
+    {
+      const char *recorded = qmp_source_recorded_accel (source);
+
+      if (recorded != NULL)
+        return recorded;
+      for (guint i = 0; i < qmp_replies_n_segments (replies); i++)
+        {
+          json_object *launch = qmp_replies_segment_launch (replies, i);
+          json_object *machine, *accel;
+
+          if (launch != NULL && json_object_object_get_ex (launch, "machine", &machine)
+              && g_strcmp0 (json_object_get_string (machine), "none") != 0
+              && json_object_object_get_ex (launch, "accel", &accel)
+              && json_object_is_type (accel, json_type_string))
+            return json_object_get_string (accel);
+        }
+    }
+  return qemu_default_accel ();
+}
+
+/* ---- text ---- */
+
+static void
+changes_text (GString *out, const char *title, GArray *changes)
+{
+  if (changes->len == 0)
+    {
+      g_string_append_printf (out, "%s: none\n", title);
+      return;
+    }
+  g_string_append_printf (out, "%s:\n", title);
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const ProbeChange *change = &g_array_index (changes, ProbeChange, i);
+
+      g_string_append_printf (out, "  %-24s %-14s %s\n", change->feature->name,
+                              probe_reason_name (change->reason),
+                              change->detail != NULL ? change->detail : "");
+    }
+}
+
+static void
+result_text (GString *out, const ProbeResult *result, gboolean is_check)
+{
+  g_autofree char *version = qmp_version_to_string (&result->version);
+  g_autofree char *updated_xml = cpu_def_to_xml (result->updated);
+  g_autoptr (GPtrArray) enabled = x86_feature_set_to_names (&result->guest, FALSE);
+
+  g_string_append_printf (out, "QEMU %s%s%s, accel %s, machine %s, method %s\n", version,
+                          result->binary != NULL ? " " : "",
+                          result->binary != NULL ? result->binary : "", result->accel,
+                          result->machine, probe_method_name (result->method));
+  g_string_append_printf (out, "Requested %s, guest model %s\n",
+                          result->requested->model != NULL ? result->requested->model
+                                                           : cpu_mode_name (result->requested->mode),
+                          result->guest_model);
+  if (!result->baseline_known)
+    g_string_append (out, "No baseline QEMU: reasons that depend on the plain model are "
+                          "not told apart\n");
+  g_string_append_printf (out, "Guest features (%u):", enabled->len);
+  for (guint i = 0; i < enabled->len; i++)
+    g_string_append_printf (out, " %s", (char *) g_ptr_array_index (enabled, i));
+  g_string_append (out, "\n\n");
+
+  changes_text (out, "Added (in the guest, not in the definition)", result->diff->added);
+  changes_text (out, "Removed (in the definition, not in the guest)", result->diff->removed);
+  g_string_append_printf (out, "\n%s: %s\n", is_check ? "Verdict" : "Verdict for check='full'",
+                          result->diff->pass ? "pass" : "fail");
+  for (guint i = 0; i < result->diff->problems->len; i++)
+    g_string_append_printf (out, "  %s\n", (char *) g_ptr_array_index (result->diff->problems, i));
+  g_string_append_printf (out, "\nUpdated definition (-cpu %s):\n%s", result->cpu_string,
+                          updated_xml);
+}
+
+/* ---- XML: the updated <cpu>, then the original in a comment ---- */
+
+static void
+result_xml (GString *out, const ProbeResult *result)
+{
+  g_autofree char *updated_xml = cpu_def_to_xml (result->updated);
+  g_autofree char *original_xml = cpu_def_to_xml (result->requested);
+
+  g_string_append (out, updated_xml);
+  g_string_append_printf (out, "<!-- verdict: %s; original definition:\n%s-->\n",
+                          result->diff->pass ? "pass" : "fail", original_xml);
+}
+
+static gboolean
+print_result (const CliOptions *options, const ProbeResult *result, gboolean is_check,
+              GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  switch (options->format)
+    {
+    case CLI_FORMAT_JSON:
+      {
+        json_object *json = probe_result_to_json (result);
+        gboolean printed = cli_json_print (json, error);
+
+        json_object_put (json);
+        return printed;
+      }
+    case CLI_FORMAT_XML:
+      result_xml (out, result);
+      break;
+    case CLI_FORMAT_TEXT:
+    default:
+      result_text (out, result, is_check);
+      break;
+    }
+  return cli_output_print (out->str, error);
+}
+
+int
+cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean strict,
+                       GError **error)
+{
+  const char *argument = g_ptr_array_index (options->args, 0);
+  g_autoptr (CpuDef) def = NULL;
+  g_autoptr (CliHostSource) source = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+  ProbeOptions probe;
+
+  def = cpu_def_from_argument (argument, error);
+  if (def == NULL)
+    {
+      classify_input_error (*error);
+      return -1;
+    }
+  source = cli_host_source_new (options, error);
+  if (source == NULL)
+    return -1;
+
+  probe_options_init_source (&probe, cli_host_source_qmp (source), cli_options_deadline (options));
+  probe.accel = guest_accel (options, cli_host_source_qmp (source));
+  probe.machine = options->machine;
+  probe.method = methods[options->method];
+  probe.strict = strict;
+  probe.cpuid_dump = options->cpuid_dump;
+  result = probe_run (def, &probe, error);
+  /* The recording is worth keeping even when the probe failed: it shows why. */
+  if (!cli_host_source_finish (source, result != NULL ? error : NULL) && result != NULL)
+    return -1;
+  if (result == NULL)
+    {
+      classify_input_error (*error);
+      return -1;
+    }
+  if (!print_result (options, result, is_check, error))
+    return -1;
+  return is_check && !result->diff->pass ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
+}
+
+static int
+run_expand (const CliOptions *options, GError **error)
+{
+  return cli_probe_cpu_command (options, FALSE, FALSE, error);
+}
+
+static const char *const expand_args[] = { "CPU", NULL };
+
+const CliCommand cli_command_expand = {
+  .name = "expand",
+  .arg_names = expand_args,
+  .min_args = 1,
+  .max_args = 1,
+  .run = run_expand,
+};
