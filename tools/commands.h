@@ -35,7 +35,9 @@ struct CliCommand {
   X (qmp)                   \
   X (cpuid)                 \
   X (host)                  \
-  X (models)
+  X (models)                \
+  X (expand)                \
+  X (check)
 
 #define CLI_COMMAND_DECLARE(name) extern const CliCommand cli_command_##name;
 CLI_COMMAND_LIST (CLI_COMMAND_DECLARE)
