@@ -17,6 +17,7 @@ G_DEFINE_QUARK (qmp-error-quark, qmp_error)
 
 /* A peer that floods events must not make us grow without bound; the oldest go first. */
 #define MAX_QUEUED_EVENTS 4096
+#define MAX_QUEUED_STRAY_ERRORS 16
 /* How much of an unexpected message an error quotes. */
 #define QUOTED_MESSAGE_CHARS 160
 #define READ_CHUNK 16384
@@ -96,6 +97,13 @@ tap (QmpSession *session, QmpTapDirection direction, json_object *message)
 static void
 add_stray_error (QmpSession *session, GError *stray)
 {
+  /* The first few explain what went wrong; a peer spewing bad messages must not grow us. */
+  if (g_queue_get_length (&session->stray_errors) >= MAX_QUEUED_STRAY_ERRORS)
+    {
+      g_debug ("dropping QMP protocol error: %s", stray->message);
+      g_error_free (stray);
+      return;
+    }
   g_queue_push_tail (&session->stray_errors, stray);
 }
 
