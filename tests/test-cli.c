@@ -61,6 +61,8 @@ run_argv (const char *const *args)
 }
 
 #define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+/* The QEMU the tests were pointed at ($VCPUPROBE_TEST_QEMU), not just the one on PATH. */
+#define RUN_QEMU(...) RUN ("--qemu", test_qemu_binary (), __VA_ARGS__)
 
 /* stderr is exactly one line "vcpuprobe: ...", and it names @input. */
 static void
@@ -239,7 +241,7 @@ static void
 test_qmp_tcg (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autoptr (TestRun) run = RUN ("--accel", "tcg", "qmp", "query-version");
+  g_autoptr (TestRun) run = RUN_QEMU ("--accel", "tcg", "qmp", "query-version");
 
   assert_exit (run, 0);
   assert_query_version_output (run->out);
@@ -250,8 +252,8 @@ test_qmp_kvm (void **state)
 {
   TEST_REQUIRE_QEMU ();
   TEST_REQUIRE_KVM ();
-  g_autoptr (TestRun) run = RUN ("qmp", "query-version", "--accel=kvm");
-  g_autoptr (TestRun) kvm = RUN ("qmp", "--accel", "kvm", "query-kvm");
+  g_autoptr (TestRun) run = RUN_QEMU ("qmp", "query-version", "--accel=kvm");
+  g_autoptr (TestRun) kvm = RUN_QEMU ("qmp", "--accel", "kvm", "query-kvm");
   json_object *reply;
 
   assert_exit (run, 0);
@@ -267,7 +269,7 @@ static void
 test_qmp_arguments (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autoptr (TestRun) run = RUN ("--accel", "tcg", "qmp", "query-cpu-model-expansion",
+  g_autoptr (TestRun) run = RUN_QEMU ("--accel", "tcg", "qmp", "query-cpu-model-expansion",
                                  "{\"type\": \"static\", \"model\": {\"name\": \"qemu64\"}}");
   json_object *reply;
   json_object *model;
@@ -284,8 +286,8 @@ static void
 test_qmp_errors (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autoptr (TestRun) unknown = RUN ("--accel", "tcg", "qmp", "no-such-command");
-  g_autoptr (TestRun) missing = RUN ("--accel", "tcg", "qmp", "query-cpu-model-expansion", "{}");
+  g_autoptr (TestRun) unknown = RUN_QEMU ("--accel", "tcg", "qmp", "no-such-command");
+  g_autoptr (TestRun) missing = RUN_QEMU ("--accel", "tcg", "qmp", "query-cpu-model-expansion", "{}");
 
   assert_exit (unknown, 3);
   assert_one_error_line (unknown, NULL);
@@ -301,8 +303,8 @@ static void
 test_qmp_machine (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autoptr (TestRun) none = RUN ("--accel", "tcg", "qmp", "query-cpus-fast");
-  g_autoptr (TestRun) pc = RUN ("--accel", "tcg", "--machine", "pc", "qmp", "query-cpus-fast");
+  g_autoptr (TestRun) none = RUN_QEMU ("--accel", "tcg", "qmp", "query-cpus-fast");
+  g_autoptr (TestRun) pc = RUN_QEMU ("--accel", "tcg", "--machine", "pc", "qmp", "query-cpus-fast");
   json_object *cpus;
 
   assert_exit (none, 0);
@@ -320,8 +322,8 @@ static void
 test_qmp_debug (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autoptr (TestRun) quiet = RUN ("--accel", "tcg", "qmp", "query-version");
-  g_autoptr (TestRun) traced = RUN ("--accel", "tcg", "qmp", "query-version", "--debug");
+  g_autoptr (TestRun) quiet = RUN_QEMU ("--accel", "tcg", "qmp", "query-version");
+  g_autoptr (TestRun) traced = RUN_QEMU ("--accel", "tcg", "qmp", "query-version", "--debug");
 
   assert_exit (traced, 0);
   assert_string_equal (traced->out, quiet->out);
@@ -412,7 +414,7 @@ test_record_replay (void **state)
   g_autofree char *dir = test_make_tmpdir ();
   g_autofree char *recording = g_build_filename (dir, "query-version.replies", NULL);
   g_autofree char *metadata_path = g_strconcat (recording, ".json", NULL);
-  g_autoptr (TestRun) live = RUN ("--accel", "tcg", "--record", recording, "qmp", "query-version");
+  g_autoptr (TestRun) live = RUN_QEMU ("--accel", "tcg", "--record", recording, "qmp", "query-version");
   g_autoptr (TestRun) replayed = NULL;
   g_autoptr (TestRun) unrecorded = NULL;
   json_object *metadata;
@@ -444,7 +446,7 @@ test_replay_strict (void **state)
   TEST_REQUIRE_QEMU ();
   g_autofree char *dir = test_make_tmpdir ();
   g_autofree char *recording = g_build_filename (dir, "query-version.replies", NULL);
-  g_autoptr (TestRun) live = RUN ("--accel", "tcg", "--record", recording, "qmp", "query-version");
+  g_autoptr (TestRun) live = RUN_QEMU ("--accel", "tcg", "--record", recording, "qmp", "query-version");
   g_autoptr (TestRun) answered = NULL;
   g_autoptr (TestRun) unanswered = NULL;
 
@@ -732,6 +734,7 @@ test_valgrind (void **state)
   run_under_valgrind ((const char *const[]) { "cpuid", "--format", "json", NULL }, 0);
   TEST_REQUIRE_QEMU ();
   run_under_valgrind ((const char *const[]) { "qmp", "query-version", "--accel", "tcg",
+                                              "--qemu", test_qemu_binary (),
                                               "--timeout", "120", NULL }, 0);
 }
 
