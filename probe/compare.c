@@ -223,6 +223,10 @@ explain_removed (const ProbeCompareInput *input, const X86Feature *feature)
     return make_change (feature, PROBE_REASON_QEMU, "this QEMU has no property of that name");
   if (x86_feature_set_has (&input->expansion, feature))
     return explain_filtered (input, feature);
+  /* QEMU drops the KVM leaf whole, before filtering, on any other accelerator. */
+  if (!accel_is_kvm (input->accel) && !feature_in_silicon (feature)
+      && x86_feature_words (NULL)[feature->word].kind == X86_WORD_CPUID)
+    return make_change (feature, PROBE_REASON_ACCELERATOR, input->accel);
 
   if (probe_compare_accel_default (input->accel, feature, &value) && !value)
     return make_change (feature, PROBE_REASON_ACCEL_DEFAULT, input->accel);

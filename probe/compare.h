@@ -30,6 +30,7 @@
  *   policy          the definition disables or forbids it;
  *   qemu            this QEMU has no property of that name (the detail says so);
  *   — absent from E (the model asked for it, QEMU's configuration turned it off):
+ *   accelerator     a bit of the KVM leaf, which QEMU drops whole on any other accelerator;
  *   accel-default   the accelerator's defaults turn it off (kvm: acpi, monitor, svm);
  *   model-version   it is in M, not in V;
  *   machine-type    the machine type is not "none": its compat properties turned it off;

@@ -217,6 +217,20 @@ test_removed_machine_type (void **state)
 }
 
 static void
+test_removed_kvm_leaf_off_kvm (void **state)
+{
+  ProbeCompareInput input;
+  g_autoptr (ProbeDiff) diff = NULL;
+
+  /* Asked for under tcg, the KVM leaf is gone before filtering, whatever the machine. */
+  plain_input (&input, "tcg", "pc-i440fx-7.2", "fpu");
+  set_of (&input.on, "kvmclock");
+  diff = probe_compare (&input);
+  assert_change (diff->removed, "kvmclock", PROBE_REASON_ACCELERATOR, "tcg");
+  assert_true (has_problem (diff, "kvmclock required but removed by accelerator"));
+}
+
+static void
 test_removed_accelerator (void **state)
 {
   ProbeCompareInput input;
@@ -510,6 +524,7 @@ main (void)
     cmocka_unit_test (test_removed_model_version),
     cmocka_unit_test (test_removed_machine_type),
     cmocka_unit_test (test_removed_accelerator),
+    cmocka_unit_test (test_removed_kvm_leaf_off_kvm),
     cmocka_unit_test (test_removed_kvm_not_hardware),
     cmocka_unit_test (test_removed_hardware),
     cmocka_unit_test (test_removed_qemu_when_kvm_supports),
