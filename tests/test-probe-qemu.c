@@ -393,6 +393,167 @@ test_forced_methods_agree_on_reasons (void **state)
     }
 }
 
+
+/* ---- The CLI contract ---- */
+
+static TestRun *
+run_cli (const char *const *arguments)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  for (guint i = 0; arguments[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) arguments[i]);
+  g_ptr_array_add (argv, NULL);
+  return test_run ((const char *const *) argv->pdata, NULL);
+}
+
+static void
+test_cli_unknown_model_exits_2 (void **state)
+{
+  const char *const arguments[] = { "--accel", "tcg", "expand", "Pentium9000", NULL };
+  g_autoptr (TestRun) run = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  run = run_cli (arguments);
+  assert_int_equal (run->status, 2);
+  assert_non_null (strstr (run->err, "Pentium9000"));
+}
+
+static void
+test_cli_old_qemu_exits_3 (void **state)
+{
+  g_autofree char *path = test_data_path ("qmp-replies/synthetic-qemu-1.4.replies");
+  const char *const arguments[] = { "check", "qemu64", "--replay", path, NULL };
+  g_autoptr (TestRun) run = run_cli (arguments);
+
+  assert_int_equal (run->status, 3);
+  assert_non_null (strstr (run->err, "QEMU 1.4.2 is older than 1.5.0: cannot read the guest CPU"));
+}
+
+static json_object *
+json_of_run (const TestRun *run)
+{
+  json_object *json = json_tokener_parse (run->out);
+
+  if (json == NULL)
+    fail_msg ("not JSON: %s", run->out);
+  return json;
+}
+
+static const char *
+member_path (json_object *json, const char *first, const char *second)
+{
+  json_object *inner = json_object_object_get (json, first);
+
+  return json_object_get_string (second != NULL ? json_object_object_get (inner, second) : inner);
+}
+
+/* Writes the updated XML of a check run to a file in @dir. Newly allocated path. */
+static char *
+write_updated (json_object *json, const char *dir)
+{
+  char *path = g_build_filename (dir, "updated.xml", NULL);
+
+  if (!g_file_set_contents (path, member_path (json, "xml", "updated"), -1, NULL))
+    fail_msg ("cannot write %s", path);
+  return path;
+}
+
+/* The updated definition of a failing check passes, strictly, on the same host. */
+static void
+test_cli_check_updated_passes (void **state)
+{
+  const char *accel = test_kvm_usable () ? "kvm" : "tcg";
+  const char *const first_args[] = { "--accel", accel, "check", "Haswell,+x2apic,-hle",
+                                     "--format", "json", NULL };
+  g_autoptr (TestRun) first = NULL;
+  g_autoptr (ProbeJson) json = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *updated = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  first = run_cli (first_args);
+  assert_int_equal (first->status, 1);
+  json = json_of_run (first);
+  assert_string_equal (member_path (json, "verdict", NULL), "fail");
+  assert_string_equal (member_path (json, "method", NULL), "expansion");
+  assert_string_equal (member_path (json, "qemu", "accel"), accel);
+  assert_true (json_object_array_length (json_object_object_get (json, "problems")) > 0);
+  dir = test_make_tmpdir ();
+  updated = write_updated (json, dir);
+  {
+    const char *const again_args[] = { "--accel", accel, "check", updated, "--strict", NULL };
+    g_autoptr (TestRun) again = run_cli (again_args);
+
+    if (again->status != 0)
+      print_message ("%s%s", again->out, again->err);
+    assert_int_equal (again->status, 0);
+  }
+  test_rmdir_r (dir);
+}
+
+/* Migration: what a kvm host gave its guest, asked of a destination that only has tcg,
+ * fails and names each feature that would differ; replaying the destination's recording
+ * with its CPUID dump gives the same answer as its live QEMU. */
+static void
+test_cli_migration_to_other_host (void **state)
+{
+  const char *const source_args[] = { "--accel", "kvm", "check", "pentium3", "--format", "json",
+                                       NULL };
+  g_autoptr (TestRun) source_run = NULL;
+  g_autoptr (ProbeJson) source_json = NULL;
+  g_autoptr (ProbeJson) live_json = NULL;
+  g_autoptr (ProbeJson) replay_json = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *updated = NULL;
+  g_autofree char *recording = NULL;
+  g_autofree char *dump = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  source_run = run_cli (source_args);
+  assert_int_equal (source_run->status, 0);
+  source_json = json_of_run (source_run);
+  dir = test_make_tmpdir ();
+  updated = write_updated (source_json, dir);
+  recording = g_build_filename (dir, "destination.replies", NULL);
+  dump = g_build_filename (dir, "destination-cpuid.json", NULL);
+  {
+    const char *const dump_args[] = { "cpuid", "--format", "json", NULL };
+    g_autoptr (TestRun) dump_run = run_cli (dump_args);
+
+    assert_int_equal (dump_run->status, 0);
+    assert_true (g_file_set_contents (dump, dump_run->out, -1, NULL));
+  }
+  {
+    const char *const live_args[] = { "--accel", "tcg", "--record", recording, "check", updated,
+                                      "--format", "json", NULL };
+    g_autoptr (TestRun) live = run_cli (live_args);
+
+    assert_int_equal (live->status, 1);
+    live_json = json_of_run (live);
+  }
+  {
+    const char *const replay_args[] = { "--replay", recording, "--cpuid-dump", dump, "check",
+                                        updated, "--format", "json", NULL };
+    g_autoptr (TestRun) replay = run_cli (replay_args);
+
+    if (replay->status != 1)
+      print_message ("%s", replay->err);
+    assert_int_equal (replay->status, 1);
+    replay_json = json_of_run (replay);
+  }
+  /* The destination lacks kvm's paravirtual features: each is named, with its layer. */
+  assert_non_null (strstr (json_object_to_json_string (json_object_object_get (live_json, "problems")),
+                           "kvmclock required but removed by accelerator"));
+  assert_string_equal (json_object_to_json_string (json_object_object_get (live_json, "problems")),
+                       json_object_to_json_string (json_object_object_get (replay_json, "problems")));
+  assert_string_equal (json_object_to_json_string (json_object_object_get (live_json, "guest")),
+                       json_object_to_json_string (json_object_object_get (replay_json, "guest")));
+  test_rmdir_r (dir);
+}
+
 int
 main (void)
 {
@@ -405,6 +566,10 @@ main (void)
     cmocka_unit_test (test_unknown_model),
     cmocka_unit_test (test_qemu_older_than_1_5),
     cmocka_unit_test (test_forced_methods_agree_on_reasons),
+    cmocka_unit_test (test_cli_unknown_model_exits_2),
+    cmocka_unit_test (test_cli_old_qemu_exits_3),
+    cmocka_unit_test (test_cli_check_updated_passes),
+    cmocka_unit_test (test_cli_migration_to_other_host),
     cmocka_unit_test (test_methods_agree_tcg),
     cmocka_unit_test (test_methods_agree_kvm),
   };
