@@ -429,7 +429,8 @@ test_golden (void **state)
 
 /* ---- both strategies agree ---- */
 
-/* The guest's CPUID features in a golden's JSON output. MSR features are left out: QEMU's
+/* The guest's CPUID features in a golden's JSON output, or NULL when the run failed
+ * (exit 2 or 3) and printed no CPU. MSR features are left out: QEMU's
  * feature-words, all the post-start strategy can read, have no MSR words (reference §3.1). */
 static GHashTable *
 golden_guest_cpuid_features (const char *path)
@@ -438,12 +439,12 @@ golden_guest_cpuid_features (const char *path)
   const char *start, *end;
   g_autofree char *document_text = NULL;
   json_object *document, *guest = NULL, *enabled = NULL;
-  GHashTable *features = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTable *features;
 
   /* check's exit 1 (a mismatch) prints the guest CPU as well as exit 0 does. */
   if (!g_file_get_contents (path, &text, NULL, NULL)
       || ((start = strstr (text, "\nexit 0\n")) == NULL && (start = strstr (text, "\nexit 1\n")) == NULL))
-    fail_msg ("%s: not a golden of a run that printed a guest CPU", path);
+    return NULL;
   start += strlen ("\nexit 0\n");
   end = strstr (start, STDERR_MARK);
   document_text = g_strndup (start, end != NULL ? (gsize) (end - start) : strlen (start));
@@ -451,6 +452,7 @@ golden_guest_cpuid_features (const char *path)
   if (document == NULL || !json_object_object_get_ex (document, "guest", &guest)
       || !json_object_object_get_ex (guest, "enabled", &enabled))
     fail_msg ("%s: no guest.enabled in the output", path);
+  features = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (size_t i = 0; i < json_object_array_length (enabled); i++)
     {
       const char *name = json_object_get_string (json_object_array_get_idx (enabled, i));
@@ -484,6 +486,14 @@ test_agreement (void **state)
   g_autoptr (GHashTable) post_start = golden_guest_cpuid_features (replay_case->agreement_with);
   g_autoptr (GString) only_expansion = g_string_new (NULL);
   g_autoptr (GString) only_post_start = g_string_new (NULL);
+
+  /* Failures are compared by the goldens themselves: the strategies fail in their own words. */
+  if (expansion == NULL || post_start == NULL)
+    {
+      print_message ("SKIP: %s: %s printed no guest CPU\n", replay_case->test_name,
+                     expansion == NULL ? "the expansion run" : "the post-start run");
+      skip ();
+    }
 
   append_missing (only_expansion, expansion, post_start);
   append_missing (only_post_start, post_start, expansion);
