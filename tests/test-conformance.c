@@ -813,6 +813,53 @@ write_file (const char *dir, const char *name, const char *text)
   assert_true (g_file_set_contents (path, text, -1, NULL));
 }
 
+/* libvirt's replies-only files follow libvirt's order, not ours: the greeting, then
+ * qmp_capabilities, query-version, query-commands and the rest. Our models recording in
+ * that order (a command list made up of what it needs), so a replay that serves replies in
+ * order rather than by shape fails here as it would on caps_1.5.3. */
+static void
+write_libvirt_ordered (const char *dir, QmpReplies *models)
+{
+  static const char *const commands[] = {
+    "qmp_capabilities", "query-version", "query-commands", "query-kvm", "query-machines",
+    "query-cpu-definitions", "query-cpu-model-expansion", "qom-get", "quit",
+  };
+  g_autoptr (GString) text = g_string_new (NULL);
+  json_object *version = json_object_new_object ();
+  json_object *command_list = json_object_new_array ();
+  json_object *reply;
+  json_object *qemu = member (member (qmp_replies_segment_greeting (models, 0), "QMP"), "version");
+
+  append_json (text, qmp_replies_segment_greeting (models, 0), NULL);
+  reply = json_object_new_object ();
+  json_object_object_add (reply, "return", json_object_new_object ());
+  append_json (text, reply, "libvirt-1");
+  json_object_put (reply);
+  json_object_object_add (version, "return", json_object_get (qemu));
+  append_json (text, version, "libvirt-2");
+  json_object_put (version);
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      json_object *entry = json_object_new_object ();
+      json_object_object_add (entry, "name", json_object_new_string (commands[i]));
+      json_object_array_add (command_list, entry);
+    }
+  reply = json_object_new_object ();
+  json_object_object_add (reply, "return", command_list);
+  append_json (text, reply, "libvirt-3");
+  json_object_put (reply);
+  for (guint e = 0; e < qmp_replies_segment_n_exchanges (models, 0); e++)
+    {
+      const QmpRecordedExchange *exchange = qmp_replies_segment_exchange (models, 0, e);
+      const char *command = json_object_get_string (member (exchange->command, "execute"));
+      g_autofree char *id = g_strdup_printf ("libvirt-%u", e + 4);
+      if (exchange->reply != NULL && g_strcmp0 (command, "quit") != 0
+          && g_strcmp0 (command, "qmp_capabilities") != 0)
+        append_json (text, exchange->reply, id);
+    }
+  write_file (dir, "caps_7.2.0-libvirt-order_x86_64.replies", text->str);
+}
+
 /* libvirt's two caps layouts: our host recording as it is (commands and replies), and our
  * models recording with its commands taken out (replies only, as libvirt wrote before 3.0). */
 static void
@@ -836,6 +883,7 @@ make_self_replies (const char *dir)
         append_json (replies_only, exchange->reply, id);
     }
   write_file (dir, "caps_7.2.0-replies-only_x86_64.replies", replies_only->str);
+  write_libvirt_ordered (dir, models);
 }
 
 /* A cputestdata host: this machine's recorded CPUID as <cpudata>, and QEMU's host expansion
