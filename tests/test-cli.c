@@ -738,6 +738,38 @@ test_valgrind (void **state)
                                               "--timeout", "120", NULL }, 0);
 }
 
+/* --record describes the recording in metadata whose every value the recorder holds a
+ * reference to: the commands that hand their source to a probe once leaked theirs. */
+static void
+test_valgrind_record (void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  print_message ("SKIP: valgrind cannot run a program built with AddressSanitizer "
+                 "(the record cases of this build's own runs are checked by LeakSanitizer)\n");
+  skip ();
+#endif
+  if (!have_program ("valgrind"))
+    {
+      print_message ("SKIP: valgrind is not installed\n");
+      skip ();
+    }
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *host_recording = g_build_filename (dir, "host.replies", NULL);
+  g_autofree char *expand_recording = g_build_filename (dir, "expand.replies", NULL);
+
+  run_under_valgrind ((const char *const[]) { "host", "--record", host_recording,
+                                              "--qemu", test_qemu_binary (),
+                                              "--timeout", "120", NULL }, 0);
+  run_under_valgrind ((const char *const[]) { "expand", "qemu64", "--accel", "tcg",
+                                              "--record", expand_recording,
+                                              "--qemu", test_qemu_binary (),
+                                              "--timeout", "120", NULL }, 0);
+  assert_true (g_file_test (host_recording, G_FILE_TEST_IS_REGULAR));
+  assert_true (g_file_test (expand_recording, G_FILE_TEST_IS_REGULAR));
+  test_rmdir_r (dir);
+}
+
 int
 main (void)
 {
@@ -765,6 +797,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_cpuid_dump_round_trip, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_dump_malformed, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_valgrind, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_valgrind_record, setup_case, teardown_case),
   };
 
   /* Orphaned grandchildren (a QEMU whose vcpuprobe died) come to us, so none escapes the count. */

@@ -2,10 +2,10 @@
  * feature, with QEMU's host model and the named models, in text, JSON or libvirt XML. */
 #include "probe/models.h"
 #include "tools/commands.h"
-#include "tools/host-source.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
 #include "tools/output-xml.h"
+#include "tools/qmp-source.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -466,7 +466,7 @@ host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
 static int
 run_host (const CliOptions *options, GError **error)
 {
-  g_autoptr (CliHostSource) source = cli_host_source_new (options, error);
+  g_autoptr (CliSource) source = cli_source_new (options, error);
   g_autoptr (ProbeHost) host = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   const char *single[] = { options->accel != NULL ? options->accel : "kvm", NULL };
@@ -478,19 +478,20 @@ run_host (const CliOptions *options, GError **error)
 
   if (source == NULL)
     return -1;
-  request.source = cli_host_source_qmp (source);
+  request.source = cli_source_qmp (source);
   /* A running QEMU has the one accelerator it was started with. */
   request.accels = qmp_source_kind (request.source) == QMP_SOURCE_SOCKET ? single : both_accels;
   request.machine = options->machine;
   request.cpuid_dump = options->cpuid_dump;
-  request.use_cache = !options->no_cache;
+  /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
+  request.use_cache = !options->no_cache && options->record == NULL;
   request.closest_model = TRUE;
   request.deadline_us = cli_options_deadline (options);
 
   host = probe_host_read (&request, error);
   if (host == NULL)
     return -1;
-  if (!cli_host_source_finish (source, error))
+  if (!cli_source_finish (source, error))
     return -1;
   if (options->debug)
     for (guint i = 0; i < host->accels->len; i++)

@@ -13,6 +13,7 @@ struct CliSource {
   gboolean shape_matched;
   gint64 deadline_us;
   guint n_opened;
+  gboolean lent;           /* a probe opens sessions of its own: see cli_source_qmp() */
 };
 
 void
@@ -99,7 +100,6 @@ describe_recording (CliSource *source, const CliOptions *options)
   qmp_recorder_set_meta (source->recorder, "argv", argv);
   json_object_put (argv);
   set_meta_string (source->recorder, "qemu-binary", qmp_source_describe (source->qmp));
-  set_meta_string (source->recorder, "accel", source->accel);
   set_meta_string (source->recorder, "date", date);
   if (host != NULL)
     {
@@ -146,12 +146,26 @@ cli_source_deadline (CliSource *source)
   return source->deadline_us;
 }
 
+QmpSource *
+cli_source_qmp (CliSource *source)
+{
+  source->lent = TRUE;
+  return source->qmp;
+}
+
 QmpConnection *
 cli_source_open (CliSource *source, const char *machine, const char *cpu, GError **error)
 {
+  return cli_source_open_accel (source, NULL, machine, cpu, error);
+}
+
+QmpConnection *
+cli_source_open_accel (CliSource *source, const char *accel, const char *machine,
+                       const char *cpu, GError **error)
+{
   QemuLaunchOptions launch = {
     .machine = machine,
-    .accel = source->accel,
+    .accel = accel != NULL ? accel : source->accel,
     .cpu = cpu,
   };
   g_autoptr (GError) local_error = NULL;
@@ -176,6 +190,7 @@ cli_source_open (CliSource *source, const char *machine, const char *cpu, GError
 
       set_meta_string (source->recorder, "qemu-version", version);
       set_meta_string (source->recorder, "qemu-package", qmp_session_package (session));
+      set_meta_string (source->recorder, "accel", launch.accel);
     }
   return connection;
 }
@@ -197,7 +212,7 @@ cli_source_shape_matched (CliSource *source)
 gboolean
 cli_source_finish (CliSource *source, GError **error)
 {
-  if (source->recorder == NULL || source->n_opened == 0)
+  if (source->recorder == NULL || (source->n_opened == 0 && !source->lent))
     return TRUE;
   if (!qmp_recorder_finish (source->recorder, error))
     {

@@ -1,7 +1,9 @@
 /* tools/qmp-source.h — the QMP source the command line asks for (--qemu, --socket,
  * --replay, else qemu-system-x86_64 from PATH), with --record and --debug attached,
  * the accelerator settled, and the one deadline of --timeout. Commands open their
- * sessions here and never see which kind of source they talk to. */
+ * sessions here, or hand the QmpSource to a probe that opens its own (host and models
+ * ask several accelerators at once, expand and check start a baseline QEMU beside the
+ * guest's), and never see which kind of source they talk to. */
 #pragma once
 #include <glib.h>
 #include "qmp/source.h"
@@ -20,11 +22,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliSource, cli_source_free)
 const char *cli_source_accel (CliSource *source);
 gint64      cli_source_deadline (CliSource *source);
 
+/* The source itself, for probes that open their sessions themselves, under accelerators
+ * of their choosing (probe_host_read(), probe_run()). Borrowed. Its sessions are recorded
+ * like those of cli_source_open(), and cli_source_finish() then writes the recording
+ * even if this CliSource opened none itself. */
+QmpSource *cli_source_qmp (CliSource *source);
+
 /* Opens a session: QEMU in query mode with @machine (NULL: "none") and @cpu (may be NULL)
  * under cli_source_accel(). The first session also completes the recording's metadata
- * (QEMU version and package). Errors name the source. */
+ * (QEMU version and package, and the accelerator). Errors name the source. */
 QmpConnection *cli_source_open (CliSource *source, const char *machine, const char *cpu,
                                 GError **error);
+/* The same under @accel (NULL: cli_source_accel()). */
+QmpConnection *cli_source_open_accel (CliSource *source, const char *accel, const char *machine,
+                                      const char *cpu, GError **error);
 
 /* Ends @connection: quit and reap a launched QEMU; for a replay, collect what the
  * recording could not answer, which fails the run (QMP_SOURCE_ERROR_REPLAY) when
@@ -35,7 +46,7 @@ gboolean cli_source_close (CliSource *source, QmpConnection *connection, GError 
  * name (old replies-only recordings): worth saying in the output. */
 gboolean cli_source_shape_matched (CliSource *source);
 
-/* Writes the --record recording (nothing without --record, or before any session was
- * opened). Call after every connection has been closed, so each conversation is
+/* Writes the --record recording (nothing without --record, or when no session was
+ * opened, neither here nor through cli_source_qmp()). Call after every connection has been closed, so each conversation is
  * complete, whether its commands succeeded or not: a QMP error is worth replaying too. */
 gboolean cli_source_finish (CliSource *source, GError **error);
