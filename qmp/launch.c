@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -589,6 +590,85 @@ read_exec_report (QemuProcess *qemu, int report_fd, gint64 deadline_us, GError *
   return FALSE;
 }
 
+/* PR_SET_PDEATHSIG fires when the *thread* that forked exits, not the process. A QEMU
+ * started from a worker thread (the probe runs its baseline QEMU in one) would be killed
+ * as soon as that thread ended, in the middle of its conversation. So every fork happens
+ * in one thread that lives as long as the process, and the child still dies with us. */
+typedef struct {
+  const ChildSetup *setup;
+  pid_t pid;
+  int fork_errno;
+  gboolean done;
+} ForkRequest;
+
+static GMutex fork_lock;
+static GCond fork_cond;
+static ForkRequest *fork_pending;
+static GThread *forker_thread;
+
+static gpointer
+forker_main (gpointer unused)
+{
+  g_mutex_lock (&fork_lock);
+  for (;;)
+    {
+      ForkRequest *request;
+      pid_t pid;
+
+      while (fork_pending == NULL)
+        g_cond_wait (&fork_cond, &fork_lock);
+      request = fork_pending;
+      fork_pending = NULL;
+      pid = fork ();
+      if (pid == 0)
+        child_exec (request->setup);
+      request->fork_errno = pid < 0 ? errno : 0;
+      request->pid = pid;
+      request->done = TRUE;
+      g_cond_broadcast (&fork_cond);
+    }
+  return NULL;
+}
+
+/* A process forked by someone else (a test, a daemonizing caller) has no forker thread,
+ * only the copied state of ours: start afresh there. */
+static void
+forker_forget_after_fork (void)
+{
+  memset (&fork_lock, 0, sizeof fork_lock);
+  memset (&fork_cond, 0, sizeof fork_cond);
+  fork_pending = NULL;
+  forker_thread = NULL;
+}
+
+/* fork() in the forker thread; the child runs child_exec(). Returns the pid or -1 with
+ * *fork_errno set. */
+static pid_t
+fork_from_forker (const ChildSetup *setup, int *fork_errno)
+{
+  ForkRequest request = { .setup = setup };
+
+  static gsize atfork_installed;
+
+  if (g_once_init_enter (&atfork_installed))
+    {
+      pthread_atfork (NULL, NULL, forker_forget_after_fork);
+      g_once_init_leave (&atfork_installed, 1);
+    }
+  g_mutex_lock (&fork_lock);
+  if (forker_thread == NULL)
+    forker_thread = g_thread_new ("qemu-forker", forker_main, NULL);
+  while (fork_pending != NULL)
+    g_cond_wait (&fork_cond, &fork_lock);
+  fork_pending = &request;
+  g_cond_broadcast (&fork_cond);
+  while (!request.done)
+    g_cond_wait (&fork_cond, &fork_lock);
+  g_mutex_unlock (&fork_lock);
+  *fork_errno = request.fork_errno;
+  return request.pid;
+}
+
 static int
 highest_fd (void)
 {
@@ -609,6 +689,7 @@ qemu_process_launch (const QemuLaunchOptions *options, gint64 deadline_us, GErro
   int devnull = -1;
   ChildSetup setup;
   gboolean started;
+  int fork_errno = 0;
   pid_t pid;
 
   qemu->pid = -1;
@@ -653,12 +734,10 @@ qemu_process_launch (const QemuLaunchOptions *options, gint64 deadline_us, GErro
   setup.parent = getpid ();
   setup.argv = (char *const *) qemu->argv->pdata;
 
-  pid = fork ();
-  if (pid == 0)
-    child_exec (&setup);
+  pid = fork_from_forker (&setup, &fork_errno);
   if (pid < 0)
     {
-      int saved_errno = errno;
+      int saved_errno = fork_errno;
       close_fd_pair (stdin_pipe);
       close_fd_pair (stdout_pipe);
       close_fd_pair (report_pipe);

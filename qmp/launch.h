@@ -8,9 +8,9 @@
  *
  * QEMU runs in a process group of its own: a terminal's Ctrl-C reaches only us (the
  * signal cleanup below then stops QEMU), and stopping QEMU also kills anything it
- * started. PR_SET_PDEATHSIG fires when the *thread* that launched QEMU exits, so launch
- * from a thread that outlives the QEMU (the main thread, or a worker that stops its own
- * QEMU before it returns). QEMU's stderr goes to an in-memory file that can never fill
+ * started. PR_SET_PDEATHSIG fires when the *thread* that forked exits, so every fork
+ * happens in one internal thread that lives as long as the process: any thread may
+ * launch a QEMU and hand it to another. QEMU's stderr goes to an in-memory file that can never fill
  * up and block it. STDIO is the default transport: it needs no filesystem object and
  * measured at least as fast as the socket. */
 #pragma once

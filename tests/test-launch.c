@@ -122,6 +122,48 @@ test_kvm_unix (void **state)
   launch_query_stop ("kvm", QEMU_MONITOR_UNIX);
 }
 
+static gpointer
+launch_in_thread (gpointer unused)
+{
+  QemuLaunchOptions options = { .binary = test_qemu_binary (), .accel = "tcg" };
+  g_autoptr (GError) error = NULL;
+  QemuProcess *qemu = qemu_process_launch (&options, qmp_deadline_in_ms (20000), &error);
+
+  if (qemu == NULL)
+    fail_msg ("launch: %s", error->message);
+  return qemu;
+}
+
+/* A QEMU launched by a thread that has ended is still alive and usable: the death signal
+ * must follow the process, not the thread that happened to start QEMU. */
+static void
+test_launching_thread_may_exit (void **state)
+{
+  g_autoptr (QemuProcess) qemu = NULL;
+  g_autoptr (QmpSession) session = NULL;
+  g_autoptr (GError) error = NULL;
+  json_object *version;
+  pid_t pid;
+
+  TEST_REQUIRE_QEMU ();
+  qemu = g_thread_join (g_thread_new ("launcher", launch_in_thread, NULL));
+  pid = qemu_process_pid (qemu);
+  /* Give a thread-bound death signal time to arrive before we look. */
+  g_usleep (200000);
+  session = qemu_process_connect (qemu, NULL, qmp_deadline_in_ms (20000), &error);
+  if (session == NULL)
+    fail_msg ("connect after the launching thread ended: %s", error->message);
+  version = qmp_session_execute (session, "query-version", NULL, qmp_deadline_in_ms (20000),
+                                 &error);
+  if (version == NULL)
+    fail_msg ("query-version after the launching thread ended: %s", error->message);
+  json_object_put (version);
+  qemu_process_stop (qemu, session);
+  g_clear_pointer (&session, qmp_session_free);
+  g_clear_pointer (&qemu, qemu_process_free);
+  assert_all_gone (pid);
+}
+
 static void
 test_default_accel (void **state)
 {
@@ -403,6 +445,7 @@ main (void)
     cmocka_unit_test_setup (test_killed_mid_command, setup_case),
     cmocka_unit_test_setup (test_stop_without_session, setup_case),
     cmocka_unit_test_setup (test_signal_cleanup, setup_case),
+    cmocka_unit_test_setup (test_launching_thread_may_exit, setup_case),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
