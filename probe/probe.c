@@ -407,6 +407,8 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
       goto out;
     }
 
+  /* From here on, every early exit is a failure: ok turns TRUE only at the end. */
+  ok = FALSE;
   result = g_new0 (ProbeResult, 1);
   policy_sets (def, &input);
   input.accel = options->accel;
