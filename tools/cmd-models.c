@@ -1,15 +1,17 @@
-/* tools/cmd-models.c — `vcpuprobe models`: every named model, usable under one accelerator
- * or not, and which layer blocks each missing feature. */
+/* tools/cmd-models.c — `vcpuprobe models [--probe-old]`: every named model, usable under
+ * one accelerator or not, and which layer blocks each missing feature. QEMU older than 2.9
+ * does not say (no unavailable-features): --probe-old then starts each model, paused, in a
+ * throw-away QEMU (the post-start strategy of probe/probe.h) and reads what it filtered. */
 #include "probe/models.h"
-#include "qmp/launch.h"
+#include "probe/probe.h"
 #include "tools/commands.h"
-#include "tools/host-source.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
 #include "tools/output-xml.h"
+#include "tools/qmp-source.h"
 
 static void
-models_text (GString *out, const ProbeAccelInfo *info, json_object *models)
+models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guint n_probed)
 {
   g_string_append_printf (out, "Named models under %s (machine %s)\n", info->accel,
                           info->machine != NULL ? info->machine : "none");
@@ -48,51 +50,128 @@ models_text (GString *out, const ProbeAccelInfo *info, json_object *models)
     }
   if (!info->models_known)
     g_string_append (out, "  QEMU did not list its models\n");
+  else if (n_probed > 0)
+    g_string_append_printf (out, "  usability of %u models read from a paused QEMU each "
+                                 "(post-start), not from query-cpu-definitions\n", n_probed);
+}
+
+/* Starts @name paused under @accel and returns the features QEMU filtered out of it (the
+ * model's unavailable features, as QEMU >= 2.9 would have listed them), or NULL. */
+static GPtrArray *
+post_start_unavailable (CliSource *source, const CliOptions *options, const char *accel,
+                        const char *name, GError **error)
+{
+  g_autoptr (CpuDef) def = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+  ProbeOptions probe;
+
+  /* A model name, never a file of that name: QEMU listed it, so it is no user input. */
+  def = cpu_def_from_qemu_cpu_string (name, error);
+  if (def == NULL)
+    return NULL;
+  probe_options_init_source (&probe, cli_source_qmp (source), cli_source_deadline (source));
+  probe.accel = accel;
+  probe.machine = options->machine;
+  probe.method = PROBE_METHOD_POST_START;
+  probe.cpuid_dump = options->cpuid_dump;
+  result = probe_run (def, &probe, error);
+  if (result == NULL)
+    {
+      g_prefix_error (error, "models --probe-old: %s: ", name);
+      return NULL;
+    }
+  return x86_feature_set_to_names (&result->filtered, FALSE);
+}
+
+/* Fills "usable" and "blockers" of the models in @document that QEMU left unknown, or of
+ * every model when --method post-start asks for the post-start answer throughout (on a
+ * QEMU >= 2.9 both answers exist, and must agree). Returns the number of models probed,
+ * or -1 with @error. */
+static int
+probe_old_models (CliSource *source, const CliOptions *options, const ProbeHost *host,
+                  const ProbeAccelInfo *info, json_object *document, GError **error)
+{
+  json_object *models = json_object_object_get (document, "models");
+  gboolean every_model = options->method == CLI_METHOD_POST_START;
+  int n_probed = 0;
+
+  for (size_t i = 0; i < json_object_array_length (models); i++)
+    {
+      json_object *model = json_object_array_get_idx (models, i);
+      const char *name = json_object_get_string (json_object_object_get (model, "name"));
+      json_object *blockers;
+      g_autoptr (GPtrArray) unavailable = NULL;
+
+      if (!every_model && json_object_object_get (model, "usable") != NULL)
+        continue;
+      unavailable = post_start_unavailable (source, options, info->accel, name, error);
+      if (unavailable == NULL)
+        return -1;
+      blockers = json_object_new_array_ext ((int) unavailable->len);
+      for (guint j = 0; j < unavailable->len; j++)
+        {
+          const char *feature = g_ptr_array_index (unavailable, j);
+          json_object *blocker = json_object_new_object ();
+
+          json_object_object_add (blocker, "feature", json_object_new_string (feature));
+          json_object_object_add (blocker, "layer",
+                                  json_object_new_string (probe_model_blocker_layer (host, info->accel,
+                                                                                     feature)));
+          json_object_array_add (blockers, blocker);
+        }
+      json_object_object_add (model, "usable", json_object_new_boolean (unavailable->len == 0));
+      json_object_object_add (model, "blockers", blockers);
+      n_probed++;
+    }
+  return n_probed;
 }
 
 static int
 run_models (const CliOptions *options, GError **error)
 {
-  g_autoptr (CliHostSource) source = cli_host_source_new (options, error);
+  g_autoptr (CliSource) source = cli_source_new (options, error);
   g_autoptr (ProbeHost) host = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   const char *accels[2] = { NULL, NULL };
+  gboolean probe_old = cli_options_command_value (options, "probe-old") != NULL;
   ProbeHostRequest request = { 0 };
   ProbeAccelInfo *info;
   json_object *document;
+  int n_probed = 0;
   gboolean printed;
 
   if (source == NULL)
     return -1;
-  if (cli_options_command_value (options, "probe-old") != NULL)
-    {
-      g_set_error_literal (error, CLI_ERROR, CLI_ERROR_FAILURE,
-                           "models --probe-old: the post-start probe of each model is not available yet");
-      return -1;
-    }
-  accels[0] = options->accel != NULL ? options->accel
-              : options->replay != NULL && qmp_source_recorded_accel (cli_host_source_qmp (source)) != NULL
-              ? qmp_source_recorded_accel (cli_host_source_qmp (source))
-              : qemu_default_accel ();
-  request.source = cli_host_source_qmp (source);
+  /* --accel, else the recording's, else this host's: one accelerator, as cli_source_accel(). */
+  accels[0] = cli_source_accel (source);
+  request.source = cli_source_qmp (source);
   request.accels = accels;
   request.machine = options->machine;
   request.cpuid_dump = options->cpuid_dump;
-  request.use_cache = !options->no_cache;
+  /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
+  request.use_cache = !options->no_cache && options->record == NULL;
   request.closest_model = TRUE;
   request.deadline_us = cli_options_deadline (options);
   host = probe_host_read (&request, error);
-  if (host == NULL || !cli_host_source_finish (source, error))
+  if (host == NULL)
     return -1;
   info = host->accels->pdata[0];
   if (options->debug)
     g_printerr ("vcpuprobe: cache %s: %s\n", info->accel, info->cache_status);
 
   document = probe_models_to_json (host, info);
+  if (probe_old && info->usable && info->models_known)
+    n_probed = probe_old_models (source, options, host, info, document, error);
+  /* Only now is every session closed, so the recording holds the post-start ones too. */
+  if (n_probed < 0 || !cli_source_finish (source, error))
+    {
+      json_object_put (document);
+      return -1;
+    }
   switch (options->format)
     {
     case CLI_FORMAT_TEXT:
-      models_text (out, info, json_object_object_get (document, "models"));
+      models_text (out, info, json_object_object_get (document, "models"), (guint) n_probed);
       printed = cli_output_print (out->str, error);
       break;
     case CLI_FORMAT_JSON:
