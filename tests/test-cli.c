@@ -675,6 +675,61 @@ test_cpuid_dump_round_trip (void **state)
   test_rmdir_r (dir);
 }
 
+/* The way users capture a host: `cpuid --format json > host.json`, later --cpuid-dump
+ * host.json. Every CPU and leaf comes back; a JSON document of neither layout is refused. */
+static void
+test_cpuid_json_round_trip (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *capture = g_build_filename (dir, "host.json", NULL);
+  g_autofree char *stranger = g_build_filename (dir, "other.json", NULL);
+  g_autoptr (TestRun) live_json = RUN ("cpuid", "--format", "json");
+  g_autoptr (TestRun) live_text = RUN ("cpuid");
+  g_autoptr (TestRun) text = NULL;
+  g_autoptr (TestRun) json = NULL;
+  g_autoptr (TestRun) refused = NULL;
+  json_object *captured;
+  json_object *reread;
+  json_object *captured_cpus;
+  json_object *reread_cpus;
+
+  assert_exit (live_json, 0);
+  assert_exit (live_text, 0);
+  assert_true (g_file_set_contents (capture, live_json->out, -1, NULL));
+
+  text = RUN ("--cpuid-dump", capture, "cpuid");
+  assert_exit (text, 0);
+  assert_string_equal (text->out, live_text->out);
+
+  json = RUN ("--cpuid-dump", capture, "cpuid", "--format", "json");
+  assert_exit (json, 0);
+  captured = parse_json (live_json->out);
+  reread = parse_json (json->out);
+  captured_cpus = member (captured, "cpus", json_type_array);
+  reread_cpus = member (reread, "cpus", json_type_array);
+  assert_int_equal (json_object_array_length (reread_cpus), json_object_array_length (captured_cpus));
+  for (size_t i = 0; i < json_object_array_length (captured_cpus); i++)
+    {
+      json_object *before = json_object_array_get_idx (captured_cpus, i);
+      json_object *after = json_object_array_get_idx (reread_cpus, i);
+
+      assert_true (json_object_equal (member (before, "cpu", json_type_int),
+                                      member (after, "cpu", json_type_int)));
+      assert_true (json_object_equal (member (before, "leaves", json_type_array),
+                                      member (after, "leaves", json_type_array)));
+      assert_true (json_object_equal (member (before, "features", json_type_array),
+                                      member (after, "features", json_type_array)));
+    }
+  json_object_put (captured);
+  json_object_put (reread);
+
+  assert_true (g_file_set_contents (stranger, "{\"cpus\": []}\n", -1, NULL));
+  refused = RUN ("--cpuid-dump", stranger, "cpuid");
+  assert_exit (refused, 2);
+  assert_one_error_line (refused, stranger);
+  test_rmdir_r (dir);
+}
+
 static void
 test_cpuid_dump_malformed (void **state)
 {
@@ -795,6 +850,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_cpuid_json, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_xml, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_dump_round_trip, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_cpuid_json_round_trip, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_dump_malformed, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_valgrind, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_valgrind_record, setup_case, teardown_case),

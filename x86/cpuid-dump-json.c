@@ -1,6 +1,8 @@
 /* x86/cpuid-dump-json.c — our JSON layout of a dump, written and read back.
  * Numbers are hex strings so the file reads like `cpuid -r` output and survives JSON
- * tools that turn large integers into floating point. */
+ * tools that turn large integers into floating point. The report `vcpuprobe cpuid
+ * --format json` prints reads back too: its "cpus" are this layout's, with decoded
+ * "features" beside the leaves, and it is what users capture a host with. */
 #include "x86/cpuid-dump.h"
 
 #include <errno.h>
@@ -124,6 +126,18 @@ json_leaf (json_object *object, const char *origin, guint cpu_position, guint le
   return TRUE;
 }
 
+/* The CLI's report has no "format" member; its "identity" object (with "cpus") tells
+ * it from any other JSON, which would otherwise be read as a dump of no leaves. */
+static gboolean
+is_cli_report (json_object *root)
+{
+  json_object *identity = NULL;
+
+  return json_object_object_get_ex (root, "identity", &identity)
+         && json_object_is_type (identity, json_type_object)
+         && json_object_object_get_ex (root, "cpus", NULL);
+}
+
 X86CpuidDump *
 x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error)
 {
@@ -131,11 +145,13 @@ x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error)
   json_object *format = NULL, *cpus = NULL;
 
   if (!json_object_is_type (root, json_type_object)
-      || !json_object_object_get_ex (root, "format", &format)
-      || g_strcmp0 (json_object_get_string (format), JSON_FORMAT_NAME) != 0)
+      || (json_object_object_get_ex (root, "format", &format)
+          ? g_strcmp0 (json_object_get_string (format), JSON_FORMAT_NAME) != 0
+          : !is_cli_report (root)))
     {
       g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
-                   "%s: expected an object with \"format\": \"" JSON_FORMAT_NAME "\"", origin);
+                   "%s: expected an object with \"format\": \"" JSON_FORMAT_NAME "\" or "
+                   "the output of `vcpuprobe cpuid --format json`", origin);
       return NULL;
     }
   if (!json_object_object_get_ex (root, "cpus", &cpus)
