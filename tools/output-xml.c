@@ -51,13 +51,21 @@ cli_xml_custom_mode (GString *out, json_object *models, const char *indent)
       json_object *deprecated = json_object_object_get (model, "deprecated");
       json_object *features = json_object_object_get (model, "blockers");
       const char *name = json_object_get_string (json_object_object_get (model, "name"));
+      g_autofree char *canonical = NULL;
       g_autofree char *line = NULL;
 
+      /* Escaped apart: the quotes around the value are markup, not text. */
+      if (alias != NULL)
+        canonical = g_markup_printf_escaped (" canonical='%s'", json_object_get_string (alias));
       line = g_markup_printf_escaped (
-        "%s  <model usable='%s'%s%s%s deprecated='%s'>%s</model>\n", indent,
-        usable == NULL ? "unknown" : json_object_get_boolean (usable) ? "yes" : "no",
-        alias != NULL ? " canonical='" : "", alias != NULL ? json_object_get_string (alias) : "",
-        alias != NULL ? "'" : "",
+        "%s  <model usable='%s'", indent,
+        usable == NULL ? "unknown" : json_object_get_boolean (usable) ? "yes" : "no");
+      g_string_append (out, line);
+      g_clear_pointer (&line, g_free);
+      if (canonical != NULL)
+        g_string_append (out, canonical);
+      line = g_markup_printf_escaped (
+        " deprecated='%s'>%s</model>\n",
         deprecated != NULL && json_object_get_boolean (deprecated) ? "yes" : "no", name);
       g_string_append (out, line);
       if (features == NULL || json_object_array_length (features) == 0)
