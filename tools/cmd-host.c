@@ -463,6 +463,15 @@ host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
 
 /* ---- The command ---- */
 
+static gboolean
+any_accel_usable (const ProbeHost *host)
+{
+  for (guint i = 0; i < host->accels->len; i++)
+    if (((ProbeAccelInfo *) g_ptr_array_index (host->accels, i))->usable)
+      return TRUE;
+  return FALSE;
+}
+
 static int
 run_host (const CliOptions *options, GError **error)
 {
@@ -493,6 +502,16 @@ run_host (const CliOptions *options, GError **error)
     return -1;
   if (!cli_source_finish (source, error))
     return -1;
+  /* One unusable accelerator is a finding (no /dev/kvm); none at all means QEMU never
+   * answered, and a dump of the silicon alone must not pass for a host report. */
+  if (!any_accel_usable (host))
+    {
+      ProbeAccelInfo *last = g_ptr_array_index (host->accels, host->accels->len - 1);
+
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILURE, "%s unusable: %s", last->accel,
+                   last->failure);
+      return -1;
+    }
   if (options->debug)
     for (guint i = 0; i < host->accels->len; i++)
       {

@@ -168,6 +168,14 @@ run_models (const CliOptions *options, GError **error)
       json_object_put (document);
       return -1;
     }
+  /* No model list at all is QEMU's failure, not an empty answer a script could trust. */
+  if (!info->usable)
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_FAILURE, "%s unusable: %s", info->accel,
+                   info->failure);
+      json_object_put (document);
+      return -1;
+    }
   switch (options->format)
     {
     case CLI_FORMAT_TEXT:
