@@ -45,6 +45,8 @@ struct QemuProcess
   char *socket_dir;          /* UNIX only */
   char *socket_path;
   int registry_slot;         /* -1 when not registered */
+  QemuEarlyExit early_exit;  /* set when connect failed because QEMU had ended */
+  gboolean ended_early;
 };
 
 /* ---- Live children, for the signal handlers ----
@@ -386,21 +388,62 @@ stderr_tail (QemuProcess *qemu)
   return g_string_free (tail, FALSE);
 }
 
-/* "exited with status 1 (stderr: ...)", waiting a little for the exit QEMU is in. */
+/* How QEMU ended (waiting a little for the exit it is in) and the tail of its stderr. */
+static void
+read_early_exit (QemuProcess *qemu, QemuEarlyExit *early_exit)
+{
+  qemu_early_exit_clear (early_exit);
+  if (!wait_exit_until (qemu, g_get_monotonic_time () + QUIT_GRACE_MS * 1000))
+    early_exit->how = g_strdup ("closed its monitor but is still running");
+  else
+    early_exit->how = describe_status (qemu->wait_status);
+  early_exit->stderr_tail = stderr_tail (qemu);
+  early_exit->monitor_reached = TRUE;
+}
+
+static char *
+describe_early_exit (const QemuEarlyExit *early_exit)
+{
+  if (early_exit->stderr_tail == NULL)
+    return g_strdup (early_exit->how);
+  return g_strdup_printf ("%s (stderr: %s)", early_exit->how, early_exit->stderr_tail);
+}
+
+/* "exited with status 1 (stderr: ...)". */
 static char *
 describe_death (QemuProcess *qemu)
 {
-  g_autofree char *how = NULL;
-  g_autofree char *tail = NULL;
+  QemuEarlyExit early_exit = { 0 };
+  char *death;
 
-  if (!wait_exit_until (qemu, g_get_monotonic_time () + QUIT_GRACE_MS * 1000))
-    how = g_strdup ("closed its monitor but is still running");
-  else
-    how = describe_status (qemu->wait_status);
-  tail = stderr_tail (qemu);
-  if (tail == NULL)
-    return g_steal_pointer (&how);
-  return g_strdup_printf ("%s (stderr: %s)", how, tail);
+  read_early_exit (qemu, &early_exit);
+  death = describe_early_exit (&early_exit);
+  qemu_early_exit_clear (&early_exit);
+  return death;
+}
+
+void
+qemu_early_exit_clear (QemuEarlyExit *early_exit)
+{
+  g_clear_pointer (&early_exit->how, g_free);
+  g_clear_pointer (&early_exit->stderr_tail, g_free);
+  early_exit->monitor_reached = FALSE;
+}
+
+void
+qemu_early_exit_set_error (const QemuEarlyExit *early_exit, const char *binary, GError **error)
+{
+  g_autofree char *death = describe_early_exit (early_exit);
+
+  g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED,
+               "QEMU %s %s before its monitor %s", binary, death,
+               early_exit->monitor_reached ? "answered" : "socket appeared");
+}
+
+const QemuEarlyExit *
+qemu_process_early_exit (QemuProcess *qemu)
+{
+  return qemu->ended_early ? &qemu->early_exit : NULL;
 }
 
 /* ---- Launch ---- */
@@ -808,9 +851,10 @@ connect_unix_until (QemuProcess *qemu, gint64 deadline_us, GError **error)
         }
       if (try_reap (qemu))
         {
-          g_autofree char *death = describe_death (qemu);
-          g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED,
-                       "QEMU %s %s before its monitor socket appeared", qemu->binary, death);
+          read_early_exit (qemu, &qemu->early_exit);
+          qemu->early_exit.monitor_reached = FALSE;
+          qemu->ended_early = TRUE;
+          qemu_early_exit_set_error (&qemu->early_exit, qemu->binary, error);
           return -1;
         }
       left_us = deadline_us - g_get_monotonic_time ();
@@ -866,9 +910,9 @@ qemu_process_connect (QemuProcess *qemu, const QmpSessionOptions *options,
 
   if (g_error_matches (local_error, QMP_ERROR, QMP_ERROR_CLOSED) || try_reap (qemu))
     {
-      g_autofree char *death = describe_death (qemu);
-      g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED,
-                   "QEMU %s %s before its monitor answered", qemu->binary, death);
+      read_early_exit (qemu, &qemu->early_exit);
+      qemu->ended_early = TRUE;
+      qemu_early_exit_set_error (&qemu->early_exit, qemu->binary, error);
     }
   else if (g_error_matches (local_error, QMP_ERROR, QMP_ERROR_TIMEOUT))
     g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_TIMEOUT,
@@ -935,6 +979,7 @@ qemu_process_free (QemuProcess *qemu)
   g_free (qemu->machine);
   g_free (qemu->socket_dir);
   g_free (qemu->socket_path);
+  qemu_early_exit_clear (&qemu->early_exit);
   g_free (qemu);
 }
 

@@ -83,6 +83,26 @@ char        *qemu_process_stderr (QemuProcess *qemu);
 /* After exit: "exited with status 1" or "killed by signal 9". NULL while running. */
 char        *qemu_process_describe_exit (QemuProcess *qemu);
 
+/* How a QEMU ended before its monitor answered, in the pieces the QEMU_LAUNCH_ERROR_EXITED
+ * message is made of, so that a recording can keep them and its replay fail alike. */
+typedef struct {
+  char *how;                   /* "exited with status 1", "killed by signal 9", ... */
+  char *stderr_tail;           /* its last stderr lines on one line, or NULL when it said nothing */
+  gboolean monitor_reached;    /* FALSE: it ended before its monitor socket appeared */
+} QemuEarlyExit;
+
+void qemu_early_exit_clear (QemuEarlyExit *early_exit);
+
+/* What the last qemu_process_connect() found when it failed with QEMU_LAUNCH_ERROR_EXITED,
+ * else NULL. Borrowed. */
+const QemuEarlyExit *qemu_process_early_exit (QemuProcess *qemu);
+
+/* Sets @error to the QEMU_LAUNCH_ERROR_EXITED that qemu_process_connect() reports for
+ * @early_exit of @binary: "QEMU BINARY exited with status 1 (stderr: ...) before its
+ * monitor answered". */
+void qemu_early_exit_set_error (const QemuEarlyExit *early_exit, const char *binary,
+                                GError **error);
+
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that kill and reap every live QEMU and remove
  * its directory before the program dies of the signal. Call once from main(). */
 void qemu_launch_install_signal_cleanup (void);

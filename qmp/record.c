@@ -95,6 +95,28 @@ qmp_recorder_add_session (QmpRecorder *recorder, json_object *launch)
   return session;
 }
 
+void
+qmp_recorder_session_exited (QmpRecordedSession *session, json_object *early_exit)
+{
+  json_object *launch = NULL;
+
+  g_mutex_lock (&session->recorder->lock);
+  /* A copy: the launch object may be shared with a recording being replayed. */
+  if (session->launch == NULL || json_object_deep_copy (session->launch, &launch, NULL) != 0)
+    launch = json_object_new_object ();
+  json_object_object_add (launch, "exit", json_object_get (early_exit));
+  json_object_put (session->launch);
+  session->launch = launch;
+  g_mutex_unlock (&session->recorder->lock);
+}
+
+gboolean
+qmp_recorded_launch_exited (json_object *launch)
+{
+  return launch != NULL && json_object_is_type (launch, json_type_object)
+         && json_object_object_get_ex (launch, "exit", NULL);
+}
+
 static void
 append_message (QmpRecordedSession *session, json_object *message)
 {
@@ -249,6 +271,13 @@ qmp_recorder_finish (QmpRecorder *recorder, GError **error)
     {
       QmpRecordedSession *session = g_ptr_array_index (recorder->sessions, i);
 
+      /* A QEMU that ended early is replayed from its launch object alone: whatever it
+       * managed to say (a greeting, on some QEMUs) is no conversation to serve. */
+      if (qmp_recorded_launch_exited (session->launch))
+        {
+          json_object_array_add (launches, json_object_get (session->launch));
+          continue;
+        }
       /* Without a greeting there was no conversation, and no segment to replay. */
       if (!session->has_greeting)
         continue;

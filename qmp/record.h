@@ -12,7 +12,8 @@
  * Nothing reaches the destination until qmp_recorder_finish(), which writes both files
  * through a temporary file and rename(): a crash never leaves a half-written recording.
  * A conversation cut short (QEMU killed) is kept as it was: the last command stands
- * without a reply. Thread-safe: sessions may be recorded from several threads. */
+ * without a reply. A QEMU that ended before its monitor answered leaves no segment in
+ * FILE, only its launch object with an "exit" member in FILE.json. Thread-safe: sessions may be recorded from several threads. */
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
@@ -29,6 +30,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpRecorder, qmp_recorder_free)
  * opened: {"accel", "machine", "cpu", "preconfig", "argv"}. The result, owned by the
  * recorder, is the user data for qmp_recorder_tap(). */
 QmpRecordedSession *qmp_recorder_add_session (QmpRecorder *recorder, json_object *launch);
+
+/* The session's QEMU ended before its monitor answered: @early_exit (reference taken)
+ * goes into the segment's launch object as "exit", and the segment keeps no messages
+ * in FILE, as nothing of it but that failure can be replayed (see qmp/replay.h). */
+void qmp_recorder_session_exited (QmpRecordedSession *session, json_object *early_exit);
+
+/* TRUE when @launch, a session's launch object, records a QEMU that ended before its
+ * monitor answered. */
+gboolean qmp_recorded_launch_exited (json_object *launch);
 
 /* The QmpTapFunc to put in QmpSessionOptions, with a QmpRecordedSession as user data. */
 void qmp_recorder_tap (QmpTapDirection direction, json_object *message, gpointer session);

@@ -365,6 +365,13 @@ peer_new (QmpReplies *replies, guint segment, QmpReplayMode mode, GError **error
                    "%s has no segment %u", qmp_replies_path (replies), segment);
       return NULL;
     }
+  if (qmp_replies_segment_greeting (replies, segment) == NULL)
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_EMPTY,
+                   "%s: segment %u records a QEMU that ended before its monitor answered",
+                   qmp_replies_path (replies), segment);
+      return NULL;
+    }
   peer = g_new0 (QmpReplayPeer, 1);
   peer->replies = qmp_replies_ref (replies);
   peer->segment = segment;

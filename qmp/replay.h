@@ -50,6 +50,10 @@ gboolean     qmp_replies_has_commands (QmpReplies *replies);
 json_object *qmp_replies_metadata (QmpReplies *replies);
 /* The launch description of segment @index from the metadata, or NULL. Borrowed. */
 json_object *qmp_replies_segment_launch (QmpReplies *replies, guint index);
+/* The "exit" member of that launch description when its QEMU ended before its monitor
+ * answered, else NULL. Borrowed. Such a segment is empty (the file holds nothing of it):
+ * opening it fails as the live open did, and a replay peer refuses to serve it. */
+json_object *qmp_replies_segment_exit (QmpReplies *replies, guint index);
 
 /* One recorded exchange of a segment: a command, the events that came before its reply,
  * and the reply. All members borrowed from the QmpReplies. */

@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include "qmp/json-stream.h"
+#include "qmp/record.h"
 
 G_DEFINE_QUARK (qmp-replay-error-quark, qmp_replay_error)
 
@@ -300,6 +301,24 @@ load_metadata (QmpReplies *replies, GError **error)
   return TRUE;
 }
 
+/* A session whose QEMU ended before its monitor answered has a launch object in the
+ * metadata and nothing in the file (qmp/record.h): an empty segment at its index keeps
+ * every later segment at the index of its own launch object. */
+static void
+insert_exited_segments (QmpReplies *replies)
+{
+  json_object *sessions = NULL;
+
+  if (replies->metadata == NULL
+      || !json_object_object_get_ex (replies->metadata, "sessions", &sessions)
+      || !json_object_is_type (sessions, json_type_array))
+    return;
+  for (guint i = 0; i < json_object_array_length (sessions); i++)
+    if (qmp_recorded_launch_exited (json_object_array_get_idx (sessions, i)))
+      g_ptr_array_insert (replies->segments, (gint) MIN (i, replies->segments->len),
+                          segment_new ());
+}
+
 /* ---- Public ---- */
 
 QmpReplies *
@@ -325,11 +344,7 @@ qmp_replies_load (const char *path, GError **error)
     {
       Segment *only = g_ptr_array_index (replies->segments, 0);
       if (only->greeting == NULL && only->exchanges->len == 0)
-        {
-          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_EMPTY,
-                       "%s holds no QMP messages", path);
-          return NULL;
-        }
+        g_ptr_array_set_size (replies->segments, 0);
     }
   for (guint i = 0; i < replies->segments->len; i++)
     {
@@ -339,6 +354,13 @@ qmp_replies_load (const char *path, GError **error)
     }
   if (!load_metadata (replies, error))
     return NULL;
+  insert_exited_segments (replies);
+  if (replies->segments->len == 0)
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_EMPTY,
+                   "%s holds no QMP messages", path);
+      return NULL;
+    }
   return g_steal_pointer (&replies);
 }
 
@@ -397,6 +419,17 @@ qmp_replies_segment_launch (QmpReplies *replies, guint index)
     return NULL;
   launch = json_object_array_get_idx (sessions, index);
   return json_object_is_type (launch, json_type_object) ? launch : NULL;
+}
+
+json_object *
+qmp_replies_segment_exit (QmpReplies *replies, guint index)
+{
+  json_object *launch = qmp_replies_segment_launch (replies, index);
+  json_object *early_exit = NULL;
+
+  if (launch == NULL || !json_object_object_get_ex (launch, "exit", &early_exit))
+    return NULL;
+  return early_exit;
 }
 
 json_object *

@@ -301,6 +301,66 @@ start_recording (QmpConnection *connection, json_object *launch)
   json_object_put (launch);
 }
 
+/* ---- A QEMU that ended before its monitor answered ----
+ *
+ * Kept in the launch object as {"how": "exited with status 1", "stderr": TAIL or null,
+ * "monitor-reached": true}, the pieces of the live QEMU_LAUNCH_ERROR_EXITED message, so
+ * a replay fails the open with the same code and words. */
+
+static json_object *
+early_exit_to_json (const QemuEarlyExit *early_exit)
+{
+  json_object *object = json_object_new_object ();
+
+  json_object_object_add (object, "how", json_object_new_string (early_exit->how));
+  json_object_object_add (object, "stderr", early_exit->stderr_tail != NULL
+                                            ? json_object_new_string (early_exit->stderr_tail)
+                                            : NULL);
+  json_object_object_add (object, "monitor-reached",
+                          json_object_new_boolean (early_exit->monitor_reached));
+  return object;
+}
+
+/* The QEMU binary a recorded segment ran: its argv[0], else the recording's qemu-binary. */
+static const char *
+recorded_binary (QmpReplies *replies, guint segment)
+{
+  json_object *launch = qmp_replies_segment_launch (replies, segment);
+  json_object *metadata = qmp_replies_metadata (replies);
+  json_object *argv = NULL;
+  json_object *binary = NULL;
+
+  if (launch != NULL && json_object_object_get_ex (launch, "argv", &argv)
+      && json_object_is_type (argv, json_type_array) && json_object_array_length (argv) > 0
+      && json_object_is_type (json_object_array_get_idx (argv, 0), json_type_string))
+    return json_object_get_string (json_object_array_get_idx (argv, 0));
+  if (metadata != NULL && json_object_object_get_ex (metadata, "qemu-binary", &binary)
+      && json_object_is_type (binary, json_type_string))
+    return json_object_get_string (binary);
+  return "(unknown binary)";
+}
+
+static void
+replay_early_exit (QmpReplies *replies, guint segment, json_object *recorded, GError **error)
+{
+  json_object *how = NULL;
+  json_object *tail = NULL;
+  json_object *monitor_reached = NULL;
+  QemuEarlyExit early_exit = { 0 };
+
+  json_object_object_get_ex (recorded, "how", &how);
+  json_object_object_get_ex (recorded, "stderr", &tail);
+  early_exit.how = g_strdup (how != NULL && json_object_is_type (how, json_type_string)
+                             ? json_object_get_string (how) : "ended");
+  early_exit.stderr_tail = tail != NULL && json_object_is_type (tail, json_type_string)
+                           ? g_strdup (json_object_get_string (tail)) : NULL;
+  early_exit.monitor_reached = !json_object_object_get_ex (recorded, "monitor-reached",
+                                                           &monitor_reached)
+                               || json_object_get_boolean (monitor_reached);
+  qemu_early_exit_set_error (&early_exit, recorded_binary (replies, segment), error);
+  qemu_early_exit_clear (&early_exit);
+}
+
 /* ---- Opening ---- */
 
 static int
@@ -348,6 +408,14 @@ open_launch (QmpConnection *connection, const QmpSessionOptions *session_options
                                        qemu_process_argv (connection->process)));
   connection->session = qemu_process_connect (connection->process, session_options,
                                               deadline_us, error);
+  if (connection->session == NULL && connection->taps.recorded != NULL
+      && qemu_process_early_exit (connection->process) != NULL)
+    {
+      json_object *early_exit = early_exit_to_json (qemu_process_early_exit (connection->process));
+
+      qmp_recorder_session_exited (connection->taps.recorded, early_exit);
+      json_object_put (early_exit);
+    }
   return connection->session != NULL;
 }
 
@@ -377,6 +445,15 @@ open_replay (QmpConnection *connection, const QmpSessionOptions *session_options
   if (!choose_segment (source, options, &segment, error))
     return FALSE;
   source->segment_used[segment] = TRUE;
+  if (qmp_replies_segment_exit (source->replies, segment) != NULL)
+    {
+      /* A recorder keeps the launch object, "exit" and all: a re-recording fails alike. */
+      start_recording (connection,
+                       json_object_get (qmp_replies_segment_launch (source->replies, segment)));
+      replay_early_exit (source->replies, segment,
+                         qmp_replies_segment_exit (source->replies, segment), error);
+      return FALSE;
+    }
   connection->peer = qmp_replay_peer_start (source->replies, segment, source->replay_mode,
                                             &fd, error);
   if (connection->peer == NULL)

@@ -16,7 +16,11 @@
  *   - "cpu": a request without -cpu matches only a recorded null; strings equal;
  *   - "preconfig": the booleans are equal.
  * Among matching segments the first not yet opened wins; when all were opened, the last
- * matching one is served again. Several segments without metadata are served in file order. */
+ * matching one is served again. Several segments without metadata are served in file order.
+ *
+ * A QEMU that ended before its monitor answered (a -cpu line it refuses) is recorded as
+ * such (qmp/record.h); opening that segment fails with QEMU_LAUNCH_ERROR_EXITED and the
+ * message the live open gave, so live and replayed runs report the same failure. */
 #pragma once
 #include <glib.h>
 #include "qmp/session.h"

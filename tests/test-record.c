@@ -172,6 +172,90 @@ test_record_qemu_and_replay (void **state)
   test_rmdir_r (dir);
 }
 
+/* Opens a session that must fail, returning its error. */
+static GError *
+open_failing (QmpSource *source, const char *machine, const char *cpu)
+{
+  QemuLaunchOptions options = { .accel = "tcg", .machine = machine, .cpu = cpu };
+  GError *error = NULL;
+  QmpConnection *connection = qmp_source_open (source, &options, qmp_deadline_in_ms (20000),
+                                               &error);
+
+  if (connection != NULL)
+    {
+      qmp_connection_free (connection);
+      fail_msg ("open of -cpu %s did not fail", cpu);
+    }
+  return error;
+}
+
+/* A QEMU that refuses its -cpu line ends before its monitor answers. Replayed, and
+ * replayed again from a re-recording, the open fails with the live code and words, and
+ * the session recorded after it still gets its own segment. */
+static void
+test_record_early_exit (void **state)
+{
+  static const char refused_cpu[] = "qemu64,+no-such-feature";
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *rerecorded_path = NULL;
+  g_autoptr (GError) live_error = NULL;
+  g_autoptr (GError) replayed_error = NULL;
+  g_autoptr (GError) rerecorded_error = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpSource) live = NULL;
+  g_autoptr (QmpSource) replay = NULL;
+  g_autoptr (QmpSource) rereplay = NULL;
+  g_autoptr (QmpRecorder) recorder = NULL;
+  g_autoptr (QmpRecorder) rerecorder = NULL;
+  g_autoptr (GPtrArray) live_cpu = NULL;
+  g_autoptr (GPtrArray) replayed_cpu = NULL;
+  json_object *early_exit;
+
+  TEST_REQUIRE_QEMU ();
+  dir = test_make_tmpdir ();
+  path = g_build_filename (dir, "refused.replies", NULL);
+  rerecorded_path = g_build_filename (dir, "again.replies", NULL);
+
+  live = qmp_source_new_launch (test_qemu_binary (), &error);
+  assert_non_null (live);
+  recorder = qmp_recorder_new (path);
+  qmp_source_set_recorder (live, recorder);
+  live_error = open_failing (live, "pc", refused_cpu);
+  assert_true (g_error_matches (live_error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED));
+  assert_non_null (strstr (live_error->message, "no-such-feature"));
+  live_cpu = run_probe (live, "pc", "qemu64");
+  assert_true (qmp_recorder_finish (recorder, &error));
+  assert_int_equal (test_count_children (), 0);
+
+  replay = qmp_source_new_replay (path, QMP_REPLAY_AUTO, &error);
+  assert_non_null (replay);
+  qmp_source_set_strict (replay, TRUE);
+  assert_int_equal (qmp_replies_n_segments (qmp_source_replies (replay)), 2);
+  early_exit = qmp_replies_segment_exit (qmp_source_replies (replay), 0);
+  assert_non_null (early_exit);
+  assert_string_equal (member_string (early_exit, "how"), "exited with status 1");
+  assert_null (qmp_replies_segment_exit (qmp_source_replies (replay), 1));
+  rerecorder = qmp_recorder_new (rerecorded_path);
+  qmp_source_set_recorder (replay, rerecorder);
+  replayed_cpu = run_probe (replay, "pc", "qemu64");
+  assert_same_replies (live_cpu, replayed_cpu);
+  replayed_error = open_failing (replay, "pc", refused_cpu);
+  assert_int_equal (replayed_error->domain, live_error->domain);
+  assert_int_equal (replayed_error->code, live_error->code);
+  assert_string_equal (replayed_error->message, live_error->message);
+  assert_true (qmp_recorder_finish (rerecorder, &error));
+
+  /* Re-recorded in the other order: the exit moved to the second segment with its launch. */
+  rereplay = qmp_source_new_replay (rerecorded_path, QMP_REPLAY_AUTO, &error);
+  assert_non_null (rereplay);
+  assert_null (qmp_replies_segment_exit (qmp_source_replies (rereplay), 0));
+  assert_non_null (qmp_replies_segment_exit (qmp_source_replies (rereplay), 1));
+  rerecorded_error = open_failing (rereplay, "pc", refused_cpu);
+  assert_string_equal (rerecorded_error->message, live_error->message);
+  test_rmdir_r (dir);
+}
+
 /* Replaying through a recorder writes the same conversation back: the layout, pipelined
  * commands each right before its own reply, events before their reply. */
 static void
@@ -409,6 +493,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_record_qemu_and_replay),
+    cmocka_unit_test (test_record_early_exit),
     cmocka_unit_test (test_rerecord_pipelined),
     cmocka_unit_test (test_record_truncated),
     cmocka_unit_test (test_strict_replay),
