@@ -611,7 +611,7 @@ read_exec_report (QemuProcess *qemu, int report_fd, gint64 deadline_us, GError *
       if (ready == 0)
         {
           g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_TIMEOUT,
-                       "QEMU %s did not start before the deadline", qemu->binary);
+                       "QEMU %s timed out before it started", qemu->binary);
           return FALSE;
         }
       n = read (report_fd, ((char *) &child_errno) + got, sizeof child_errno - got);
@@ -861,7 +861,7 @@ connect_unix_until (QemuProcess *qemu, gint64 deadline_us, GError **error)
       if (left_us <= 0)
         {
           g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_TIMEOUT,
-                       "QEMU %s did not open its monitor socket before the deadline",
+                       "QEMU %s timed out before opening its monitor socket",
                        qemu->binary);
           return -1;
         }
@@ -915,8 +915,10 @@ qemu_process_connect (QemuProcess *qemu, const QmpSessionOptions *options,
       qemu_early_exit_set_error (&qemu->early_exit, qemu->binary, error);
     }
   else if (g_error_matches (local_error, QMP_ERROR, QMP_ERROR_TIMEOUT))
-    g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_TIMEOUT,
-                 "QEMU %s sent no QMP greeting before the deadline", qemu->binary);
+    /* The session says what it waited for: the greeting, or the reply to the negotiation
+     * of a QEMU that greeted and then fell silent. */
+    g_set_error (error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_TIMEOUT, "QEMU %s: %s",
+                 qemu->binary, local_error->message);
   else
     g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "QEMU %s: ",
                                 qemu->binary);

@@ -25,7 +25,7 @@ typedef enum {
   QEMU_LAUNCH_ERROR_BINARY,    /* not found, not executable, or not a QEMU */
   QEMU_LAUNCH_ERROR_START,     /* fork/exec/pipe/socket failed */
   QEMU_LAUNCH_ERROR_EXITED,    /* QEMU exited before the monitor answered; stderr tail in message */
-  QEMU_LAUNCH_ERROR_TIMEOUT,   /* no greeting before the deadline */
+  QEMU_LAUNCH_ERROR_TIMEOUT,   /* no greeting or negotiation before the deadline */
 } QemuLaunchError;
 
 typedef enum {

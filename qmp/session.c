@@ -44,6 +44,7 @@ struct QmpSession {
   gboolean truncated;       /* the stream ended inside a message */
   char *last_error_class;
   char *last_error_desc;
+  guint n_unclaimed_replies; /* replies dropped for an id no command awaits */
 };
 
 static void
@@ -184,6 +185,7 @@ route_reply (QmpSession *session, json_object *message)
   if (pending == NULL || pending->reply != NULL)
     {
       g_debug ("dropping QMP reply with unknown id %s", json_object_to_json_string (id));
+      session->n_unclaimed_replies++;
       json_object_put (message);
       return;
     }
@@ -521,8 +523,14 @@ qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **
         }
       if (!receive (session, deadline_us, &timeout))
         {
-          g_set_error (error, QMP_ERROR, QMP_ERROR_TIMEOUT,
-                       "no reply to %s before the deadline", pending->command);
+          /* A peer answering with ids we never sent looks like a silent one: say so. */
+          if (session->n_unclaimed_replies > 0)
+            g_set_error (error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                         "timed out waiting for the reply to %s (%u replies carried an id "
+                         "no command awaits)", pending->command, session->n_unclaimed_replies);
+          else
+            g_set_error (error, QMP_ERROR, QMP_ERROR_TIMEOUT,
+                         "timed out waiting for the reply to %s", pending->command);
           return NULL;
         }
     }
@@ -677,7 +685,7 @@ read_greeting (QmpSession *session, gint64 deadline_us, GError **error)
       if (!receive (session, deadline_us, NULL))
         {
           g_set_error_literal (error, QMP_ERROR, QMP_ERROR_TIMEOUT,
-                               "no QMP greeting before the deadline");
+                               "timed out waiting for the QMP greeting");
           return FALSE;
         }
     }
