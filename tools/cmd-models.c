@@ -1,5 +1,5 @@
 /* tools/cmd-models.c — `vcpuprobe models [--probe-old]`: every named model, usable under
- * one accelerator or not, and which layer blocks each missing feature. QEMU older than 2.9
+ * one accelerator or not, and which layer blocks each missing feature. QEMU older than 2.8
  * does not say (no unavailable-features): --probe-old then starts each model, paused, in a
  * throw-away QEMU (the post-start strategy of probe/probe.h) and reads what it filtered. */
 #include "probe/models.h"
@@ -56,7 +56,7 @@ models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guin
 }
 
 /* Starts @name paused under @accel and returns the features QEMU filtered out of it (the
- * model's unavailable features, as QEMU >= 2.9 would have listed them), or NULL. */
+ * model's unavailable features, as QEMU >= 2.8 lists them), or NULL. */
 static GPtrArray *
 post_start_unavailable (CliSource *source, const CliOptions *options, const char *accel,
                         const char *name, GError **error)
@@ -85,7 +85,7 @@ post_start_unavailable (CliSource *source, const CliOptions *options, const char
 
 /* Fills "usable" and "blockers" of the models in @document that QEMU left unknown, or of
  * every model when --method post-start asks for the post-start answer throughout (on a
- * QEMU >= 2.9 both answers exist, and must agree). Returns the number of models probed,
+ * QEMU >= 2.8 both answers exist, and must agree). Returns the number of models probed,
  * or -1 with @error. */
 static int
 probe_old_models (CliSource *source, const CliOptions *options, const ProbeHost *host,
