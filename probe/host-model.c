@@ -181,12 +181,27 @@ find_closest_model (QmpSession *session, json_object *models, const X86FeatureSe
   return closest;
 }
 
+/* Notes in *@broken (newly allocated, first failure only) an error that says the
+ * conversation itself failed (closed, timed out, not QMP) rather than QEMU refusing one
+ * command: such a QEMU cannot be described, however well it started. */
+static void
+note_broken (char **broken, const char *command, const GError *error)
+{
+  if (*broken == NULL && error != NULL
+      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND)
+      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
+    *broken = g_strdup_printf ("%s: %s", command, error->message);
+}
+
 /* Sends @command now; its reply is collected by wait_reply(). */
 static guint64
-send_command (QmpSession *session, const char *command, json_object *arguments)
+send_command (QmpSession *session, const char *command, json_object *arguments,
+              char **broken)
 {
-  guint64 id = qmp_session_send (session, command, arguments, NULL);
+  g_autoptr (GError) error = NULL;
+  guint64 id = qmp_session_send (session, command, arguments, &error);
 
+  note_broken (broken, command, error);
   json_object_put (arguments);
   return id;
 }
@@ -194,7 +209,7 @@ send_command (QmpSession *session, const char *command, json_object *arguments)
 /* The reply to @id (owned by the caller), or NULL with *@problem set (newly allocated). */
 static json_object *
 wait_reply (QmpSession *session, guint64 id, const char *command, gint64 deadline_us,
-            char **problem)
+            char **problem, char **broken)
 {
   g_autoptr (GError) error = NULL;
   json_object *reply;
@@ -206,20 +221,34 @@ wait_reply (QmpSession *session, guint64 id, const char *command, gint64 deadlin
     }
   reply = qmp_session_wait (session, id, deadline_us, &error);
   if (reply == NULL)
-    *problem = g_strdup_printf ("%s: %s", command, error->message);
+    {
+      *problem = g_strdup_printf ("%s: %s", command, error->message);
+      note_broken (broken, command, error);
+    }
   return reply;
+}
+
+/* @message naming @source (the QEMU, socket or recording) in front, unless it does. */
+static char *
+name_source (QmpSource *source, const char *message)
+{
+  const char *described = qmp_source_describe (source);
+
+  if (strstr (message, described) != NULL)
+    return g_strdup (message);
+  return g_strdup_printf ("%s: %s", described, message);
 }
 
 static void
 add_expansions (json_object *facts, QmpSession *session, const char *accel, guint64 migratable_id,
-                guint64 supported_id, gint64 deadline_us)
+                guint64 supported_id, gint64 deadline_us, char **broken)
 {
   g_autofree char *problem = NULL;
   json_object *migratable = wait_reply (session, migratable_id, "query-cpu-model-expansion",
-                                        deadline_us, &problem);
+                                        deadline_us, &problem, broken);
   json_object *supported = migratable != NULL
                            ? wait_reply (session, supported_id, "query-cpu-model-expansion",
-                                         deadline_us, &problem)
+                                         deadline_us, &problem, broken)
                            : NULL;
   X86FeatureSet migratable_set, supported_set;
   g_autoptr (GError) error = NULL;
@@ -267,6 +296,7 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   g_autofree char *kvm_problem = NULL;
   g_autofree char *version = NULL;
   g_autofree char *problem = NULL;
+  g_autofree char *broken = NULL;
   const char *host_model = strcmp (accel, "kvm") == 0 ? "host" : "max";
   QmpSession *session;
   guint64 kvm_id, machines_id, definitions_id, migratable_id = 0, supported_id = 0;
@@ -283,8 +313,11 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
     connection = qmp_source_open (source, &launch, deadline_us, &error);
   if (connection == NULL)
     {
+      g_autofree char *failure = kvm_problem != NULL ? g_strdup (kvm_problem)
+                                                     : name_source (source, error->message);
+
       json_object_object_add (facts, "usable", json_object_new_boolean (FALSE));
-      facts_set_string (facts, "failure", kvm_problem != NULL ? kvm_problem : error->message);
+      facts_set_string (facts, "failure", failure);
       return facts;
     }
   session = qmp_connection_session (connection);
@@ -294,24 +327,24 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   facts_set_string (facts, "package", qmp_session_package (session));
 
   /* One batch: QEMU works through it while we wait for the first reply. */
-  kvm_id = send_command (session, "query-kvm", NULL);
-  machines_id = send_command (session, "query-machines", NULL);
-  definitions_id = send_command (session, "query-cpu-definitions", NULL);
+  kvm_id = send_command (session, "query-kvm", NULL, &broken);
+  machines_id = send_command (session, "query-machines", NULL, &broken);
+  definitions_id = send_command (session, "query-cpu-definitions", NULL, &broken);
   if (qmp_version_at_least (qmp_session_get_version (session), 2, 9, 0))
     {
       json_object *off = json_object_new_object ();
 
       json_object_object_add (off, "migratable", json_object_new_boolean (FALSE));
       migratable_id = send_command (session, "query-cpu-model-expansion",
-                                    probe_expansion_arguments (host_model, NULL));
+                                    probe_expansion_arguments (host_model, NULL), &broken);
       supported_id = send_command (session, "query-cpu-model-expansion",
-                                   probe_expansion_arguments (host_model, off));
+                                   probe_expansion_arguments (host_model, off), &broken);
     }
 
-  reply = wait_reply (session, kvm_id, "query-kvm", deadline_us, &problem);
+  reply = wait_reply (session, kvm_id, "query-kvm", deadline_us, &problem, &broken);
   json_object_object_add (facts, "query_kvm", reply);
   g_clear_pointer (&problem, g_free);
-  reply = wait_reply (session, machines_id, "query-machines", deadline_us, &problem);
+  reply = wait_reply (session, machines_id, "query-machines", deadline_us, &problem, &broken);
   if (reply != NULL)
     {
       g_autofree char *default_machine = probe_machine_resolve (reply, NULL);
@@ -320,7 +353,8 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
       json_object_put (reply);
     }
   g_clear_pointer (&problem, g_free);
-  reply = wait_reply (session, definitions_id, "query-cpu-definitions", deadline_us, &problem);
+  reply = wait_reply (session, definitions_id, "query-cpu-definitions", deadline_us, &problem,
+                      &broken);
   if (reply != NULL && json_object_is_type (reply, json_type_array))
     json_object_object_add (facts, "models", compact_definitions (reply));
   else
@@ -328,11 +362,23 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   json_object_put (reply);
 
   if (migratable_id != 0)
-    add_expansions (facts, session, accel, migratable_id, supported_id, deadline_us);
+    add_expansions (facts, session, accel, migratable_id, supported_id, deadline_us, &broken);
   else
     facts_set_string (facts, "expansion_missing",
                       "QEMU older than 2.9.0 has no x86 query-cpu-model-expansion: "
                       "the host model needs a post-start probe");
+
+  /* A QEMU that died, hung or stopped speaking QMP in the middle started, but what it
+   * said is not a description of it: unusable, and never cached. */
+  if (broken != NULL)
+    {
+      g_autofree char *failure = name_source (source, broken);
+
+      json_object_object_add (facts, "usable", json_object_new_boolean (FALSE));
+      facts_set_string (facts, "failure", failure);
+      qmp_connection_close (g_steal_pointer (&connection), NULL);
+      return facts;
+    }
 
   if (closest_model)
     {
