@@ -245,17 +245,36 @@ choose_segment (QmpSource *source, const QemuLaunchOptions *options, guint *segm
 
 /* ---- Taps ---- */
 
+/* Sessions of one run may be traced from several threads at once (host probes kvm and tcg
+ * in parallel): each line goes out whole, under a lock, so traces never interleave. */
 static void
 print_debug (QmpTapDirection direction, json_object *message)
 {
+  static GMutex trace_lock;
+  g_autofree char *line = NULL;
+  const char *rest;
+  gsize left;
+
   if (direction == QMP_TAP_CLOSED)
+    line = g_strdup ("<- (end of stream)\n");
+  else
+    line = g_strdup_printf ("%s %s\n", direction == QMP_TAP_SENT ? "->" : "<-",
+                            json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN
+                                                            | JSON_C_TO_STRING_NOSLASHESCAPE));
+  g_mutex_lock (&trace_lock);
+  fflush (stderr);
+  for (rest = line, left = strlen (line); left > 0;)
     {
-      fprintf (stderr, "<- (end of stream)\n");
-      return;
+      ssize_t written = write (STDERR_FILENO, rest, left);
+
+      if (written < 0 && errno == EINTR)
+        continue;
+      if (written <= 0)
+        break;
+      rest += written;
+      left -= (gsize) written;
     }
-  fprintf (stderr, "%s %s\n", direction == QMP_TAP_SENT ? "->" : "<-",
-           json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN
-                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+  g_mutex_unlock (&trace_lock);
 }
 
 static void
