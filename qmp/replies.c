@@ -5,6 +5,7 @@
 #include <string.h>
 #include "qmp/json-stream.h"
 #include "qmp/record.h"
+#include "qmp/session.h"
 
 G_DEFINE_QUARK (qmp-replay-error-quark, qmp_replay_error)
 
@@ -189,6 +190,7 @@ add_replies_object (json_object *object, guint line, gpointer user_data, GError 
 {
   ParseState *state = user_data;
   const char *path = state->replies->path;
+  json_object *name = NULL;
 
   if (!json_object_is_type (object, json_type_object))
     {
@@ -198,13 +200,29 @@ add_replies_object (json_object *object, guint line, gpointer user_data, GError 
     }
   if (json_object_object_get_ex (object, "QMP", NULL))
     {
+      g_autoptr (GError) greeting_error = NULL;
+
+      /* Checked here, as the session would check it, so a bad recording is the file's
+       * fault (with its line) and not a QEMU that stopped speaking QMP. */
+      if (!qmp_greeting_parse (object, NULL, NULL, &greeting_error))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE, "%s:%u: %s", path, line,
+                       greeting_error->message);
+          return FALSE;
+        }
       if (state->segment->greeting != NULL || state->segment->exchanges->len > 0)
         start_segment (state);
       state->segment->greeting = json_object_get (object);
     }
-  else if (json_object_object_get_ex (object, "execute", NULL)
-           || json_object_object_get_ex (object, "exec-oob", NULL))
+  else if (json_object_object_get_ex (object, "execute", &name)
+           || json_object_object_get_ex (object, "exec-oob", &name))
     {
+      if (!json_object_is_type (name, json_type_string))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                       "%s:%u: the command name is not a string", path, line);
+          return FALSE;
+        }
       state->open = start_exchange (state, line);
       state->open->command = json_object_get (object);
       state->replies->has_commands = TRUE;
@@ -284,6 +302,52 @@ take_metadata_object (json_object *object, guint line, gpointer user_data, GErro
   return TRUE;
 }
 
+/* The members a segment is chosen by (qmp/source.h) must have the types the recorder
+ * writes, or a replay would quietly match the wrong segment or none. */
+static gboolean
+check_sessions (const char *path, json_object *metadata, GError **error)
+{
+  static const char *const string_members[] = { "accel", "machine", "cpu" };
+  json_object *sessions = NULL;
+
+  if (!json_object_object_get_ex (metadata, "sessions", &sessions) || sessions == NULL)
+    return TRUE;
+  if (!json_object_is_type (sessions, json_type_array))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s: \"sessions\" is not a list", path);
+      return FALSE;
+    }
+  for (guint i = 0; i < json_object_array_length (sessions); i++)
+    {
+      json_object *launch = json_object_array_get_idx (sessions, i);
+      json_object *member = NULL;
+
+      if (!json_object_is_type (launch, json_type_object))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                       "%s: sessions[%u] is not an object", path, i);
+          return FALSE;
+        }
+      for (guint m = 0; m < G_N_ELEMENTS (string_members); m++)
+        if (json_object_object_get_ex (launch, string_members[m], &member) && member != NULL
+            && !json_object_is_type (member, json_type_string))
+          {
+            g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                         "%s: sessions[%u].%s is not a string", path, i, string_members[m]);
+            return FALSE;
+          }
+      if (json_object_object_get_ex (launch, "preconfig", &member)
+          && !json_object_is_type (member, json_type_boolean))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                       "%s: sessions[%u].preconfig is not a boolean", path, i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 load_metadata (QmpReplies *replies, GError **error)
 {
@@ -293,6 +357,17 @@ load_metadata (QmpReplies *replies, GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
   if (!read_json_objects (path, take_metadata_object, &state, error))
+    {
+      json_object_put (state.object);
+      return FALSE;
+    }
+  if (state.object == NULL)
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s: expected a JSON object, found nothing", path);
+      return FALSE;
+    }
+  if (!check_sessions (path, state.object, error))
     {
       json_object_put (state.object);
       return FALSE;

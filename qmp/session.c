@@ -632,30 +632,37 @@ read_version_number (json_object *qemu, const char *key, guint *number, GError *
   return TRUE;
 }
 
-static gboolean
-parse_greeting (QmpSession *session, GError **error)
+gboolean
+qmp_greeting_parse (json_object *greeting, QmpVersion *version, const char **package,
+                    GError **error)
 {
-  json_object *qmp = json_object_object_get (session->greeting, "QMP");
-  json_object *version = NULL;
+  json_object *qmp = NULL;
+  json_object *version_object = NULL;
   json_object *qemu = NULL;
   json_object *capabilities = NULL;
-  const char *package;
+  QmpVersion parsed;
 
-  if (!json_object_object_get_ex (qmp, "version", &version)
-      || !json_object_is_type (version, json_type_object)
-      || !json_object_object_get_ex (version, "qemu", &qemu)
+  if (!json_object_is_type (greeting, json_type_object)
+      || !json_object_object_get_ex (greeting, "QMP", &qmp)
+      || !json_object_is_type (qmp, json_type_object))
+    {
+      g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
+                           "QMP greeting has no QMP object");
+      return FALSE;
+    }
+  if (!json_object_object_get_ex (qmp, "version", &version_object)
+      || !json_object_is_type (version_object, json_type_object)
+      || !json_object_object_get_ex (version_object, "qemu", &qemu)
       || !json_object_is_type (qemu, json_type_object))
     {
       g_set_error_literal (error, QMP_ERROR, QMP_ERROR_PROTOCOL,
                            "QMP greeting has no version.qemu object");
       return FALSE;
     }
-  if (!read_version_number (qemu, "major", &session->version.major, error)
-      || !read_version_number (qemu, "minor", &session->version.minor, error)
-      || !read_version_number (qemu, "micro", &session->version.micro, error))
+  if (!read_version_number (qemu, "major", &parsed.major, error)
+      || !read_version_number (qemu, "minor", &parsed.minor, error)
+      || !read_version_number (qemu, "micro", &parsed.micro, error))
     return FALSE;
-  package = string_member (version, "package");
-  session->package = g_strdup (package != NULL ? package : "");
   if (json_object_object_get_ex (qmp, "capabilities", &capabilities)
       && !json_object_is_type (capabilities, json_type_array))
     {
@@ -663,6 +670,24 @@ parse_greeting (QmpSession *session, GError **error)
                            "QMP greeting capabilities is not an array");
       return FALSE;
     }
+  if (version != NULL)
+    *version = parsed;
+  if (package != NULL)
+    {
+      const char *text = string_member (version_object, "package");
+      *package = text != NULL ? text : "";
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_greeting (QmpSession *session, GError **error)
+{
+  const char *package;
+
+  if (!qmp_greeting_parse (session->greeting, &session->version, &package, error))
+    return FALSE;
+  session->package = g_strdup (package);
   return TRUE;
 }
 

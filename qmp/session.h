@@ -63,6 +63,13 @@ QmpSession *qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOpt
 void        qmp_session_free (QmpSession *session);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpSession, qmp_session_free)
 
+/* Reads @greeting (a whole {"QMP": ...} message, borrowed) as qmp_session_new() does:
+ * FALSE with QMP_ERROR_PROTOCOL when it lacks a version.qemu of non-negative numbers or
+ * has capabilities that are not a list. @version and @package (borrowed from @greeting,
+ * "" when absent) may be NULL. For callers that hold greetings before any session does. */
+gboolean qmp_greeting_parse (json_object *greeting, QmpVersion *version, const char **package,
+                             GError **error);
+
 /* QEMU's version from the greeting, e.g. 2.8.0 or 10.2.50 (a development tree). */
 void qmp_session_version (QmpSession *session, guint *major, guint *minor, guint *micro);
 const QmpVersion *qmp_session_get_version (QmpSession *session);
