@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -386,6 +387,7 @@ static int
 connect_socket (const char *path, GError **error)
 {
   struct sockaddr_un address;
+  struct stat st;
   int fd;
 
   memset (&address, 0, sizeof address);
@@ -397,6 +399,13 @@ connect_socket (const char *path, GError **error)
       return -1;
     }
   g_strlcpy (address.sun_path, path, sizeof address.sun_path);
+  /* connect() calls a regular file "Connection refused", as if a QEMU had gone away. */
+  if (stat (path, &st) == 0 && !S_ISSOCK (st.st_mode))
+    {
+      g_set_error (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NOT_SOCKET,
+                   "%s is not a socket", path);
+      return -1;
+    }
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect (fd, (struct sockaddr *) &address, sizeof address) < 0)
     {

@@ -35,6 +35,7 @@ typedef enum {
   QMP_SOURCE_ERROR_NO_SEGMENT,   /* the recording has no session launched that way */
   QMP_SOURCE_ERROR_CONNECT,      /* the socket could not be connected */
   QMP_SOURCE_ERROR_REPLAY,       /* the replay peer reported unanswered commands (strict mode) */
+  QMP_SOURCE_ERROR_NOT_SOCKET,   /* the socket path names something else (a file, a directory) */
 } QmpSourceError;
 
 typedef enum {

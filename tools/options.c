@@ -404,7 +404,8 @@ cli_exit_for_error (const GError *error)
   if (error->domain == QMP_REPLAY_ERROR || error->domain == G_FILE_ERROR)
     return CLI_EXIT_USAGE;
   if (error->domain == QMP_SOURCE_ERROR)
-    return error->code == QMP_SOURCE_ERROR_NO_SEGMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+    return error->code == QMP_SOURCE_ERROR_NO_SEGMENT || error->code == QMP_SOURCE_ERROR_NOT_SOCKET
+           ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   if (error->domain == X86_CPUID_ERROR)
     return error->code == X86_CPUID_ERROR_HARDWARE ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
   if (error->domain == X86_FEATURE_ERROR)
