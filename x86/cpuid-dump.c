@@ -360,8 +360,8 @@ first_significant (const char *text, gsize len)
   return '\0';
 }
 
-X86CpuidDump *
-x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **error)
+static X86CpuidDump *
+parse_any_layout (const char *text, gsize len, const char *origin, GError **error)
 {
   /* Each layout starts in its own way: an object, an element or comment, libcpuid's
    * "version=" or array line; anything else is read (and rejected) as cpuid text. */
@@ -387,6 +387,37 @@ x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **
       return x86_cpuid_dump_parse_libcpuid (text, len, origin, error);
   }
   return x86_cpuid_dump_parse_cpuid_text (text, len, origin, error);
+}
+
+X86CpuidDump *
+x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **error)
+{
+  g_autoptr (X86CpuidDump) dump = parse_any_layout (text, len, origin, error);
+
+  if (dump == NULL)
+    return NULL;
+  /* Every layout can name a CPU and give it nothing (a header, an empty list): such a
+   * CPU has no vendor, no features, nothing a probe could compare, so the file is wrong. */
+  if (x86_cpuid_dump_n_cpus (dump) == 0)
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: expected at least one CPU, found none", origin);
+      return NULL;
+    }
+  for (guint i = 0; i < x86_cpuid_dump_n_cpus (dump); i++)
+    {
+      guint n_leaves = 0;
+
+      x86_cpuid_dump_leaves (dump, i, &n_leaves);
+      if (n_leaves == 0)
+        {
+          g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                       "%s: expected CPUID leaves for CPU %u, found none", origin,
+                       x86_cpuid_dump_cpu_number (dump, i));
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&dump);
 }
 
 X86CpuidDump *
