@@ -1,7 +1,9 @@
 /* probe/cpu-def.c — CpuDef itself, -cpu strings, JSON, and the views the probe needs. */
 #include "probe/cpu-def.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 G_DEFINE_QUARK (cpu-def-error-quark, cpu_def_error)
 
@@ -825,7 +827,19 @@ cpu_def_from_json (json_object *json, GError **error)
 CpuDef *
 cpu_def_from_argument (const char *argument, GError **error)
 {
+  g_autofree char *model = g_strndup (argument, strcspn (argument, ","));
+  struct stat st;
+
   if (g_file_test (argument, G_FILE_TEST_IS_REGULAR))
     return cpu_def_from_xml_file (argument, error);
+  /* No QEMU model has a slash or ends in .xml: such an argument is a file that is not
+   * there, and asking QEMU about a model of that name would only hide the typo. */
+  if (strchr (model, '/') != NULL || g_str_has_suffix (model, ".xml"))
+    {
+      g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_IO, "CPU file %s: %s", argument,
+                   stat (argument, &st) < 0 ? g_strerror (errno)
+                   : S_ISDIR (st.st_mode) ? "is a directory" : "is not a regular file");
+      return NULL;
+    }
   return cpu_def_from_qemu_cpu_string (argument, error);
 }

@@ -187,5 +187,6 @@ json_object *cpu_def_to_json (const CpuDef *def);
 CpuDef      *cpu_def_from_json (json_object *json, GError **error);
 
 /* A command-line CPU argument: XML when @argument names an existing regular file, a -cpu
- * string otherwise. */
+ * string otherwise. A model part with a slash or ending in ".xml" that names no regular
+ * file fails with CPU_DEF_ERROR_IO. */
 CpuDef *cpu_def_from_argument (const char *argument, GError **error);
