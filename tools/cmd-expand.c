@@ -10,6 +10,7 @@
 #include "tools/host-source.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
+#include "x86/cpuid-dump.h"
 
 static const ProbeMethod methods[] = {
   [CLI_METHOD_AUTO] = PROBE_METHOD_AUTO,
@@ -18,9 +19,10 @@ static const ProbeMethod methods[] = {
 };
 
 /* Errors about the CPU argument are the user's input (exit 2); the layers below report
- * them in their own domains, which cli_exit_for_error() leaves to QEMU failures. */
+ * them in their own domains, which cli_exit_for_error() leaves to QEMU failures. A
+ * definition the probe cannot run says so without naming the file it came from. */
 static void
-classify_input_error (GError *error)
+classify_input_error (GError *error, const char *argument)
 {
   if (error == NULL)
     return;
@@ -28,6 +30,8 @@ classify_input_error (GError *error)
       || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL)
       || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT))
     {
+      if (strstr (error->message, argument) == NULL)
+        g_prefix_error (&error, "%s: ", argument);
       error->domain = CLI_ERROR;
       error->code = CLI_ERROR_USAGE;
     }
@@ -170,8 +174,17 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   def = cpu_def_from_argument (argument, error);
   if (def == NULL)
     {
-      classify_input_error (*error);
+      classify_input_error (*error, argument);
       return -1;
+    }
+  /* The probe reads the dump only when a removal needs the host layers, and then takes
+   * an unreadable one for unknown layers: the user's file is checked before QEMU starts. */
+  if (options->cpuid_dump != NULL)
+    {
+      g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_load (options->cpuid_dump, error);
+
+      if (dump == NULL)
+        return -1;
     }
   source = cli_host_source_new (options, error);
   if (source == NULL)
@@ -189,7 +202,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     return -1;
   if (result == NULL)
     {
-      classify_input_error (*error);
+      classify_input_error (*error, argument);
       return -1;
     }
   if (!print_result (options, result, is_check, error))
