@@ -1,10 +1,12 @@
-/* tests/test-kvm-cpuid.c — KVM's supported and emulated CPUID from the real /dev/kvm. */
+/* tests/test-kvm-cpuid.c — KVM's supported and emulated CPUID from the real /dev/kvm, and
+ * how they match what QEMU's host model reports under KVM. */
 #include "tests/test-util.h"
 #include "x86/host-cpuid.h"
 #include "x86/kvm-cpuid.h"
 
 #include <errno.h>
 #include <string.h>
+#include <json-c/json.h>
 
 static X86KvmCpuid *
 read_kvm_or_skip (void)
@@ -136,6 +138,262 @@ test_not_kvm_device (void **state)
   assert_null (kvm->supported);
 }
 
+/* ---- KVM_GET_SUPPORTED_CPUID against QEMU's host model ----
+ *
+ * Under KVM, QEMU builds `host` (migratable=false) from KVM_GET_SUPPORTED_CPUID plus its own
+ * fix-ups, minus what it filters. Both readers must agree up to the differences the
+ * reference documents, so each difference is explained by a line of data below or fails.
+ * Only CPUID features are compared: MSR features (arch-capabilities bits, vmx-*) come from
+ * KVM_GET_MSRS on the system fd, not from the table we read, and the KVM paravirt leaf
+ * 0x40000001 is an interface QEMU chooses per accelerator and irqchip (§4.1, §4.2), where
+ * one property drives two bits (kvmclock), so its bits say nothing about the host CPU. */
+
+#define KVM_PARAVIRT_LEAF 0x40000001u
+
+typedef enum {
+  FIXUP_ALWAYS,          /* QEMU sets the bit on every host */
+  FIXUP_FROM_HARDWARE,   /* QEMU copies the raw host bit: the hardware must have it */
+} FixupKind;
+
+typedef struct {
+  const char *name;
+  FixupKind kind;
+  const char *why;
+} QemuFixup;
+
+/* Bits QEMU's host model may enable although KVM_GET_SUPPORTED_CPUID lacks them (reference
+ * §4.2, "QEMU fix-up" rows). */
+static const QemuFixup qemu_fixups[] = {
+  { "mtrr", FIXUP_ALWAYS, "§4.2: leaf 1 EDX, always set as a workaround for old kernels" },
+  { "pat", FIXUP_ALWAYS, "§4.2: leaf 1 EDX, always set as a workaround for old kernels" },
+  { "mce", FIXUP_ALWAYS, "§4.2: leaf 1 EDX, always set as a workaround for old kernels" },
+  { "mca", FIXUP_ALWAYS, "§4.2: leaf 1 EDX, always set as a workaround for old kernels" },
+  { "ht", FIXUP_ALWAYS, "§4.2: leaf 1 EDX, always allowed by recent QEMU" },
+  { "hypervisor", FIXUP_ALWAYS, "§4.2: leaf 1 ECX, always set" },
+  { "tsc-deadline", FIXUP_ALWAYS, "§4.2: leaf 1 ECX, set with the in-kernel irqchip and "
+    "KVM_CAP_TSC_DEADLINE_TIMER, which KVM reports as a capability, not as CPUID" },
+  { "monitor", FIXUP_ALWAYS, "§4.2: leaf 1 ECX, added with -overcommit cpu-pm=on" },
+  { "arat", FIXUP_ALWAYS, "§4.2: leaf 6 EAX, always set since the APIC timer is emulated" },
+  { "erms", FIXUP_FROM_HARDWARE, "§4.2: leaf 7, copied from the raw host as an optimisation" },
+  { "fsrm", FIXUP_FROM_HARDWARE, "§4.2: leaf 7, copied from the raw host as an optimisation" },
+  { "fzrm", FIXUP_FROM_HARDWARE, "§4.2: leaf 7.1 EAX, copied from the raw host" },
+  { "fsrs", FIXUP_FROM_HARDWARE, "§4.2: leaf 7.1 EAX, copied from the raw host" },
+  { "fsrc", FIXUP_FROM_HARDWARE, "§4.2: leaf 7.1 EAX, copied from the raw host" },
+  { "mcdt-no", FIXUP_FROM_HARDWARE, "§4.2: leaf 7.2 EDX, copied from the raw host" },
+  { "topoext", FIXUP_ALWAYS, "§4.2: 0x80000001 ECX, always allowed" },
+  { "overflow-recov", FIXUP_ALWAYS, "§4.2: 0x80000007 EBX, always set (then dropped unless AMD)" },
+  { "succor", FIXUP_ALWAYS, "§4.2: 0x80000007 EBX, always set (then dropped unless AMD)" },
+};
+
+typedef enum {
+  REMOVAL_UNSEEN,        /* depends on host state this test cannot observe */
+  REMOVAL_UNLESS_AMD,    /* the vendor is not AuthenticAMD */
+  REMOVAL_WITHOUT_SGX,   /* the host offers no SGX enclave memory to guests (/dev/sgx_vepc) */
+} RemovalCondition;
+
+typedef struct {
+  const char *name;
+  RemovalCondition condition;
+  const char *why;
+} QemuRemoval;
+
+/* Bits KVM supports that QEMU takes out of its host model (reference §4.3 and the removal
+ * rows of §4.2). */
+static const QemuRemoval qemu_removals[] = {
+  { "sgx", REMOVAL_WITHOUT_SGX, "§4.3: removed when the host has no SGX support" },
+  { "sgxlc", REMOVAL_WITHOUT_SGX, "§4.3: removed when the host has no SGX support" },
+  { "overflow-recov", REMOVAL_UNLESS_AMD, "§4.3: the 0x80000007 EBX word is dropped for non-AMD vendors" },
+  { "succor", REMOVAL_UNLESS_AMD, "§4.3: the 0x80000007 EBX word is dropped for non-AMD vendors" },
+  { "intel-pt", REMOVAL_UNSEEN, "§4.3: removed when the host cannot emulate the PT capabilities QEMU needs" },
+  { "hle", REMOVAL_UNSEEN, "§4.2: removed on hosts with broken TSX" },
+  { "rtm", REMOVAL_UNSEEN, "§4.2: removed on hosts with broken TSX" },
+  { "arch-capabilities", REMOVAL_UNSEEN, "§4.2: removed when KVM does not list the MSR" },
+  { "x2apic", REMOVAL_UNSEEN, "§4.2: removed without the in-kernel irqchip" },
+};
+
+/* QEMU's full expansion of host with migratable=false under KVM ("props", owned by the
+ * caller), and the QEMU version from the greeting into @version. Spoken over -qmp stdio, as
+ * test-feature-names-qemu.c does, because x86/ must not depend on qmp/. */
+static json_object *
+expand_host_unmigratable (char **version)
+{
+  const char *argv[] = {
+    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
+    "-machine", "none,accel=kvm", "-qmp", "stdio", NULL,
+  };
+  const char *commands =
+    "{\"execute\": \"qmp_capabilities\"}\n"
+    "{\"execute\": \"query-cpu-model-expansion\", \"arguments\": {\"type\": \"full\","
+    " \"model\": {\"name\": \"host\", \"props\": {\"migratable\": false}}}}\n"
+    "{\"execute\": \"quit\"}\n";
+  g_autoptr (TestRun) run = test_run (argv, commands);
+  g_auto (GStrv) lines = g_strsplit (run->out != NULL ? run->out : "", "\n", -1);
+  json_object *props = NULL;
+
+  for (guint i = 0; lines[i] != NULL && props == NULL; i++)
+    {
+      json_object *message = json_tokener_parse (lines[i]);
+      json_object *member, *expansion, *found, *qemu;
+
+      if (message == NULL)
+        continue;
+      if (json_object_object_get_ex (message, "QMP", &member)
+          && json_object_object_get_ex (member, "version", &member)
+          && json_object_object_get_ex (member, "qemu", &qemu))
+        {
+          json_object *major, *minor;
+          json_object_object_get_ex (qemu, "major", &major);
+          json_object_object_get_ex (qemu, "minor", &minor);
+          *version = g_strdup_printf ("%d.%d", json_object_get_int (major), json_object_get_int (minor));
+        }
+      if (json_object_object_get_ex (message, "error", &member))
+        fail_msg ("QEMU refused to expand host under KVM: %s", json_object_to_json_string (member));
+      if (json_object_object_get_ex (message, "return", &member)
+          && json_object_object_get_ex (member, "model", &expansion)
+          && json_object_object_get_ex (expansion, "props", &found)
+          && json_object_is_type (found, json_type_object))
+        props = json_object_get (found);
+      json_object_put (message);
+    }
+  if (props == NULL || *version == NULL)
+    fail_msg ("no greeting or expansion of host in QEMU's output (status %d): %s", run->status,
+              run->err != NULL ? run->err : "");
+  return props;
+}
+
+/* The features both readers can speak of: named CPUID bits outside the paravirt leaf that
+ * QEMU switches by their own property (osxsave and ospke follow guest state and have none;
+ * cmt, pconfig, ... are libvirt's names only; a SECOND_BIT shares its property). */
+static gboolean
+is_comparable (const X86Feature *feature)
+{
+  const X86FeatureWord *word = &x86_feature_words (NULL)[feature->word];
+
+  return word->kind == X86_WORD_CPUID && word->leaf != KVM_PARAVIRT_LEAF
+         && !(feature->flags & (X86_FEATURE_DYNAMIC | X86_FEATURE_LIBVIRT_ONLY | X86_FEATURE_SECOND_BIT));
+}
+
+static gboolean
+host_vendor_is_amd (const X86CpuidDump *hardware)
+{
+  /* "AuthenticAMD" in EBX, EDX, ECX of leaf 0. */
+  return x86_cpuid_dump_get (hardware, 0, 0, 0, X86_REG_EBX) == 0x68747541
+         && x86_cpuid_dump_get (hardware, 0, 0, 0, X86_REG_EDX) == 0x69746e65
+         && x86_cpuid_dump_get (hardware, 0, 0, 0, X86_REG_ECX) == 0x444d4163;
+}
+
+/* Why QEMU's host model may have @feature without KVM listing it, or NULL. */
+static const char *
+explain_qemu_only (const X86Feature *feature, const X86FeatureSet *hardware)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (qemu_fixups); i++)
+    if (g_str_equal (qemu_fixups[i].name, feature->name))
+      {
+        if (qemu_fixups[i].kind == FIXUP_FROM_HARDWARE && !x86_feature_set_has (hardware, feature))
+          return NULL;
+        return qemu_fixups[i].why;
+      }
+  return NULL;
+}
+
+/* Why QEMU's host model may lack @feature although KVM lists it, or NULL. */
+static const char *
+explain_kvm_only (const X86Feature *feature, const X86CpuidDump *hardware)
+{
+  if (feature->flags & X86_FEATURE_NO_AUTO)
+    return "§4.5: never auto-enabled in host/max";
+  for (guint i = 0; i < G_N_ELEMENTS (qemu_removals); i++)
+    if (g_str_equal (qemu_removals[i].name, feature->name))
+      {
+        if (qemu_removals[i].condition == REMOVAL_UNLESS_AMD && host_vendor_is_amd (hardware))
+          return NULL;
+        if (qemu_removals[i].condition == REMOVAL_WITHOUT_SGX
+            && g_file_test ("/dev/sgx_vepc", G_FILE_TEST_EXISTS))
+          return NULL;
+        return qemu_removals[i].why;
+      }
+  return NULL;
+}
+
+static void
+test_qemu_host_model (void **state)
+{
+  g_autoptr (X86KvmCpuid) kvm = NULL;
+  g_autoptr (X86CpuidDump) hardware = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) unexplained = g_string_new (NULL);
+  g_autofree char *version = NULL;
+  json_object *props;
+  X86FeatureSet hardware_features;
+  guint n_features, n_agreed = 0, n_allowed = 0;
+  const X86Feature *features = x86_features (&n_features);
+
+  TEST_REQUIRE_QEMU ();
+  kvm = read_kvm_or_skip ();
+  hardware = x86_host_cpuid_read (0, &error);
+  assert_non_null (hardware);
+  x86_feature_set_from_cpuid (&hardware_features, hardware, 0);
+  props = expand_host_unmigratable (&version);
+
+  for (guint i = 0; i < n_features; i++)
+    {
+      const X86Feature *feature = &features[i];
+      json_object *value = NULL;
+      gboolean known, in_qemu, in_kvm;
+      const char *why;
+
+      if (!is_comparable (feature))
+        continue;
+      /* A full expansion lists every property the QEMU has, true or false. */
+      known = json_object_object_get_ex (props, x86_feature_qemu_property (feature), &value);
+      in_qemu = known && json_object_get_boolean (value);
+      in_kvm = x86_feature_set_has (&kvm->supported_features, feature);
+      if (in_qemu == in_kvm)
+        {
+          n_agreed += in_kvm;
+          continue;
+        }
+      if (in_qemu)
+        {
+          why = explain_qemu_only (feature, &hardware_features);
+          if (why == NULL)
+            {
+              g_string_append_printf (unexplained, " %s (QEMU's host model enables it, "
+                                      "KVM_GET_SUPPORTED_CPUID lacks it)", feature->name);
+              continue;
+            }
+          print_message ("ALLOWED: %s in QEMU's host model, not in KVM_GET_SUPPORTED_CPUID: %s\n",
+                         feature->name, why);
+        }
+      else
+        {
+          g_autofree char *unknown = NULL;
+
+          if (!known)
+            why = unknown = g_strdup_printf ("QEMU %s has no property %s", version,
+                                             x86_feature_qemu_property (feature));
+          else
+            why = explain_kvm_only (feature, hardware);
+          if (why == NULL)
+            {
+              g_string_append_printf (unexplained, " %s (KVM supports it, QEMU's host model "
+                                      "leaves it out)", feature->name);
+              continue;
+            }
+          print_message ("ALLOWED: %s in KVM_GET_SUPPORTED_CPUID, not in QEMU's host model: %s\n",
+                         feature->name, why);
+        }
+      n_allowed++;
+    }
+  json_object_put (props);
+  print_message ("QEMU %s host model and KVM_GET_SUPPORTED_CPUID: %u features agree, "
+                 "%u allowed differences\n", version, n_agreed, n_allowed);
+  if (unexplained->len > 0)
+    fail_msg ("unexplained differences:%s", unexplained->str);
+  /* Every KVM offers the basic x86-64 set; agreeing on almost nothing means a broken read. */
+  assert_true (n_agreed > 20);
+}
+
 int
 main (void)
 {
@@ -145,6 +403,7 @@ main (void)
     cmocka_unit_test (test_nested_sse3),
     cmocka_unit_test (test_missing_device),
     cmocka_unit_test (test_not_kvm_device),
+    cmocka_unit_test (test_qemu_host_model),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
