@@ -908,7 +908,9 @@ qemu_process_connect (QemuProcess *qemu, const QmpSessionOptions *options,
   if (session != NULL)
     return session;
 
-  if (g_error_matches (local_error, QMP_ERROR, QMP_ERROR_CLOSED) || try_reap (qemu))
+  /* The failed session has closed the monitor, and a QEMU (or an impostor) that reads
+   * it exits on that EOF: only a monitor that closed first means QEMU ended first. */
+  if (g_error_matches (local_error, QMP_ERROR, QMP_ERROR_CLOSED))
     {
       read_early_exit (qemu, &qemu->early_exit);
       qemu->ended_early = TRUE;
