@@ -25,6 +25,7 @@
 #include "probe/host-layers.h"
 #include "probe/qemu-info.h"
 #include "qmp/replay.h"
+#include "x86/cpu-identity.h"
 #include "x86/cpuid-dump.h"
 #include "x86/feature-set.h"
 #include "x86/feature-table.h"
@@ -760,6 +761,132 @@ check_monitor_dir (const char *corpus)
   report_finish (report);
 }
 
+/* ---- well-known hosts ---- */
+
+/* What some CPUs in libvirt's cputestdata have and lack, from their makers' documents, never
+ * from a dump, so a decoder that misreads a register cannot agree with itself:
+ *  - family and model: Intel SDM vol. 4, table 2-1 (DisplayFamily_DisplayModel 06_3FH
+ *    Haswell-E, 06_4FH Broadwell-E, 06_5EH Skylake, 06_9EH Kaby Lake); AMD's revision guide
+ *    for family 17h models 00h-0Fh (pub. 55449: EPYC 7001 is family 17h model 01h);
+ *  - features: Intel ARK's "Instruction Set Extensions" of each part (AVX2 on all four);
+ *    Intel SDM vol. 1 and the ISE reference: FMA and MOVBE since Haswell, ADX and RDSEED since
+ *    Broadwell, CLFLUSHOPT since Skylake, AVX-512 since Xeon Phi x200 and Skylake-SP, SHA on big
+ *    cores only since Ice Lake; AMD's software optimisation guide for family 17h (pub. 55723):
+ *    SSE4a, AVX2, FMA and SHA supported, no AVX-512, and XOP dropped with Zen. */
+typedef struct {
+  const char *name;        /* NAME of cputestdata/x86_64-cpuid-NAME.xml */
+  const char *vendor;
+  guint family, model;
+  const char *has[6];      /* QEMU names; unused slots are NULL */
+  const char *lacks[5];
+} KnownHost;
+
+static const KnownHost known_hosts[] = {
+  { "EPYC-7601-32-Core", "AuthenticAMD", 0x17, 0x01,
+    { "sse4a", "avx2", "fma", "sha-ni" }, { "avx512f", "xop" } },
+  { "Xeon-E5-2650-v3", "GenuineIntel", 0x6, 0x3f,
+    { "avx2", "fma", "movbe", "bmi2" }, { "avx512f", "sha-ni", "adx", "rdseed" } },
+  { "Xeon-E5-2650-v4", "GenuineIntel", 0x6, 0x4f,
+    { "avx2", "fma", "adx", "rdseed" }, { "avx512f", "sha-ni", "clflushopt" } },
+  { "Core-i5-6600", "GenuineIntel", 0x6, 0x5e,
+    { "avx2", "fma", "adx", "clflushopt" }, { "avx512f", "sha-ni" } },
+  { "Core-i7-7700", "GenuineIntel", 0x6, 0x9e,
+    { "avx2", "fma", "adx", "clflushopt" }, { "avx512f", "sha-ni" } },
+};
+
+static const KnownHost *
+find_known_host (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (known_hosts); i++)
+    if (g_str_equal (known_hosts[i].name, name))
+      return &known_hosts[i];
+  fail_msg ("%s is not a known host", name);
+  return NULL;
+}
+
+static const X86Feature *
+known_feature (const char *name)
+{
+  const X86Feature *feature = x86_feature_lookup (name);
+
+  /* A misspelt name in the table above would otherwise check nothing. */
+  if (feature == NULL)
+    fail_msg ("known hosts: %s is no feature", name);
+  return feature;
+}
+
+static void
+check_known_host (Report *report, const char *xml_path, const KnownHost *known)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_load (xml_path, &error);
+  g_autoptr (X86CpuIdentity) identity = NULL;
+  X86FeatureSet decoded;
+
+  report->n_checked++;
+  if (dump == NULL)
+    {
+      report_problem (report, "%s", error->message);
+      return;
+    }
+  identity = x86_cpu_identity_from_dump (dump, FALSE);
+  if (g_strcmp0 (identity->vendor, known->vendor) != 0 || identity->family != known->family
+      || identity->model != known->model)
+    report_problem (report, "%s: %s family 0x%x model 0x%x, but a %s is %s family 0x%x model 0x%x",
+                    xml_path, identity->vendor, identity->family, identity->model, known->name,
+                    known->vendor, known->family, known->model);
+  x86_feature_set_from_cpuid (&decoded, dump, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (known->has) && known->has[i] != NULL; i++)
+    if (!x86_feature_set_has (&decoded, known_feature (known->has[i])))
+      report_problem (report, "%s: decodes without %s, which every %s has", xml_path,
+                      known->has[i], known->name);
+  for (guint i = 0; i < G_N_ELEMENTS (known->lacks) && known->lacks[i] != NULL; i++)
+    if (x86_feature_set_has (&decoded, known_feature (known->lacks[i])))
+      report_problem (report, "%s: decodes with %s, which no %s has", xml_path,
+                      known->lacks[i], known->name);
+}
+
+static void
+append_cpuid_element (GString *xml, guint32 leaf, guint32 eax, guint32 ebx, guint32 ecx, guint32 edx)
+{
+  g_string_append_printf (xml, "  <cpuid eax_in='0x%08x' ecx_in='0x00' eax='0x%08x' ebx='0x%08x' "
+                          "ecx='0x%08x' edx='0x%08x'/>\n", leaf, eax, ebx, ecx, edx);
+}
+
+/* A Xeon E5-2650 v3 (Haswell-EP) as libvirt's <cpudata> would hold it, leaves 0, 1, 7 and
+ * 0x8000_0001 only, written here bit by bit from the Intel SDM vol. 2A (CPUID, tables 3-8 and
+ * 3-10) rather than through our feature table or dump writer, so the check decodes what it
+ * did not encode. @extra_7_ebx: bits to add to leaf 7 EBX, to make the CPU lie. */
+static void
+write_haswell_cpudata (const char *path, guint32 extra_7_ebx)
+{
+  /* CPUID.1:EAX of stepping R2 (Intel's E5 v3 specification update). */
+  const guint32 signature = 0x000306f2;
+  /* fpu tsc cx8 apic cmov mmx fxsr sse sse2 */
+  const guint32 leaf1_edx = 1u << 0 | 1u << 4 | 1u << 8 | 1u << 9 | 1u << 15 | 1u << 23
+                            | 1u << 24 | 1u << 25 | 1u << 26;
+  /* sse3 pclmulqdq ssse3 fma cx16 sse4.1 sse4.2 x2apic movbe popcnt aes xsave avx f16c rdrand */
+  const guint32 leaf1_ecx = 1u << 0 | 1u << 1 | 1u << 9 | 1u << 12 | 1u << 13 | 1u << 19
+                            | 1u << 20 | 1u << 21 | 1u << 22 | 1u << 23 | 1u << 25 | 1u << 26
+                            | 1u << 28 | 1u << 29 | 1u << 30;
+  /* fsgsbase bmi1 avx2 smep bmi2 erms invpcid */
+  const guint32 leaf7_ebx = 1u << 0 | 1u << 3 | 1u << 5 | 1u << 7 | 1u << 8 | 1u << 9 | 1u << 10;
+  /* lahf-lm abm; syscall nx pdpe1gb rdtscp lm */
+  const guint32 ext_ecx = 1u << 0 | 1u << 5;
+  const guint32 ext_edx = 1u << 11 | 1u << 20 | 1u << 26 | 1u << 27 | 1u << 29;
+  g_autoptr (GString) xml = g_string_new ("<!-- Intel(R) Xeon(R) CPU E5-2650 v3, from the SDM -->\n"
+                                          "<cpudata arch='x86'>\n");
+
+  /* "GenuineIntel" in EBX, EDX, ECX. */
+  append_cpuid_element (xml, 0, 7, 0x756e6547, 0x6c65746e, 0x49656e69);
+  append_cpuid_element (xml, 1, signature, 0, leaf1_ecx, leaf1_edx);
+  append_cpuid_element (xml, 7, 0, leaf7_ebx | extra_7_ebx, 0, 0);
+  append_cpuid_element (xml, 0x80000000, 0x80000001, 0, 0, 0);
+  append_cpuid_element (xml, 0x80000001, 0, 0, ext_ecx, ext_edx);
+  g_string_append (xml, "</cpudata>\n");
+  assert_true (g_file_set_contents (path, xml->str, -1, NULL));
+}
+
 /* ---- a corpus of our own, made at test time ---- */
 
 static char *self_corpus;
@@ -1091,6 +1218,37 @@ test_self_monitorjson_mismatch (void **state)
   test_rmdir_r (dir);
 }
 
+/* The known-host checks on a Haswell written at test time, so they run without the corpus. */
+static void
+test_self_known_host (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "x86_64-cpuid-Xeon-E5-2650-v3.xml", NULL);
+  g_autoptr (Report) report = report_new ("known hosts");
+
+  write_haswell_cpudata (path, 0);
+  check_known_host (report, path, find_known_host ("Xeon-E5-2650-v3"));
+  test_rmdir_r (dir);
+  assert_int_equal (report->n_checked, 1);
+  report_finish (report);
+}
+
+/* A Haswell that claims AVX-512F (7.0 EBX bit 16) and SHA (bit 29) is two problems. */
+static void
+test_self_known_host_mismatch (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "x86_64-cpuid-Xeon-E5-2650-v3.xml", NULL);
+  g_autoptr (Report) report = report_new ("known hosts");
+
+  write_haswell_cpudata (path, 1u << 16 | 1u << 29);
+  check_known_host (report, path, find_known_host ("Xeon-E5-2650-v3"));
+  test_rmdir_r (dir);
+  assert_int_equal (report->problems->len, 2);
+  assert_non_null (strstr (g_ptr_array_index (report->problems, 0), "with avx512f"));
+  assert_non_null (strstr (g_ptr_array_index (report->problems, 1), "with sha-ni"));
+}
+
 /* ---- the shared corpus ---- */
 
 static const char *
@@ -1132,6 +1290,32 @@ test_corpus_monitorjson (void **state)
   check_monitor_dir (require_corpus_dir ("monitorjson"));
 }
 
+static void
+test_corpus_known_hosts (void **state)
+{
+  g_autofree char *dir = g_build_filename (require_corpus_dir ("cputestdata"), "cputestdata", NULL);
+  g_autoptr (Report) report = report_new ("known hosts");
+
+  for (guint i = 0; i < G_N_ELEMENTS (known_hosts); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("x86_64-cpuid-%s.xml", known_hosts[i].name);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          print_message ("SKIP: %s is not in the corpus\n", name);
+          continue;
+        }
+      check_known_host (report, path, &known_hosts[i]);
+    }
+  if (report->n_checked == 0)
+    {
+      print_message ("SKIP: none of the known hosts is in %s\n", dir);
+      skip ();
+    }
+  report_finish (report);
+}
+
 int
 main (void)
 {
@@ -1141,11 +1325,14 @@ main (void)
     cmocka_unit_test (test_self_cputest_finding),
     cmocka_unit_test (test_self_monitorjson),
     cmocka_unit_test (test_self_monitorjson_mismatch),
+    cmocka_unit_test (test_self_known_host),
+    cmocka_unit_test (test_self_known_host_mismatch),
   };
   const struct CMUnitTest corpus_tests[] = {
     cmocka_unit_test (test_corpus_replies),
     cmocka_unit_test (test_corpus_cputest),
     cmocka_unit_test (test_corpus_monitorjson),
+    cmocka_unit_test (test_corpus_known_hosts),
   };
   int failed = cmocka_run_group_tests_name ("conformance on our own recordings", self_tests,
                                             make_self_corpus, remove_self_corpus);
