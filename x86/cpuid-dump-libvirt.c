@@ -19,8 +19,13 @@ set_parse_error (GMarkupParseContext *context, const LibvirtParse *parse, GError
                  const char *expected)
 {
   int line = 0;
+  int column = 0;
 
-  g_markup_parse_context_get_position (context, &line, NULL);
+  g_markup_parse_context_get_position (context, &line, &column);
+  /* GMarkup reports a start tag once it has read the character after '>': at the start
+   * of a line, that tag ended on the line before. */
+  if (column <= 1 && line > 1)
+    line--;
   g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE, "%s:%d: expected %s",
                parse->origin, line, expected);
 }
