@@ -30,14 +30,14 @@ probe_expansion_send (QmpSession *session, const char *model, GError **error)
 
 gboolean
 probe_expansion_collect (QmpSession *session, guint64 id, X86FeatureSet *set,
-                         gint64 deadline_us, GError **error)
+                         X86FeatureSet *known, gint64 deadline_us, GError **error)
 {
   json_object *reply = qmp_session_wait (session, id, deadline_us, error);
   gboolean ok;
 
   if (reply == NULL)
     return FALSE;
-  ok = probe_features_from_expansion (reply, set, NULL, error);
+  ok = probe_features_from_expansion (reply, set, known, error);
   json_object_put (reply);
   return ok;
 }

@@ -25,9 +25,11 @@ gboolean probe_expansion_read (QmpSession *session, const char *accel, const cha
 /* Sends the expansion of @model without properties, for a baseline: collect it with
  * probe_expansion_collect(). Returns the command id, or 0 with @error. */
 guint64  probe_expansion_send (QmpSession *session, const char *model, GError **error);
-/* The features turned on by the expansion sent as @id, into @set (cleared first). */
+/* The features turned on by the expansion sent as @id, into @set (cleared first);
+ * @known (may be NULL) receives every feature the model has a property for, which a
+ * full expansion lists on or off. */
 gboolean probe_expansion_collect (QmpSession *session, guint64 id, X86FeatureSet *set,
-                                  gint64 deadline_us, GError **error);
+                                  X86FeatureSet *known, gint64 deadline_us, GError **error);
 
 /* The supported-set model of @accel: "host" under kvm, "max" otherwise. */
 const char *probe_supported_model (const char *accel);

@@ -61,6 +61,44 @@ probe_post_start_cpu_in_list (json_object *children)
   return NULL;
 }
 
+/* The feature called by the name at @start, which ends at the first of @stops. */
+static gboolean
+add_feature_named (const char *start, const char *stops, X86FeatureSet *refused)
+{
+  g_autofree char *name = g_strndup (start, strcspn (start, stops));
+  const X86Feature *feature = x86_feature_lookup_property (name);
+
+  if (feature == NULL)
+    return FALSE;
+  x86_feature_set_add (refused, feature);
+  return TRUE;
+}
+
+gboolean
+probe_post_start_refused_features (const char *message, X86FeatureSet *refused)
+{
+  static const char property[] = "Property '";
+  static const char *const word_patterns[] = { "CPU feature ", "unrecognized feature " };
+  gboolean found = FALSE;
+
+  for (const char *at = strstr (message, property); at != NULL; at = strstr (at + 1, property))
+    {
+      const char *quoted = at + strlen (property);
+      const char *end = strchr (quoted, '\'');
+      const char *dot = memchr (quoted, '.', end != NULL ? (size_t) (end - quoted) : 0);
+
+      /* "TYPE.name": the type names of x86 CPU models hold no dot, names may (sse4.1). */
+      if (end != NULL && dot != NULL && g_str_has_prefix (end, "' not found"))
+        found |= add_feature_named (dot + 1, "'", refused);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (word_patterns); i++)
+    for (const char *at = strstr (message, word_patterns[i]); at != NULL;
+         at = strstr (at + 1, word_patterns[i]))
+      /* The stderr tail is one line of " / "-joined lines inside "(stderr: ...)". */
+      found |= add_feature_named (at + strlen (word_patterns[i]), " )/", refused);
+  return found;
+}
+
 /* The two words of one CPU, as QEMU answered. */
 typedef struct {
   json_object *feature_words;       /* owned, NULL when the qom-get failed */

@@ -25,6 +25,14 @@ gboolean probe_post_start_read (QmpSession *session, const char *accel,
                                 const char *launched_machine, gboolean ask_supported, ProbeGuestCpu *cpu,
                                 gint64 deadline_us, GError **error);
 
+/* Adds to @refused the features that @message, the QEMU_LAUNCH_ERROR_EXITED of a QEMU
+ * that refused its -cpu line (its stderr tail included), names as properties it lacks:
+ * "Property 'Haswell-x86_64-cpu.sha512' not found" (feature properties; early 2.x leaves
+ * the type name out), "CPU feature sha512 not found" (the 2.x parser of +feat) and
+ * "unrecognized feature sha512" (a feat=value the 1.x parser does not know). Names the
+ * feature table does not know are skipped. TRUE when any feature was added. */
+gboolean probe_post_start_refused_features (const char *message, X86FeatureSet *refused);
+
 /* The first CPU's QOM path in a qom-list reply of /machine/unattached (borrowed): the
  * first child<...cpu> entry. Newly allocated, or NULL when there is none. */
 char *probe_post_start_cpu_in_list (json_object *children);

@@ -49,7 +49,9 @@ typedef struct {
   QmpVersion version;
   gboolean expanded;             /* features holds the model's expansion */
   X86FeatureSet features;
+  X86FeatureSet properties;      /* when expanded: every feature the model has a property for */
   GError *error;
+  GThread *worker;               /* until baseline_wait() */
 } Baseline;
 
 static gpointer
@@ -71,9 +73,17 @@ baseline_thread (gpointer data)
   id = probe_expansion_send (session, baseline->model, &baseline->error);
   if (id != 0)
     baseline->expanded = probe_expansion_collect (session, id, &baseline->features,
+                                                  &baseline->properties,
                                                   baseline->options->deadline_us,
                                                   &baseline->error);
   return NULL;
+}
+
+static void
+baseline_wait (Baseline *baseline)
+{
+  if (baseline->worker != NULL)
+    g_thread_join (g_steal_pointer (&baseline->worker));
 }
 
 static void
@@ -163,17 +173,96 @@ open_guest_session (const ProbeOptions *options, const char *cpu_string, Guest *
   return TRUE;
 }
 
+/* Leaves out of @settable every feature of @unknown, noting it in @dropped. TRUE when
+ * any was there to leave out. */
 static gboolean
-read_guest (const ProbeOptions *options, const CpuDef *asked, const char *model, Guest *guest,
-            GError **error)
+drop_features (CpuDef *settable, const X86FeatureSet *unknown, X86FeatureSet *dropped)
 {
-  g_autofree char *cpu_string = cpu_def_to_qemu_cpu_string (asked, TRUE);
+  gboolean any = FALSE;
+
+  for (guint i = settable->features->len; i > 0; i--)
+    {
+      const X86Feature *feature = g_array_index (settable->features, CpuFeature, i - 1).feature;
+
+      if (x86_feature_set_has (unknown, feature) && !x86_feature_set_has (dropped, feature))
+        {
+          cpu_def_remove_feature (settable, feature);
+          x86_feature_set_add (dropped, feature);
+          any = TRUE;
+        }
+    }
+  return any;
+}
+
+/* Starts the post-start QEMU with @asked on -cpu, less the features this QEMU has no
+ * property for: a QEMU refuses to start over one, where the expansion strategy asks
+ * again without it, and both must report such a feature removed by QEMU. A QEMU >= 2.9
+ * lists the model's properties in the baseline's expansion, so they are left out from
+ * the start. Otherwise (an older QEMU, or host and max, which have no baseline) a QEMU
+ * names the first property it lacks only by refusing the -cpu line: each refusal that
+ * names a requested feature costs one more start without it, so a definition with
+ * several features newer than the QEMU still gets a guest CPU, as under expansion. */
+static gboolean
+start_post_start (const ProbeOptions *options, const CpuDef *asked, Baseline *baseline,
+                  Guest *guest, GError **error)
+{
+  g_autoptr (CpuDef) settable = cpu_def_copy (asked);
+  g_autoptr (ProbeJson) props = expansion_props (asked, NULL);
+
+  x86_feature_set_clear (&guest->cpu.unknown_to_qemu);
+  if (props != NULL)
+    {
+      baseline_wait (baseline);
+      if (baseline->expanded)
+        {
+          X86FeatureSet unknown;
+          guint n_features;
+          const X86Feature *features = x86_features (&n_features);
+
+          x86_feature_set_clear (&unknown);
+          for (guint i = 0; i < n_features; i++)
+            if (x86_feature_qemu_property (&features[i]) != NULL
+                && !x86_feature_set_has (&baseline->properties, &features[i]))
+              x86_feature_set_add (&unknown, &features[i]);
+          drop_features (settable, &unknown, &guest->cpu.unknown_to_qemu);
+        }
+    }
+  for (;;)
+    {
+      g_autofree char *cpu_string = cpu_def_to_qemu_cpu_string (settable, TRUE);
+      g_autoptr (GError) start_error = NULL;
+      X86FeatureSet refused;
+
+      if (open_guest_session (options, cpu_string, guest, &start_error))
+        return TRUE;
+      /* Every pass drops a feature of the definition, so this ends. */
+      x86_feature_set_clear (&refused);
+      if (!g_error_matches (start_error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED)
+          || !probe_post_start_refused_features (start_error->message, &refused)
+          || !drop_features (settable, &refused, &guest->cpu.unknown_to_qemu))
+        {
+          g_propagate_error (error, g_steal_pointer (&start_error));
+          return FALSE;
+        }
+    }
+}
+
+static gboolean
+read_guest (const ProbeOptions *options, const CpuDef *asked, const char *model,
+            Baseline *baseline, Guest *guest, GError **error)
+{
   gboolean started_with_cpu = options->method == PROBE_METHOD_POST_START;
 
   guest->launched_machine = g_strdup (options->machine != NULL ? options->machine
                                                                : DEFAULT_MACHINE);
-  if (!open_guest_session (options, started_with_cpu ? cpu_string : NULL, guest, error)
-      || !probe_method_for_version (&guest->version, options->method, &guest->method, error))
+  if (started_with_cpu)
+    {
+      if (!start_post_start (options, asked, baseline, guest, error))
+        return FALSE;
+    }
+  else if (!open_guest_session (options, NULL, guest, error))
+    return FALSE;
+  if (!probe_method_for_version (&guest->version, options->method, &guest->method, error))
     return FALSE;
 
   if (guest->method == PROBE_METHOD_EXPANSION)
@@ -184,7 +273,7 @@ read_guest (const ProbeOptions *options, const CpuDef *asked, const char *model,
                                    guest->launched_machine, model, props, &guest->cpu,
                                    options->deadline_us, error);
     }
-  if (!started_with_cpu && !open_guest_session (options, cpu_string, guest, error))
+  if (!started_with_cpu && !start_post_start (options, asked, baseline, guest, error))
     return FALSE;
   return probe_post_start_read (qmp_connection_session (guest->connection), options->accel,
                                 guest->launched_machine,
@@ -335,7 +424,7 @@ settle_baseline (const ProbeOptions *options, Baseline *baseline, Guest *guest,
           QmpSession *session = qmp_connection_session (baseline->connection);
           guint64 id = probe_expansion_send (session, versioned, error);
 
-          if (id == 0 || !probe_expansion_collect (session, id, &input->versioned,
+          if (id == 0 || !probe_expansion_collect (session, id, &input->versioned, NULL,
                                                    options->deadline_us, error))
             return FALSE;
           input->versioned_model = versioned;
@@ -378,7 +467,7 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   g_autoptr (ProbeResult) result = NULL;
   const char *model = cpu_def_qemu_model (def);
   Baseline baseline = { .options = options, .model = model };
-  GThread *baseline_worker = NULL;
+  gboolean baseline_started = FALSE;
   Guest guest = { 0 };
   ProbeCompareInput input = { 0 };
   g_autoptr (GError) guest_error = NULL;
@@ -396,11 +485,13 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   if (is_named_model (model) && options->sessions_are_new
       && !(g_strcmp0 (options->accel, BASELINE_ACCEL) == 0
            && g_strcmp0 (options->machine, BASELINE_MACHINE) == 0))
-    baseline_worker = g_thread_new ("baseline", baseline_thread, &baseline);
+    {
+      baseline.worker = g_thread_new ("baseline", baseline_thread, &baseline);
+      baseline_started = TRUE;
+    }
 
-  ok = read_guest (options, asked, model, &guest, &guest_error);
-  if (baseline_worker != NULL)
-    g_thread_join (baseline_worker);
+  ok = read_guest (options, asked, model, &baseline, &guest, &guest_error);
+  baseline_wait (&baseline);
   if (!ok)
     {
       g_propagate_error (error, g_steal_pointer (&guest_error));
@@ -416,13 +507,13 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   input.strict = options->strict;
   if (is_named_model (model))
     {
-      if (baseline_worker != NULL && baseline.error != NULL && baseline.connection != NULL)
+      if (baseline_started && baseline.error != NULL && baseline.connection != NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&baseline.error),
                                       "baseline of CPU model %s: ", model);
           goto out;
         }
-      result->baseline_known = baseline_worker != NULL
+      result->baseline_known = baseline_started
         && settle_baseline (options, &baseline, &guest, model, &input, error);
       if (!result->baseline_known && error != NULL && *error != NULL)
         goto out;
@@ -436,7 +527,7 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
           guint64 id = probe_expansion_send (session, model, &local_error);
 
           result->baseline_known = id != 0
-            && probe_expansion_collect (session, id, &input.model, options->deadline_us,
+            && probe_expansion_collect (session, id, &input.model, NULL, options->deadline_us,
                                         &local_error);
           if (!result->baseline_known)
             {
