@@ -83,6 +83,26 @@ has_non_space (const char *line, gsize len)
   return FALSE;
 }
 
+/* Why @path could not be read, in the "<input>: <problem>" words of every other error:
+ * GLib's own message repeats the path in quotes and is translated. */
+static const char *
+read_problem (const GError *read_error)
+{
+  if (read_error->domain == G_FILE_ERROR)
+    switch (read_error->code)
+      {
+      case G_FILE_ERROR_NOENT:
+        return "no such file";
+      case G_FILE_ERROR_ISDIR:
+        return "is a directory";
+      case G_FILE_ERROR_ACCES:
+        return "permission denied";
+      default:
+        break;
+      }
+  return read_error->message;
+}
+
 /* Calls @func for each top-level JSON value of @path, with the line it starts on. */
 static gboolean
 read_json_objects (const char *path, ObjectFunc func, gpointer user_data, GError **error)
@@ -97,8 +117,8 @@ read_json_objects (const char *path, ObjectFunc func, gpointer user_data, GError
 
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
-      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_IO, "cannot read %s: %s", path,
-                   local_error->message);
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_IO, "%s: %s", path,
+                   read_problem (local_error));
       return FALSE;
     }
   stream = qmp_json_stream_new (0, 0);

@@ -420,6 +420,26 @@ x86_cpuid_dump_parse (const char *text, gsize len, const char *origin, GError **
   return g_steal_pointer (&dump);
 }
 
+/* Why @path could not be read, in the "<input>: <problem>" words of every other error:
+ * GLib's own message repeats the path in quotes and is translated. */
+static const char *
+read_problem (const GError *read_error)
+{
+  if (read_error->domain == G_FILE_ERROR)
+    switch (read_error->code)
+      {
+      case G_FILE_ERROR_NOENT:
+        return "no such file";
+      case G_FILE_ERROR_ISDIR:
+        return "is a directory";
+      case G_FILE_ERROR_ACCES:
+        return "permission denied";
+      default:
+        break;
+      }
+  return read_error->message;
+}
+
 X86CpuidDump *
 x86_cpuid_dump_load (const char *path, GError **error)
 {
@@ -429,7 +449,8 @@ x86_cpuid_dump_load (const char *path, GError **error)
 
   if (!g_file_get_contents (path, &contents, &len, &read_error))
     {
-      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_IO, "%s", read_error->message);
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_IO, "%s: %s", path,
+                   read_problem (read_error));
       return NULL;
     }
   return x86_cpuid_dump_parse (contents, len, path, error);
