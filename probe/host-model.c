@@ -190,7 +190,9 @@ note_broken (char **broken, const char *command, const GError *error)
   if (*broken == NULL && error != NULL
       && !g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND)
       && !g_error_matches (error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
-    *broken = g_strdup_printf ("%s: %s", command, error->message);
+    *broken = strstr (error->message, command) != NULL
+              ? g_strdup (error->message)
+              : g_strdup_printf ("%s: %s", command, error->message);
 }
 
 /* Sends @command now; its reply is collected by wait_reply(). */
