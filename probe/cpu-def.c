@@ -540,12 +540,31 @@ parse_cpu_item (CpuDef *def, const char *item, guint index, GHashTable *item_of,
                              item_of, index, error);
 }
 
+static gboolean
+has_control_character (const char *text)
+{
+  for (; *text != '\0'; text++)
+    if (g_ascii_iscntrl (*text))
+      return TRUE;
+  return FALSE;
+}
+
 CpuDef *
 cpu_def_from_qemu_cpu_string (const char *cpu_string, GError **error)
 {
   if (*cpu_string == '\0')
     {
       g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_SYNTAX, "CPU '': empty string");
+      return NULL;
+    }
+  /* QEMU's names are printable text, and a definition is written back as XML, which can
+   * hold neither control characters nor broken UTF-8: refuse them here, shown escaped. */
+  if (!g_utf8_validate (cpu_string, -1, NULL) || has_control_character (cpu_string))
+    {
+      g_autofree char *shown = g_strescape (cpu_string, NULL);
+
+      g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_SYNTAX, "CPU '%s': not printable text",
+                   shown);
       return NULL;
     }
 

@@ -30,7 +30,7 @@ classify_input_error (GError *error, const char *argument)
       || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL)
       || g_error_matches (error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT))
     {
-      if (strstr (error->message, argument) == NULL)
+      if (error->domain == PROBE_ERROR && strstr (error->message, argument) == NULL)
         g_prefix_error (&error, "%s: ", argument);
       error->domain = CLI_ERROR;
       error->code = CLI_ERROR_USAGE;
