@@ -23,6 +23,12 @@ struct QmpSource
   QmpRecorder *recorder;         /* borrowed */
   gboolean debug;
   gboolean strict;
+  /* Replay: what the connections closed so far could not answer, and whether any matched
+   * a reply by shape. Probes open and close connections of their own, in threads of their
+   * own, so the command that lent them this source learns it here. */
+  GMutex replay_lock;
+  GPtrArray *unanswered;         /* char *, each command once, in the order first asked */
+  gboolean shape_matched;
 };
 
 /* What the session's single tap feeds. Lives in the connection, which outlives the session. */
@@ -50,6 +56,8 @@ source_new (QmpSourceKind kind, const char *target)
   source->kind = kind;
   source->target = g_strdup (target);
   source->transport = QEMU_MONITOR_STDIO;
+  g_mutex_init (&source->replay_lock);
+  source->unanswered = g_ptr_array_new_with_free_func (g_free);
   return source;
 }
 
@@ -92,6 +100,8 @@ qmp_source_free (QmpSource *source)
   g_free (source->target);
   qmp_replies_unref (source->replies);
   g_free (source->segment_used);
+  g_ptr_array_unref (source->unanswered);
+  g_mutex_clear (&source->replay_lock);
   g_free (source);
 }
 
@@ -557,6 +567,45 @@ join_strings (GPtrArray *strings, const char *separator)
   return g_string_free (joined, FALSE);
 }
 
+static void
+note_replay_outcome (QmpSource *source, GPtrArray *unanswered, gboolean shape_matched)
+{
+  g_mutex_lock (&source->replay_lock);
+  for (guint i = 0; i < unanswered->len; i++)
+    if (!g_ptr_array_find_with_equal_func (source->unanswered, unanswered->pdata[i],
+                                           g_str_equal, NULL))
+      g_ptr_array_add (source->unanswered, g_strdup (unanswered->pdata[i]));
+  source->shape_matched |= shape_matched;
+  g_mutex_unlock (&source->replay_lock);
+}
+
+gboolean
+qmp_source_shape_matched (QmpSource *source)
+{
+  gboolean shape_matched;
+
+  g_mutex_lock (&source->replay_lock);
+  shape_matched = source->shape_matched;
+  g_mutex_unlock (&source->replay_lock);
+  return shape_matched;
+}
+
+gboolean
+qmp_source_check_answered (QmpSource *source, GError **error)
+{
+  g_autofree char *list = NULL;
+
+  g_mutex_lock (&source->replay_lock);
+  if (source->strict && source->unanswered->len > 0)
+    list = join_strings (source->unanswered, "; ");
+  g_mutex_unlock (&source->replay_lock);
+  if (list == NULL)
+    return TRUE;
+  g_set_error (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_REPLAY,
+               "recording %s has no answer for %s", source->target, list);
+  return FALSE;
+}
+
 gboolean
 qmp_connection_close (QmpConnection *connection, GError **error)
 {
@@ -575,6 +624,8 @@ qmp_connection_close (QmpConnection *connection, GError **error)
 
       /* Complete now: the peer notes a miss before it sends the error reply. */
       unanswered = qmp_replay_peer_unanswered (connection->peer);
+      note_replay_outcome (connection->source, unanswered,
+                           qmp_replay_peer_shape_matched (connection->peer));
       if (connection->source->strict && unanswered->len > 0)
         {
           g_autofree char *list = join_strings (unanswered, "; ");

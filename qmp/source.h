@@ -83,7 +83,18 @@ gboolean       qmp_connection_shape_matched (QmpConnection *connection);
 
 /* Ends the session (quit and reap for a launch; for a replay, collects what the peer
  * could not answer). Returns FALSE with @error only for a strict replay that had
- * unanswered commands. Frees @connection. */
+ * unanswered commands. Frees @connection. What the peer could not answer, and whether it
+ * matched by shape, is also kept in the source, whoever closed the connection: see
+ * qmp_source_check_answered(). */
 gboolean qmp_connection_close (QmpConnection *connection, GError **error);
 void     qmp_connection_free (QmpConnection *connection);   /* close, ignoring errors */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpConnection, qmp_connection_free)
+
+/* Over every connection of @source closed so far, by whichever caller or thread (a probe
+ * closes its own connections with qmp_connection_free()), for a replay:
+ * TRUE when some reply was chosen by shape rather than by command; */
+gboolean qmp_source_shape_matched (QmpSource *source);
+/* and, when strict, FALSE with QMP_SOURCE_ERROR_REPLAY ("recording FILE has no answer for
+ * CMD {ARGS}; ...") when the recording could not answer some command. TRUE otherwise,
+ * and always for a launch or socket source. */
+gboolean qmp_source_check_answered (QmpSource *source, GError **error);

@@ -7,9 +7,9 @@
 #include "probe/probe.h"
 #include "qmp/launch.h"
 #include "tools/commands.h"
-#include "tools/host-source.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
+#include "tools/qmp-source.h"
 #include "x86/cpuid-dump.h"
 
 static const ProbeMethod methods[] = {
@@ -167,7 +167,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
 {
   const char *argument = g_ptr_array_index (options->args, 0);
   g_autoptr (CpuDef) def = NULL;
-  g_autoptr (CliHostSource) source = NULL;
+  g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
   ProbeOptions probe;
 
@@ -186,25 +186,25 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       if (dump == NULL)
         return -1;
     }
-  source = cli_host_source_new (options, error);
+  source = cli_source_new (options, error);
   if (source == NULL)
     return -1;
 
-  probe_options_init_source (&probe, cli_host_source_qmp (source), cli_options_deadline (options));
-  probe.accel = guest_accel (options, cli_host_source_qmp (source));
+  probe_options_init_source (&probe, cli_source_qmp (source), cli_source_deadline (source));
+  probe.accel = guest_accel (options, cli_source_qmp (source));
   probe.machine = options->machine;
   probe.method = methods[options->method];
   probe.strict = strict;
   probe.cpuid_dump = options->cpuid_dump;
   result = probe_run (def, &probe, error);
-  /* The recording is worth keeping even when the probe failed: it shows why. */
-  if (!cli_host_source_finish (source, result != NULL ? error : NULL) && result != NULL)
-    return -1;
   if (result == NULL)
     {
+      cli_source_finish_failed (source, error);
       classify_input_error (*error, argument);
       return -1;
     }
+  if (!cli_source_finish (source, error))
+    return -1;
   if (!print_result (options, result, is_check, error))
     return -1;
   return is_check && !result->diff->pass ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;

@@ -10,7 +10,6 @@ struct CliSource {
   QmpSource *qmp;
   QmpRecorder *recorder;   /* NULL without --record */
   char *accel;
-  gboolean shape_matched;
   gint64 deadline_us;
   guint n_opened;
   gboolean lent;           /* a probe opens sessions of its own: see cli_source_qmp() */
@@ -198,19 +197,46 @@ cli_source_open_accel (CliSource *source, const char *accel, const char *machine
 gboolean
 cli_source_close (CliSource *source, QmpConnection *connection, GError **error)
 {
-  if (qmp_connection_shape_matched (connection))
-    source->shape_matched = TRUE;
   return qmp_connection_close (connection, error);
 }
 
 gboolean
 cli_source_shape_matched (CliSource *source)
 {
-  return source->shape_matched;
+  return qmp_source_shape_matched (source->qmp);
 }
 
-gboolean
-cli_source_finish (CliSource *source, GError **error)
+const char *
+cli_source_replay_file (CliSource *source)
+{
+  return qmp_source_kind (source->qmp) == QMP_SOURCE_REPLAY ? qmp_source_describe (source->qmp)
+                                                             : NULL;
+}
+
+void
+cli_source_add_replay_json (CliSource *source, json_object *document)
+{
+  json_object *replay;
+
+  if (cli_source_replay_file (source) == NULL)
+    return;
+  replay = json_object_new_object ();
+  json_object_object_add (replay, "file", json_object_new_string (cli_source_replay_file (source)));
+  json_object_object_add (replay, "shape_matched",
+                          json_object_new_boolean (cli_source_shape_matched (source)));
+  json_object_object_add (document, "replay", replay);
+}
+
+void
+cli_source_add_replay_text (CliSource *source, GString *out)
+{
+  if (cli_source_replay_file (source) != NULL && cli_source_shape_matched (source))
+    g_string_append_printf (out, "replayed from %s (replies matched by shape: libvirt's "
+                                 "replies-only layout)\n", cli_source_replay_file (source));
+}
+
+static gboolean
+write_recording (CliSource *source, GError **error)
 {
   if (source->recorder == NULL || (source->n_opened == 0 && !source->lent))
     return TRUE;
@@ -220,4 +246,23 @@ cli_source_finish (CliSource *source, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+cli_source_finish (CliSource *source, GError **error)
+{
+  return write_recording (source, error) && qmp_source_check_answered (source->qmp, error);
+}
+
+void
+cli_source_finish_failed (CliSource *source, GError **error)
+{
+  g_autoptr (GError) unanswered = NULL;
+
+  write_recording (source, NULL);
+  if (!qmp_source_check_answered (source->qmp, &unanswered))
+    {
+      g_clear_error (error);
+      g_propagate_error (error, g_steal_pointer (&unanswered));
+    }
 }

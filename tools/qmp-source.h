@@ -6,6 +6,7 @@
  * guest's), and never see which kind of source they talk to. */
 #pragma once
 #include <glib.h>
+#include <json-c/json.h>
 #include "qmp/source.h"
 #include "tools/options.h"
 
@@ -43,10 +44,29 @@ QmpConnection *cli_source_open_accel (CliSource *source, const char *accel, cons
  * Frees @connection. */
 gboolean cli_source_close (CliSource *source, QmpConnection *connection, GError **error);
 /* TRUE when a replay answered some command by the shape of a reply rather than by its
- * name (old replies-only recordings): worth saying in the output. */
+ * name (old replies-only recordings), in any session closed so far, including those a
+ * probe opened through cli_source_qmp(): worth saying in the output. */
 gboolean cli_source_shape_matched (CliSource *source);
+/* The --replay recording as the user named it, or NULL when the source is no replay. */
+const char *cli_source_replay_file (CliSource *source);
 
-/* Writes the --record recording (nothing without --record, or when no session was
- * opened, neither here nor through cli_source_qmp()). Call after every connection has been closed, so each conversation is
- * complete, whether its commands succeeded or not: a QMP error is worth replaying too. */
+/* For a replay, adds to @document (a JSON object) the member
+ * "replay": {"file": PATH, "shape_matched": bool}; nothing otherwise. Call once every
+ * session is closed. */
+void cli_source_add_replay_json (CliSource *source, json_object *document);
+/* For a replay matched by shape, appends the line that says so to @out. */
+void cli_source_add_replay_text (CliSource *source, GString *out);
+
+/* Ends a run that succeeded: writes the --record recording (nothing without --record, or
+ * when no session was opened, neither here nor through cli_source_qmp()), then fails as
+ * cli_source_close() does when a strict replay could not answer a command in any session,
+ * including those a probe opened and closed itself. Call after every connection has been
+ * closed, so each conversation is complete, whether its commands succeeded or not: a QMP
+ * error is worth replaying too. */
 gboolean cli_source_finish (CliSource *source, GError **error);
+/* The same for a run that failed with *@error (set): the recording is written, as it
+ * shows why, and a strict replay's "recording FILE has no answer for CMD" replaces
+ * *@error, since the CommandNotFound the replay peer made up for CMD is what the run
+ * failed on, and a replay suite must tell it from a CommandNotFound QEMU recorded. A
+ * recording that cannot be written says less than the failure and is not reported. */
+void cli_source_finish_failed (CliSource *source, GError **error);
