@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FACTS_FORMAT "vcpuprobe-qemu-facts"
+/* The facts are what the cache stores and what a warm run parses, so they are lean: a
+ * feature list is one string of names separated by spaces, a model one small array. */
+#define FACTS_FORMAT "vcpuprobe-qemu-facts-2"
 
 /* ---- Facts: one QEMU, one accelerator ---- */
 
@@ -31,19 +33,44 @@ names_to_json (const X86FeatureSet *set)
   return array;
 }
 
-static void
-names_from_json (json_object *array, X86FeatureSet *set)
+/* @set's names as one string, "fpu vme de". */
+static json_object *
+names_to_string (const X86FeatureSet *set)
 {
-  x86_feature_set_clear (set);
-  if (array == NULL || !json_object_is_type (array, json_type_array))
-    return;
-  for (size_t i = 0; i < json_object_array_length (array); i++)
-    {
-      const X86Feature *feature
-        = x86_feature_lookup (json_object_get_string (json_object_array_get_idx (array, i)));
+  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
+  g_autoptr (GString) joined = g_string_sized_new (names->len * 8);
 
-      if (feature != NULL)
-        x86_feature_set_add (set, feature);
+  for (guint i = 0; i < names->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (joined, ' ');
+      g_string_append (joined, names->pdata[i]);
+    }
+  return json_object_new_string_len (joined->str, (int) joined->len);
+}
+
+static void
+names_from_string (json_object *string, X86FeatureSet *set)
+{
+  const char *names = json_object_get_string (string);
+
+  x86_feature_set_clear (set);
+  while (names != NULL && *names != '\0')
+    {
+      const char *end = strchr (names, ' ');
+      size_t length = end != NULL ? (size_t) (end - names) : strlen (names);
+      char name[128];
+      const X86Feature *feature;
+
+      if (length > 0 && length < sizeof name)
+        {
+          memcpy (name, names, length);
+          name[length] = '\0';
+          feature = x86_feature_lookup (name);
+          if (feature != NULL)
+            x86_feature_set_add (set, feature);
+        }
+      names = end != NULL ? end + 1 : names + length;
     }
 }
 
@@ -57,31 +84,94 @@ member_or_null (json_object *object, const char *name)
   return NULL;
 }
 
+/* "models" in the facts, shaped for a cheap parse: most models share their list of
+ * unavailable features with others (aliases, versions), and a list names few features
+ * out of a small set. So:
+ *   {"features": "avx2 hle rtm ...",      every feature some model lacks, once
+ *    "lists": ["0 1 2", "", ...],         each distinct list, as indices into features
+ *    "list": [[name, alias_of, deprecated, migration_safe, list index or null], ...]}
+ * with null where QEMU did not list the unavailable features (older than 2.8). */
+enum { MODEL_NAME, MODEL_ALIAS_OF, MODEL_DEPRECATED, MODEL_MIGRATION_SAFE, MODEL_LIST,
+       N_MODEL_MEMBERS };
+
+/* The index of @key in @table, added as the next index when new. */
+static guint
+intern (GHashTable *table, GPtrArray *order, const char *key)
+{
+  gpointer index;
+
+  if (g_hash_table_lookup_extended (table, key, NULL, &index))
+    return GPOINTER_TO_UINT (index);
+  g_ptr_array_add (order, g_strdup (key));
+  g_hash_table_insert (table, order->pdata[order->len - 1], GUINT_TO_POINTER (order->len - 1));
+  return order->len - 1;
+}
+
+static json_object *
+joined_to_json (GPtrArray *strings, char separator)
+{
+  g_autoptr (GString) joined = g_string_new (NULL);
+
+  for (guint i = 0; i < strings->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (joined, separator);
+      g_string_append (joined, strings->pdata[i]);
+    }
+  return json_object_new_string_len (joined->str, (int) joined->len);
+}
+
 /* query-cpu-definitions, reduced to what `models` and `host` print; the caller owns it. */
 static json_object *
 compact_definitions (json_object *definitions)
 {
-  json_object *models = json_object_new_array ();
+  size_t n_definitions = json_object_array_length (definitions);
+  g_autoptr (GHashTable) feature_index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) list_index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) features = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) lists = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) list = g_string_new (NULL);
+  json_object *compact = json_object_new_object ();
+  json_object *models = json_object_new_array_ext ((int) n_definitions);
+  json_object *lists_json;
 
-  for (size_t i = 0; i < json_object_array_length (definitions); i++)
+  for (size_t i = 0; i < n_definitions; i++)
     {
       json_object *definition = json_object_array_get_idx (definitions, i);
-      json_object *model = json_object_new_object ();
+      json_object *model = json_object_new_array_ext (N_MODEL_MEMBERS);
       json_object *deprecated = NULL;
+      json_object *unavailable = NULL;
+      json_object *list_member = NULL;
 
-      json_object_object_add (model, "name", member_or_null (definition, "name"));
-      json_object_object_add (model, "unavailable",
-                              member_or_null (definition, "unavailable-features"));
-      json_object_object_add (model, "alias_of", member_or_null (definition, "alias-of"));
       json_object_object_get_ex (definition, "deprecated", &deprecated);
-      json_object_object_add (model, "deprecated",
-                              json_object_new_boolean (deprecated != NULL
-                                                       && json_object_get_boolean (deprecated)));
-      json_object_object_add (model, "migration_safe",
-                              member_or_null (definition, "migration-safe"));
+      if (json_object_object_get_ex (definition, "unavailable-features", &unavailable)
+          && json_object_is_type (unavailable, json_type_array))
+        {
+          g_string_truncate (list, 0);
+          for (size_t j = 0; j < json_object_array_length (unavailable); j++)
+            {
+              const char *name = json_object_get_string (json_object_array_get_idx (unavailable, j));
+
+              g_string_append_printf (list, j > 0 ? " %u" : "%u",
+                                      intern (feature_index, features, name != NULL ? name : ""));
+            }
+          list_member = json_object_new_int ((int) intern (list_index, lists, list->str));
+        }
+      json_object_array_add (model, member_or_null (definition, "name"));
+      json_object_array_add (model, member_or_null (definition, "alias-of"));
+      json_object_array_add (model, json_object_new_boolean (deprecated != NULL
+                                                             && json_object_get_boolean (deprecated)));
+      json_object_array_add (model, member_or_null (definition, "migration-safe"));
+      json_object_array_add (model, list_member);
       json_object_array_add (models, model);
     }
-  return models;
+  lists_json = json_object_new_array_ext ((int) lists->len);
+  for (guint i = 0; i < lists->len; i++)
+    json_object_array_add (lists_json, json_object_new_string (lists->pdata[i]));
+  json_object_object_add (compact, "features", joined_to_json (features, ' '));
+  json_object_object_add (compact, "lists", lists_json);
+  json_object_object_add (compact, "list", models);
+  return compact;
 }
 
 static gboolean
@@ -98,56 +188,77 @@ is_versioned_name (const char *name)
 }
 
 /* A model libvirt could name in <model>: usable here, and not a -vN spelling (libvirt's
- * CPU map knows the unversioned names). */
-static gboolean
-is_candidate (json_object *model)
+ * CPU map knows the unversioned names). Its name, else NULL. @definition: one entry of
+ * query-cpu-definitions. */
+static const char *
+candidate_name (json_object *definition)
 {
   json_object *unavailable = NULL;
-  const char *name = json_object_get_string (json_object_object_get (model, "name"));
+  const char *name = json_object_get_string (json_object_object_get (definition, "name"));
 
   if (name == NULL || is_versioned_name (name) || strcmp (name, "host") == 0
       || strcmp (name, "max") == 0 || strcmp (name, "base") == 0)
-    return FALSE;
-  return json_object_object_get_ex (model, "unavailable", &unavailable)
-         && json_object_is_type (unavailable, json_type_array)
-         && json_object_array_length (unavailable) == 0;
+    return NULL;
+  if (!json_object_object_get_ex (definition, "unavailable-features", &unavailable)
+      || !json_object_is_type (unavailable, json_type_array)
+      || json_object_array_length (unavailable) != 0)
+    return NULL;
+  return name;
+}
+
+/* The expansions of every candidate for the closest model, sent in one batch. */
+typedef struct {
+  GArray *ids;          /* guint64 */
+  GPtrArray *names;     /* owned */
+} CandidateExpansions;
+
+static void
+send_candidate_expansions (QmpSession *session, json_object *definitions,
+                           CandidateExpansions *candidates)
+{
+  candidates->ids = g_array_new (FALSE, TRUE, sizeof (guint64));
+  candidates->names = g_ptr_array_new_with_free_func (g_free);
+  for (size_t i = 0; i < json_object_array_length (definitions); i++)
+    {
+      const char *name = candidate_name (json_object_array_get_idx (definitions, i));
+      json_object *arguments;
+      guint64 id;
+
+      if (name == NULL)
+        continue;
+      arguments = probe_expansion_arguments (name, NULL);
+      id = qmp_session_send (session, "query-cpu-model-expansion", arguments, NULL);
+      json_object_put (arguments);
+      if (id == 0)
+        break;
+      g_array_append_val (candidates->ids, id);
+      g_ptr_array_add (candidates->names, g_strdup (name));
+    }
+}
+
+static void
+candidate_expansions_clear (CandidateExpansions *candidates)
+{
+  g_clear_pointer (&candidates->ids, g_array_unref);
+  g_clear_pointer (&candidates->names, g_ptr_array_unref);
 }
 
 /* The usable named model whose expansion needs the fewest feature changes to become the
  * migratable host model, as libvirt's host-model CPU does; its changes as require/disable.
- * One pipelined batch of expansions. The caller owns the result; NULL when no model fits. */
+ * The caller owns the result; NULL when no model fits. */
 static json_object *
-find_closest_model (QmpSession *session, json_object *models, const X86FeatureSet *host,
-                    gint64 deadline_us)
+find_closest_model (QmpSession *session, const CandidateExpansions *candidates,
+                    const X86FeatureSet *host, gint64 deadline_us)
 {
-  g_autoptr (GArray) ids = g_array_new (FALSE, TRUE, sizeof (guint64));
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
   X86FeatureSet best_require, best_disable;
   const char *best = NULL;
   guint best_changes = G_MAXUINT;
   guint n_candidates = 0;
   json_object *closest;
 
-  for (size_t i = 0; i < json_object_array_length (models); i++)
+  for (guint i = 0; i < candidates->ids->len; i++)
     {
-      json_object *model = json_object_array_get_idx (models, i);
-      json_object *arguments;
-      guint64 id;
-
-      if (!is_candidate (model))
-        continue;
-      arguments = probe_expansion_arguments (json_object_get_string (json_object_object_get (model, "name")), NULL);
-      id = qmp_session_send (session, "query-cpu-model-expansion", arguments, NULL);
-      json_object_put (arguments);
-      if (id == 0)
-        break;
-      g_array_append_val (ids, id);
-      g_ptr_array_add (names, (gpointer) json_object_get_string (json_object_object_get (model, "name")));
-    }
-
-  for (guint i = 0; i < ids->len; i++)
-    {
-      json_object *expansion = qmp_session_wait (session, g_array_index (ids, guint64, i),
+      json_object *expansion = qmp_session_wait (session, g_array_index (candidates->ids, guint64, i),
                                                  deadline_us, NULL);
       X86FeatureSet features, require, disable;
       guint changes;
@@ -162,7 +273,7 @@ find_closest_model (QmpSession *session, json_object *models, const X86FeatureSe
           changes = x86_feature_set_count (&require) + x86_feature_set_count (&disable);
           if (changes < best_changes)
             {
-              best = names->pdata[i];
+              best = candidates->names->pdata[i];
               best_changes = changes;
               best_require = require;
               best_disable = disable;
@@ -241,9 +352,12 @@ name_source (QmpSource *source, const char *message)
   return g_strdup_printf ("%s: %s", described, message);
 }
 
-static void
-add_expansions (json_object *facts, QmpSession *session, const char *accel, guint64 migratable_id,
-                guint64 supported_id, gint64 deadline_us, char **broken)
+/* The host model's two expansions into @facts; TRUE with *@migratable_set filled when
+ * both answered. */
+static gboolean
+add_expansions (json_object *facts, QmpSession *session, guint64 migratable_id,
+                guint64 supported_id, gint64 deadline_us, X86FeatureSet *migratable_set,
+                char **broken)
 {
   g_autofree char *problem = NULL;
   json_object *migratable = wait_reply (session, migratable_id, "query-cpu-model-expansion",
@@ -252,18 +366,20 @@ add_expansions (json_object *facts, QmpSession *session, const char *accel, guin
                            ? wait_reply (session, supported_id, "query-cpu-model-expansion",
                                          deadline_us, &problem, broken)
                            : NULL;
-  X86FeatureSet migratable_set, supported_set;
+  X86FeatureSet supported_set;
   g_autoptr (GError) error = NULL;
+  gboolean known = FALSE;
 
   if (migratable != NULL && supported != NULL
-      && probe_features_from_expansion (migratable, &migratable_set, NULL, &error)
+      && probe_features_from_expansion (migratable, migratable_set, NULL, &error)
       && probe_features_from_expansion (supported, &supported_set, NULL, &error))
     {
       json_object *host_model = json_object_new_object ();
 
-      json_object_object_add (host_model, "migratable", names_to_json (&migratable_set));
-      json_object_object_add (host_model, "supported", names_to_json (&supported_set));
+      json_object_object_add (host_model, "migratable", names_to_string (migratable_set));
+      json_object_object_add (host_model, "supported", names_to_string (&supported_set));
       json_object_object_add (facts, "host_model", host_model);
+      known = TRUE;
     }
   else
     facts_set_string (facts, "expansion_missing",
@@ -271,25 +387,30 @@ add_expansions (json_object *facts, QmpSession *session, const char *accel, guin
                                                                 : "no expansion");
   json_object_put (migratable);
   json_object_put (supported);
+  return known;
 }
 
-/* Why kvm cannot be probed on this host, or NULL when /dev/kvm opens read-write. */
+/* Why kvm cannot be probed on this host, or NULL when /dev/kvm opens read-write; then
+ * *@fd (may be NULL) keeps the open device for the caller. */
 static char *
-kvm_unusable_reason (void)
+kvm_unusable_reason (int *fd)
 {
-  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+  int kvm = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
 
-  if (fd >= 0)
-    {
-      close (fd);
-      return NULL;
-    }
-  return g_strdup_printf ("/dev/kvm: %s", g_strerror (errno));
+  if (kvm < 0)
+    return g_strdup_printf ("/dev/kvm: %s", g_strerror (errno));
+  if (fd != NULL)
+    *fd = kvm;
+  else
+    close (kvm);
+  return NULL;
 }
 
-json_object *
-probe_host_gather_facts (QmpSource *source, const char *accel, const char *machine,
-                         gboolean closest_model, gint64 deadline_us)
+/* probe_host_gather_facts() with /dev/kvm already checked by the caller when
+ * @kvm_checked. */
+static json_object *
+gather_facts (QmpSource *source, const char *accel, const char *machine,
+              gboolean closest_model, gboolean kvm_checked, gint64 deadline_us)
 {
   json_object *facts = json_object_new_object ();
   QemuLaunchOptions launch = { .machine = machine, .accel = accel };
@@ -300,8 +421,11 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   g_autofree char *problem = NULL;
   g_autofree char *broken = NULL;
   const char *host_model = strcmp (accel, "kvm") == 0 ? "host" : "max";
+  CandidateExpansions candidates = { NULL, NULL };
+  X86FeatureSet migratable;
   QmpSession *session;
   guint64 kvm_id, machines_id, definitions_id, migratable_id = 0, supported_id = 0;
+  gboolean expanded = FALSE;
   json_object *reply;
 
   facts_set_string (facts, "format", FACTS_FORMAT);
@@ -309,8 +433,9 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   facts_set_string (facts, "machine", machine != NULL ? machine : "none");
   facts_set_string (facts, "host_model_name", host_model);
 
-  if (strcmp (accel, "kvm") == 0 && qmp_source_kind (source) == QMP_SOURCE_LAUNCH)
-    kvm_problem = kvm_unusable_reason ();
+  if (strcmp (accel, "kvm") == 0 && qmp_source_kind (source) == QMP_SOURCE_LAUNCH
+      && !kvm_checked)
+    kvm_problem = kvm_unusable_reason (NULL);
   if (kvm_problem == NULL)
     connection = qmp_source_open (source, &launch, deadline_us, &error);
   if (connection == NULL)
@@ -328,7 +453,9 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
   facts_set_string (facts, "version", version);
   facts_set_string (facts, "package", qmp_session_package (session));
 
-  /* One batch: QEMU works through it while we wait for the first reply. */
+  /* One batch. The closest-model expansions depend on query-cpu-definitions alone: sent
+   * as soon as its answer arrives, they queue behind the host-model expansions, so QEMU
+   * does not wait for us between the two. (The order of the batch is the recordings'.) */
   kvm_id = send_command (session, "query-kvm", NULL, &broken);
   machines_id = send_command (session, "query-machines", NULL, &broken);
   definitions_id = send_command (session, "query-cpu-definitions", NULL, &broken);
@@ -343,6 +470,28 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
                                    probe_expansion_arguments (host_model, off), &broken);
     }
 
+  reply = wait_reply (session, definitions_id, "query-cpu-definitions", deadline_us, &problem,
+                      &broken);
+  if (reply != NULL && json_object_is_type (reply, json_type_array))
+    {
+      /* Without the host model there is nothing to be close to. */
+      if (closest_model && migratable_id != 0 && broken == NULL)
+        send_candidate_expansions (session, reply, &candidates);
+      json_object_object_add (facts, "models", compact_definitions (reply));
+    }
+  else
+    facts_set_string (facts, "models_missing", problem != NULL ? problem : "not a list");
+  json_object_put (reply);
+  g_clear_pointer (&problem, g_free);
+
+  if (migratable_id != 0)
+    expanded = add_expansions (facts, session, migratable_id, supported_id, deadline_us,
+                               &migratable, &broken);
+  else
+    facts_set_string (facts, "expansion_missing",
+                      "QEMU older than 2.9.0 has no x86 query-cpu-model-expansion: "
+                      "the host model needs a post-start probe");
+
   reply = wait_reply (session, kvm_id, "query-kvm", deadline_us, &problem, &broken);
   json_object_object_add (facts, "query_kvm", reply);
   g_clear_pointer (&problem, g_free);
@@ -354,21 +503,6 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
       facts_set_string (facts, "default_machine", default_machine);
       json_object_put (reply);
     }
-  g_clear_pointer (&problem, g_free);
-  reply = wait_reply (session, definitions_id, "query-cpu-definitions", deadline_us, &problem,
-                      &broken);
-  if (reply != NULL && json_object_is_type (reply, json_type_array))
-    json_object_object_add (facts, "models", compact_definitions (reply));
-  else
-    facts_set_string (facts, "models_missing", problem != NULL ? problem : "not a list");
-  json_object_put (reply);
-
-  if (migratable_id != 0)
-    add_expansions (facts, session, accel, migratable_id, supported_id, deadline_us, &broken);
-  else
-    facts_set_string (facts, "expansion_missing",
-                      "QEMU older than 2.9.0 has no x86 query-cpu-model-expansion: "
-                      "the host model needs a post-start probe");
 
   /* A QEMU that died, hung or stopped speaking QMP in the middle started, but what it
    * said is not a description of it: unusable, and never cached. */
@@ -378,28 +512,37 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
 
       json_object_object_add (facts, "usable", json_object_new_boolean (FALSE));
       facts_set_string (facts, "failure", failure);
+      candidate_expansions_clear (&candidates);
       qmp_connection_close (g_steal_pointer (&connection), NULL);
       return facts;
     }
 
-  if (closest_model)
+  if (candidates.ids != NULL)
     {
-      json_object *models = json_object_object_get (facts, "models");
-      json_object *host_model_names = json_object_object_get (facts, "host_model");
-
-      if (models != NULL && host_model_names != NULL)
+      if (expanded)
         {
-          X86FeatureSet migratable;
-          json_object *closest;
+          json_object *closest = find_closest_model (session, &candidates, &migratable,
+                                                     deadline_us);
 
-          names_from_json (json_object_object_get (host_model_names, "migratable"), &migratable);
-          closest = find_closest_model (session, models, &migratable, deadline_us);
           if (closest != NULL)
             json_object_object_add (facts, "closest", closest);
         }
+      else
+        /* The answers are not needed, but QEMU's replies are read before quit. */
+        for (guint i = 0; i < candidates.ids->len; i++)
+          json_object_put (qmp_session_wait (session, g_array_index (candidates.ids, guint64, i),
+                                             deadline_us, NULL));
     }
+  candidate_expansions_clear (&candidates);
   qmp_connection_close (g_steal_pointer (&connection), NULL);
   return facts;
+}
+
+json_object *
+probe_host_gather_facts (QmpSource *source, const char *accel, const char *machine,
+                         gboolean closest_model, gint64 deadline_us)
+{
+  return gather_facts (source, accel, machine, closest_model, FALSE, deadline_us);
 }
 
 /* ---- Decoding ---- */
@@ -414,14 +557,109 @@ string_member (json_object *object, const char *name)
   return g_strdup (json_object_get_string (value));
 }
 
+/* The strings of @info's models go to one chunk and the name arrays to one pointer array,
+ * so a whole list of models costs a handful of allocations to make and to free. */
+static const char *
+chunk_string (ProbeAccelInfo *info, json_object *string)
+{
+  if (string == NULL || !json_object_is_type (string, json_type_string))
+    return NULL;
+  return g_string_chunk_insert_len (info->strings, json_object_get_string (string),
+                                    json_object_get_string_len (string));
+}
+
+/* A list of indices, "0 4 17", as @n names of @names into @info->unavailable. */
+static guint
+decode_list (ProbeAccelInfo *info, const char *list, const char *const *names, guint n_names)
+{
+  guint n = 0;
+
+  while (*list != '\0')
+    {
+      char *end;
+      guint64 index = g_ascii_strtoull (list, &end, 10);
+
+      if (end == list)
+        break;
+      if (index < n_names)
+        {
+          g_ptr_array_add (info->unavailable, (gpointer) names[index]);
+          n++;
+        }
+      list = *end == ' ' ? end + 1 : end;
+    }
+  return n;
+}
+
+static void
+decode_models (ProbeAccelInfo *info, json_object *compact)
+{
+  json_object *models = json_object_object_get (compact, "list");
+  json_object *lists = json_object_object_get (compact, "lists");
+  size_t n_models = json_object_array_length (models);
+  size_t n_lists = json_object_array_length (lists);
+  g_autofree guint *list_start = g_new (guint, n_lists + 1);
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  char *feature_names;
+
+  info->models = g_new0 (ProbeModel, n_models);
+  info->n_models = (guint) n_models;
+  info->strings = g_string_chunk_new (4096);
+  info->unavailable = g_ptr_array_new ();
+
+  /* One copy of all names; the spaces become their ends. */
+  feature_names = (char *) chunk_string (info, json_object_object_get (compact, "features"));
+  for (char *name = feature_names != NULL ? strtok_r (feature_names, " ", &feature_names) : NULL;
+       name != NULL; name = strtok_r (NULL, " ", &feature_names))
+    g_ptr_array_add (names, name);
+  for (size_t i = 0; i < n_lists; i++)
+    {
+      list_start[i] = info->unavailable->len;
+      decode_list (info, json_object_get_string (json_object_array_get_idx (lists, i)),
+                   (const char *const *) names->pdata, names->len);
+    }
+  list_start[n_lists] = info->unavailable->len;
+
+  /* The pointer array has stopped growing: models can point into it now, and models with
+   * the same list share it. */
+  for (size_t i = 0; i < n_models; i++)
+    {
+      json_object *entry = json_object_array_get_idx (models, i);
+      ProbeModel *model = &info->models[i];
+      json_object *migration_safe = json_object_array_get_idx (entry, MODEL_MIGRATION_SAFE);
+      json_object *list = json_object_array_get_idx (entry, MODEL_LIST);
+
+      model->name = chunk_string (info, json_object_array_get_idx (entry, MODEL_NAME));
+      if (model->name == NULL)
+        model->name = "";
+      model->alias_of = chunk_string (info, json_object_array_get_idx (entry, MODEL_ALIAS_OF));
+      model->deprecated = json_object_get_boolean (json_object_array_get_idx (entry, MODEL_DEPRECATED));
+      model->migration_safe = migration_safe == NULL ? -1 : json_object_get_boolean (migration_safe);
+      if (list != NULL && json_object_is_type (list, json_type_int))
+        {
+          int index = json_object_get_int (list);
+
+          if (index >= 0 && (size_t) index < n_lists)
+            {
+              static const char *const no_names[] = { NULL };
+
+              model->n_unavailable = list_start[index + 1] - list_start[index];
+              model->unavailable = model->n_unavailable == 0
+                                   ? no_names
+                                   : (const char *const *) info->unavailable->pdata + list_start[index];
+            }
+        }
+    }
+}
+
 ProbeAccelInfo *
 probe_accel_info_from_facts (json_object *facts)
 {
   ProbeAccelInfo *info = g_new0 (ProbeAccelInfo, 1);
   json_object *host_model = NULL;
   json_object *usable = NULL;
+  json_object *models = NULL;
 
-  info->facts = facts;
   info->accel = string_member (facts, "accel");
   json_object_object_get_ex (facts, "usable", &usable);
   info->usable = usable != NULL && json_object_get_boolean (usable);
@@ -435,14 +673,14 @@ probe_accel_info_from_facts (json_object *facts)
   if (json_object_object_get_ex (facts, "host_model", &host_model) && host_model != NULL)
     {
       info->expansion_known = TRUE;
-      names_from_json (json_object_object_get (host_model, "migratable"), &info->migratable);
-      names_from_json (json_object_object_get (host_model, "supported"), &info->supported);
+      names_from_string (json_object_object_get (host_model, "migratable"), &info->migratable);
+      names_from_string (json_object_object_get (host_model, "supported"), &info->supported);
     }
-  info->models_known = json_object_object_get_ex (facts, "models", &info->models)
-                       && json_object_is_type (info->models, json_type_array);
-  if (!info->models_known)
-    info->models = NULL;
-  json_object_object_get_ex (facts, "closest", &info->closest);
+  info->models_known = json_object_object_get_ex (facts, "models", &models)
+                       && json_object_is_type (models, json_type_object);
+  if (info->models_known)
+    decode_models (info, models);
+  info->closest = member_or_null (facts, "closest");
   return info;
 }
 
@@ -460,7 +698,12 @@ probe_accel_info_free (ProbeAccelInfo *info)
   g_free (info->expansion_missing);
   g_free (info->host_model_name);
   g_free (info->cache_status);
-  json_object_put (info->facts);
+  g_free (info->models);
+  if (info->strings != NULL)
+    g_string_chunk_free (info->strings);
+  if (info->unavailable != NULL)
+    g_ptr_array_unref (info->unavailable);
+  json_object_put (info->closest);
   g_free (info);
 }
 
@@ -493,21 +736,30 @@ probe_host_accel (const ProbeHost *host, const char *accel)
   return NULL;
 }
 
+/* The CPUID of every CPU (or of the dump): all the cache key needs of the silicon. */
 static void
-read_hardware (ProbeHost *host, const char *cpuid_dump, GError **error)
+read_cpuid (ProbeHost *host, const char *cpuid_dump, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  guint n_cpus;
 
   host->hardware = cpuid_dump != NULL ? x86_cpuid_dump_load (cpuid_dump, error)
                                       : x86_host_cpuid_read (-1, &local_error);
+  if (host->hardware == NULL && local_error != NULL)
+    host->hardware_failure = g_strdup (local_error->message);
+}
+
+/* What the report says of the silicon beyond its CPUID; @microcode: this host's. */
+static void
+decode_hardware (ProbeHost *host, gboolean from_this_host, const char *microcode)
+{
+  guint n_cpus;
+
   if (host->hardware == NULL)
-    {
-      if (local_error != NULL)
-        host->hardware_failure = g_strdup (local_error->message);
-      return;
-    }
-  host->identity = x86_cpu_identity_from_dump (host->hardware, cpuid_dump == NULL);
+    return;
+  /* The revision was read once for the cache key; the identity reuses it. */
+  host->identity = x86_cpu_identity_from_dump (host->hardware, FALSE);
+  if (from_this_host)
+    host->identity->microcode = g_strdup (microcode);
   host->heterogeneous = x86_cpuid_dump_heterogeneous (host->hardware, NULL);
   probe_host_layers_common_features (host->hardware, &host->hardware_all);
   n_cpus = x86_cpuid_dump_n_cpus (host->hardware);
@@ -527,6 +779,7 @@ typedef struct {
   const char *accel;
   const char *machine;
   gboolean closest_model;
+  gboolean kvm_checked;      /* /dev/kvm opened read-write already */
   gint64 deadline_us;
   ProbeCacheKey *key;        /* NULL: not cached */
   ProbeCache *cache;
@@ -559,16 +812,15 @@ gather_job_run (gpointer user_data)
 {
   GatherJob *job = user_data;
 
-  job->facts = probe_host_gather_facts (job->source, job->accel, job->machine,
-                                        job->closest_model, job->deadline_us);
+  job->facts = gather_facts (job->source, job->accel, job->machine, job->closest_model,
+                             job->kvm_checked, job->deadline_us);
   return NULL;
 }
 
 static void
-lookup_cached (GatherJob *job, const ProbeHost *host)
+lookup_cached (GatherJob *job, const ProbeHost *host, const char *microcode)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *microcode = x86_host_microcode ();
   g_autofree char *reason = NULL;
   ProbeCacheKeyInputs inputs = {
     .qemu_binary = qmp_source_describe (job->source),
@@ -577,6 +829,7 @@ lookup_cached (GatherJob *job, const ProbeHost *host)
     .cpuid = host->hardware,
     .microcode = microcode,
   };
+  json_object *format = NULL;
 
   job->key = probe_cache_key_new (&inputs, &error);
   if (job->key == NULL)
@@ -585,6 +838,14 @@ lookup_cached (GatherJob *job, const ProbeHost *host)
       return;
     }
   job->facts = probe_cache_lookup (job->cache, job->key, &reason);
+  if (job->facts != NULL
+      && (!json_object_object_get_ex (job->facts, "format", &format)
+          || g_strcmp0 (json_object_get_string (format), FACTS_FORMAT) != 0))
+    {
+      /* Written by a build of the same version with another layout: ask QEMU again. */
+      g_clear_pointer (&job->facts, json_object_put);
+      reason = g_strdup ("the entry holds facts of another layout");
+    }
   if (job->facts != NULL)
     {
       g_autofree char *path = probe_cache_entry_path (job->cache, job->key);
@@ -601,31 +862,48 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
   g_autoptr (ProbeHost) host = g_new0 (ProbeHost, 1);
   g_autoptr (ProbeCache) cache = NULL;
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+  g_autofree char *microcode = NULL;
   QmpSourceKind kind = qmp_source_kind (request->source);
   gboolean kvm_requested = FALSE;
-  gboolean cacheable = request->use_cache && kind == QMP_SOURCE_LAUNCH
-                       && request->cpuid_dump == NULL;
+  gboolean this_host = request->cpuid_dump == NULL;
+  gboolean cacheable = request->use_cache && kind == QMP_SOURCE_LAUNCH && this_host;
   guint n_accels = request->accels != NULL ? g_strv_length ((char **) request->accels) : 0;
   g_autofree GatherJob *jobs = g_new0 (GatherJob, MAX (n_accels, 1));
+  int kvm_fd = -1;
   const char *not_cached = !request->use_cache ? "not cached: --no-cache"
                            : kind == QMP_SOURCE_REPLAY ? "not cached: a replay"
                            : kind == QMP_SOURCE_SOCKET ? "not cached: a running QEMU"
                            : "not cached: CPUID from a dump";
 
+  /* /dev/kvm is opened once: whether kvm can run, then KVM's tables from the same fd.
+   * A replay or a running QEMU answers for kvm whatever this host has. */
   for (guint i = 0; i < n_accels; i++)
-    if (strcmp (request->accels[i], "kvm") == 0)
+    if (strcmp (request->accels[i], "kvm") == 0 && kvm_fd < 0)
       {
-        g_autofree char *kvm_problem = kind == QMP_SOURCE_LAUNCH ? kvm_unusable_reason () : NULL;
+        g_autofree char *kvm_problem = kind == QMP_SOURCE_LAUNCH
+                                       ? kvm_unusable_reason (&kvm_fd) : NULL;
 
         kvm_requested = kvm_problem == NULL;
       }
   host->binary = qmp_source_describe (request->source);
-  /* The CPUID signature is part of the cache key, so the silicon is read first. */
-  read_hardware (host, request->cpuid_dump, error);
-  if (host->hardware == NULL && request->cpuid_dump != NULL)
-    return NULL;
-  if (host->hardware == NULL)
-    cacheable = FALSE;
+  if (this_host)
+    microcode = x86_host_microcode ();
+  /* The CPUID signature is part of the cache key, so with a cache the silicon is read
+   * before QEMU is asked; without one QEMU starts first, as its start is what takes long,
+   * and every host read below overlaps it. Starting QEMU speculatively and stopping it on
+   * a hit would instead cost a warm run a fork, an exec and a kill. */
+  if (cacheable || !this_host)
+    {
+      read_cpuid (host, request->cpuid_dump, error);
+      if (host->hardware == NULL && !this_host)
+        {
+          if (kvm_fd >= 0)
+            close (kvm_fd);
+          return NULL;
+        }
+      if (host->hardware == NULL)
+        cacheable = FALSE;
+    }
   if (cacheable)
     cache = probe_cache_new (request->cache_directory);
 
@@ -641,10 +919,11 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
        * whenever kvm can run. */
       job->closest_model = request->closest_model
                            && (strcmp (job->accel, "kvm") == 0 || !kvm_requested);
+      job->kvm_checked = kvm_fd >= 0;
       job->deadline_us = request->deadline_us;
       job->cache = cache;
       if (cacheable)
-        lookup_cached (job, host);
+        lookup_cached (job, host, microcode);
       else
         job->cache_status = g_strdup (not_cached);
       if (job->facts != NULL)
@@ -656,8 +935,14 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
         gather_job_run (job);
     }
 
-  if (request->cpuid_dump == NULL)
-    host->kvm = x86_kvm_cpuid_read (NULL);
+  if (host->hardware == NULL && host->hardware_failure == NULL)
+    read_cpuid (host, NULL, NULL);
+  decode_hardware (host, this_host, microcode);
+  /* This machine's KVM says nothing of a recording's host, as in probe_run(). */
+  if (this_host && kind != QMP_SOURCE_REPLAY)
+    host->kvm = kvm_fd >= 0 ? x86_kvm_cpuid_read_fd (kvm_fd, NULL) : x86_kvm_cpuid_read (NULL);
+  else if (kvm_fd >= 0)
+    close (kvm_fd);
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
 
@@ -669,7 +954,8 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
 
       if (job->key != NULL && g_str_has_prefix (job->cache_status, "miss"))
         store_facts (job);
-      info = probe_accel_info_from_facts (g_steal_pointer (&job->facts));
+      info = probe_accel_info_from_facts (job->facts);
+      json_object_put (g_steal_pointer (&job->facts));
       info->cache_status = g_steal_pointer (&job->cache_status);
       g_ptr_array_add (host->accels, info);
       probe_cache_key_free (job->key);

@@ -16,6 +16,18 @@
 #include "x86/kvm-cpuid.h"
 #include "x86/feature-set.h"
 
+/* One named model as query-cpu-definitions described it under one accelerator. The
+ * strings belong to the ProbeAccelInfo the model is in. */
+typedef struct {
+  const char *name;
+  const char *alias_of;            /* NULL: not an alias */
+  const char *const *unavailable;  /* the blocking features, QEMU's order; NULL when QEMU
+                                    * did not say (older than 2.8) */
+  guint n_unavailable;
+  gboolean deprecated;
+  int migration_safe;              /* 1, 0, -1: not said */
+} ProbeModel;
+
 /* What one QEMU told us under one accelerator, decoded from the facts document. */
 typedef struct {
   char *accel;
@@ -31,17 +43,19 @@ typedef struct {
   X86FeatureSet migratable;   /* host model with migratable on */
   X86FeatureSet supported;    /* host model with migratable off */
   gboolean models_known;      /* query-cpu-definitions answered */
-  json_object *models;        /* [{"name","unavailable"|null,"alias_of","deprecated",
-                               *   "migration_safe"}] borrowed from the facts */
-  json_object *closest;       /* {"model","require":[],"disable":[],"changes"} or NULL; borrowed */
-  json_object *facts;         /* the whole document, owned */
+  ProbeModel *models;         /* in QEMU's order; NULL unless models_known */
+  guint n_models;
+  json_object *closest;       /* {"model","require":[],"disable":[],"changes","candidates"}
+                               * or NULL; owned */
   char *cache_status;         /* "hit", "miss: why", "not cached: why" */
+  GStringChunk *strings;      /* every string of @models, freed at once */
+  GPtrArray *unavailable;     /* the arrays @models point into */
 } ProbeAccelInfo;
 
 void probe_accel_info_free (ProbeAccelInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeAccelInfo, probe_accel_info_free)
 
-/* Decodes a facts document (reference taken). */
+/* Decodes a facts document (borrowed: nothing of it is kept). */
 ProbeAccelInfo *probe_accel_info_from_facts (json_object *facts);
 
 typedef struct {
@@ -62,7 +76,8 @@ typedef struct {
   gboolean heterogeneous;       /* CPUs differ in more than their APIC ids */
   X86FeatureSet hardware_all;   /* on every CPU */
   X86FeatureSet hardware_some;  /* on at least one CPU */
-  X86KvmCpuid *kvm;             /* NULL when the CPUID came from a dump (another host's KVM) */
+  X86KvmCpuid *kvm;             /* NULL when not read: the CPUID came from a dump (another
+                                 * host's KVM), or QEMU's answers from a recording */
   GPtrArray *accels;            /* of ProbeAccelInfo, in request order */
   const char *binary;           /* the source's description; borrowed */
 } ProbeHost;

@@ -24,37 +24,27 @@ probe_model_blocker_layer (const ProbeHost *host, const char *accel, const char 
   return "kvm";
 }
 
-static json_object *
-copy_member (json_object *object, const char *name)
-{
-  json_object *value = NULL;
-
-  json_object_object_get_ex (object, name, &value);
-  return value != NULL ? json_object_get (value) : NULL;
-}
-
 json_object *
 probe_models_to_json (const ProbeHost *host, const ProbeAccelInfo *info)
 {
   json_object *root = json_object_new_object ();
-  json_object *models = json_object_new_array ();
+  json_object *models = json_object_new_array_ext ((int) info->n_models);
 
   json_object_object_add (root, "accel", json_object_new_string (info->accel));
-  for (size_t i = 0; info->models != NULL && i < json_object_array_length (info->models); i++)
+  for (guint i = 0; i < info->n_models; i++)
     {
-      json_object *definition = json_object_array_get_idx (info->models, i);
-      json_object *unavailable = json_object_object_get (definition, "unavailable");
+      const ProbeModel *definition = &info->models[i];
       json_object *model = json_object_new_object ();
-      json_object *blockers = json_object_new_array ();
-      gboolean known = unavailable != NULL && json_object_is_type (unavailable, json_type_array);
+      json_object *blockers = json_object_new_array_ext ((int) definition->n_unavailable);
+      gboolean known = definition->unavailable != NULL;
 
-      json_object_object_add (model, "name", copy_member (definition, "name"));
+      json_object_object_add (model, "name", json_object_new_string (definition->name));
       json_object_object_add (model, "usable",
-                              known ? json_object_new_boolean (json_object_array_length (unavailable) == 0)
+                              known ? json_object_new_boolean (definition->n_unavailable == 0)
                                     : NULL);
-      for (size_t j = 0; known && j < json_object_array_length (unavailable); j++)
+      for (guint j = 0; j < definition->n_unavailable; j++)
         {
-          const char *name = json_object_get_string (json_object_array_get_idx (unavailable, j));
+          const char *name = definition->unavailable[j];
           json_object *blocker = json_object_new_object ();
 
           json_object_object_add (blocker, "feature", json_object_new_string (name));
@@ -63,9 +53,13 @@ probe_models_to_json (const ProbeHost *host, const ProbeAccelInfo *info)
           json_object_array_add (blockers, blocker);
         }
       json_object_object_add (model, "blockers", blockers);
-      json_object_object_add (model, "alias_of", copy_member (definition, "alias_of"));
-      json_object_object_add (model, "deprecated", copy_member (definition, "deprecated"));
-      json_object_object_add (model, "migration_safe", copy_member (definition, "migration_safe"));
+      json_object_object_add (model, "alias_of",
+                              definition->alias_of != NULL
+                              ? json_object_new_string (definition->alias_of) : NULL);
+      json_object_object_add (model, "deprecated", json_object_new_boolean (definition->deprecated));
+      json_object_object_add (model, "migration_safe",
+                              definition->migration_safe < 0
+                              ? NULL : json_object_new_boolean (definition->migration_safe));
       json_object_array_add (models, model);
     }
   json_object_object_add (root, "models", models);

@@ -370,14 +370,12 @@ text_models_summary (GString *out, const ProbeHost *host)
           g_string_append_printf (out, "  %-16s unknown\n", info->accel);
           continue;
         }
-      for (size_t j = 0; j < json_object_array_length (info->models); j++)
+      for (guint j = 0; j < info->n_models; j++)
         {
-          json_object *unavailable = json_object_object_get (json_object_array_get_idx (info->models, j),
-                                                             "unavailable");
           total++;
-          if (unavailable == NULL)
+          if (info->models[j].unavailable == NULL)
             unknown++;
-          else if (json_object_array_length (unavailable) == 0)
+          else if (info->models[j].n_unavailable == 0)
             usable++;
         }
       if (unknown == total)

@@ -275,18 +275,25 @@ static char *
 microcode_from_cpuinfo (void)
 {
   g_autofree char *cpuinfo = NULL;
-  g_auto (GStrv) lines = NULL;
 
   if (!g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
     return NULL;
-  lines = g_strsplit (cpuinfo, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], "microcode"))
-      {
-        const char *colon = strchr (lines[i], ':');
-        if (colon != NULL)
-          return g_strstrip (g_strdup (colon + 1));
-      }
+  /* The first line that starts with "microcode", found without splitting the whole file
+   * (a line per field per CPU) into strings. */
+  for (const char *line = cpuinfo; line != NULL && *line != '\0'; )
+    {
+      const char *end = strchr (line, '\n');
+      const char *colon = strchr (line, ':');
+
+      if (g_str_has_prefix (line, "microcode") && colon != NULL && (end == NULL || colon < end))
+        {
+          char *value = end != NULL ? g_strndup (colon + 1, (gsize) (end - colon - 1))
+                                    : g_strdup (colon + 1);
+
+          return g_strstrip (value);
+        }
+      line = end != NULL ? end + 1 : NULL;
+    }
   return NULL;
 }
 

@@ -71,19 +71,13 @@ fill_feature_set (X86FeatureSet *set, const X86CpuidDump *dump)
 }
 
 X86KvmCpuid *
-x86_kvm_cpuid_read (const char *device)
+x86_kvm_cpuid_read_fd (int fd, const char *device)
 {
   X86KvmCpuid *kvm = g_new0 (X86KvmCpuid, 1);
   const char *path = device != NULL ? device : KVM_DEVICE;
   g_autofree struct kvm_cpuid2 *supported = NULL;
   g_autofree struct kvm_cpuid2 *emulated = NULL;
-  int fd = open (path, O_RDWR | O_CLOEXEC);
 
-  if (fd < 0)
-    {
-      kvm->reason = g_strdup_printf ("%s: %s", path, g_strerror (errno));
-      return kvm;
-    }
   supported = get_cpuid_table (fd, KVM_GET_SUPPORTED_CPUID);
   if (supported == NULL)
     {
@@ -103,6 +97,22 @@ x86_kvm_cpuid_read (const char *device)
   fill_feature_set (&kvm->supported_features, kvm->supported);
   fill_feature_set (&kvm->emulated_features, kvm->emulated);
   return kvm;
+}
+
+X86KvmCpuid *
+x86_kvm_cpuid_read (const char *device)
+{
+  const char *path = device != NULL ? device : KVM_DEVICE;
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      X86KvmCpuid *kvm = g_new0 (X86KvmCpuid, 1);
+
+      kvm->reason = g_strdup_printf ("%s: %s", path, g_strerror (errno));
+      return kvm;
+    }
+  return x86_kvm_cpuid_read_fd (fd, device);
 }
 
 void

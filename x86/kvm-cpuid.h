@@ -18,5 +18,8 @@ typedef struct {
 
 /* @device: NULL for /dev/kvm. Never fails: see ->available and ->reason. */
 X86KvmCpuid *x86_kvm_cpuid_read (const char *device);
+/* The same from @fd, open read-write on @device (NULL: /dev/kvm, for messages), which it
+ * closes: a caller that opened the device to see whether kvm can run reads it once. */
+X86KvmCpuid *x86_kvm_cpuid_read_fd (int fd, const char *device);
 void         x86_kvm_cpuid_free (X86KvmCpuid *kvm);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X86KvmCpuid, x86_kvm_cpuid_free)
