@@ -176,50 +176,6 @@ features_json (const ProbeHost *host)
   return features;
 }
 
-/* One entry per model, with usable and blockers per accelerator. */
-static json_object *
-models_json (const ProbeHost *host)
-{
-  json_object *merged = json_object_new_array ();
-  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
-
-  for (guint i = 0; i < host->accels->len; i++)
-    {
-      ProbeAccelInfo *info = host->accels->pdata[i];
-      json_object *document = probe_models_to_json (host, info);
-      json_object *models = json_object_object_get (document, "models");
-
-      for (size_t j = 0; j < json_object_array_length (models); j++)
-        {
-          json_object *model = json_object_array_get_idx (models, j);
-          const char *name = json_object_get_string (json_object_object_get (model, "name"));
-          json_object *entry = g_hash_table_lookup (by_name, name);
-
-          if (entry == NULL)
-            {
-              entry = json_object_new_object ();
-              json_object_object_add (entry, "name", json_object_new_string (name));
-              json_object_object_add (entry, "usable", json_object_new_object ());
-              json_object_object_add (entry, "blockers", json_object_new_object ());
-              json_object_object_add (entry, "alias_of",
-                                      json_object_get (json_object_object_get (model, "alias_of")));
-              json_object_object_add (entry, "deprecated",
-                                      json_object_get (json_object_object_get (model, "deprecated")));
-              json_object_object_add (entry, "migration_safe",
-                                      json_object_get (json_object_object_get (model, "migration_safe")));
-              json_object_array_add (merged, entry);
-              g_hash_table_insert (by_name, (gpointer) json_object_get_string (json_object_object_get (entry, "name")), entry);
-            }
-          json_object_object_add (json_object_object_get (entry, "usable"), info->accel,
-                                  json_object_get (json_object_object_get (model, "usable")));
-          json_object_object_add (json_object_object_get (entry, "blockers"), info->accel,
-                                  json_object_get (json_object_object_get (model, "blockers")));
-        }
-      json_object_put (document);
-    }
-  return merged;
-}
-
 static json_object *
 host_json (const ProbeHost *host, const ProbeAccelInfo *primary)
 {
@@ -239,7 +195,7 @@ host_json (const ProbeHost *host, const ProbeAccelInfo *primary)
   json_object_object_add (root, "kvm", kvm);
   json_object_object_add (root, "qemu", qemu_json (host, primary));
   json_object_object_add (root, "features", features_json (host));
-  json_object_object_add (root, "models", models_json (host));
+  json_object_object_add (root, "models", cli_json_host_models (host));
   return root;
 }
 
@@ -480,7 +436,6 @@ run_host (const CliOptions *options, GError **error)
   ProbeHostRequest request = { 0 };
   ProbeAccelInfo *primary;
   json_object *document;
-  json_object *models;
   gboolean printed;
 
   if (source == NULL)
@@ -530,10 +485,7 @@ run_host (const CliOptions *options, GError **error)
       json_object_put (document);
       return printed ? CLI_EXIT_OK : -1;
     case CLI_FORMAT_XML:
-      document = probe_models_to_json (host, primary);
-      models = json_object_object_get (document, "models");
-      cli_xml_host (out, host, primary, models);
-      json_object_put (document);
+      cli_xml_host (out, host, primary);
       return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
     }
   g_assert_not_reached ();

@@ -1,6 +1,10 @@
 /* tools/output-xml.c — libvirt-shaped XML for host and models. */
 #include "tools/output-xml.h"
 
+#include "probe/models.h"
+
+#include <string.h>
+
 static const char *
 libvirt_name (const char *qemu_name)
 {
@@ -9,16 +13,36 @@ libvirt_name (const char *qemu_name)
   return feature != NULL ? x86_feature_libvirt_name (feature) : qemu_name;
 }
 
+/* @text escaped as g_markup_escape_text() does it. The names printed here (models,
+ * features, layers) almost never need it, and a host's models are thousands of them:
+ * those go in as they are, without a copy. */
+static void
+append_escaped (GString *out, const char *text)
+{
+  g_autofree char *escaped = NULL;
+
+  for (const guchar *c = (const guchar *) text; *c != '\0'; c++)
+    if (*c == '&' || *c == '<' || *c == '>' || *c == '\'' || *c == '"' || *c < 0x20
+        || *c >= 0x7f)
+      {
+        escaped = g_markup_escape_text (text, -1);
+        g_string_append (out, escaped);
+        return;
+      }
+  g_string_append (out, text);
+}
+
 static void
 append_features (GString *out, json_object *names, const char *policy, const char *indent)
 {
   for (size_t i = 0; names != NULL && i < json_object_array_length (names); i++)
     {
-      g_autofree char *line = g_markup_printf_escaped (
-        "%s<feature policy='%s' name='%s'/>\n", indent, policy,
-        libvirt_name (json_object_get_string (json_object_array_get_idx (names, i))));
-
-      g_string_append (out, line);
+      g_string_append (out, indent);
+      g_string_append (out, "<feature policy='");
+      append_escaped (out, policy);
+      g_string_append (out, "' name='");
+      append_escaped (out, libvirt_name (json_object_get_string (json_object_array_get_idx (names, i))));
+      g_string_append (out, "'/>\n");
     }
 }
 
@@ -37,6 +61,56 @@ cli_xml_custom_cpu (GString *out, json_object *closest, const char *indent)
   g_string_append_printf (out, "%s</cpu>\n", indent);
 }
 
+/* One <model> line of the custom mode; @usable: 1, 0, -1 for unknown. */
+static void
+append_model (GString *out, const char *indent, const char *name, int usable,
+              const char *alias_of, gboolean deprecated)
+{
+  g_string_append (out, indent);
+  g_string_append (out, "  <model usable='");
+  g_string_append (out, usable < 0 ? "unknown" : usable ? "yes" : "no");
+  g_string_append_c (out, '\'');
+  /* Escaped apart: the quotes around the value are markup, not text. */
+  if (alias_of != NULL)
+    {
+      g_string_append (out, " canonical='");
+      append_escaped (out, alias_of);
+      g_string_append_c (out, '\'');
+    }
+  g_string_append (out, " deprecated='");
+  g_string_append (out, deprecated ? "yes" : "no");
+  g_string_append (out, "'>");
+  append_escaped (out, name);
+  g_string_append (out, "</model>\n");
+}
+
+static void
+append_blockers_open (GString *blockers, const char *indent, const char *name)
+{
+  g_string_append (blockers, indent);
+  g_string_append (blockers, "  <blockers model='");
+  append_escaped (blockers, name);
+  g_string_append (blockers, "'>\n");
+}
+
+static void
+append_blocker (GString *blockers, const char *indent, const char *feature, const char *layer)
+{
+  g_string_append (blockers, indent);
+  g_string_append (blockers, "    <feature name='");
+  append_escaped (blockers, libvirt_name (feature));
+  g_string_append (blockers, "' layer='");
+  append_escaped (blockers, layer);
+  g_string_append (blockers, "'/>\n");
+}
+
+static void
+append_blockers_close (GString *blockers, const char *indent)
+{
+  g_string_append (blockers, indent);
+  g_string_append (blockers, "  </blockers>\n");
+}
+
 void
 cli_xml_custom_mode (GString *out, json_object *models, const char *indent)
 {
@@ -51,49 +125,56 @@ cli_xml_custom_mode (GString *out, json_object *models, const char *indent)
       json_object *deprecated = json_object_object_get (model, "deprecated");
       json_object *features = json_object_object_get (model, "blockers");
       const char *name = json_object_get_string (json_object_object_get (model, "name"));
-      g_autofree char *canonical = NULL;
-      g_autofree char *line = NULL;
 
-      /* Escaped apart: the quotes around the value are markup, not text. */
-      if (alias != NULL)
-        canonical = g_markup_printf_escaped (" canonical='%s'", json_object_get_string (alias));
-      line = g_markup_printf_escaped (
-        "%s  <model usable='%s'", indent,
-        usable == NULL ? "unknown" : json_object_get_boolean (usable) ? "yes" : "no");
-      g_string_append (out, line);
-      g_clear_pointer (&line, g_free);
-      if (canonical != NULL)
-        g_string_append (out, canonical);
-      line = g_markup_printf_escaped (
-        " deprecated='%s'>%s</model>\n",
-        deprecated != NULL && json_object_get_boolean (deprecated) ? "yes" : "no", name);
-      g_string_append (out, line);
+      append_model (out, indent, name, usable == NULL ? -1 : json_object_get_boolean (usable),
+                    alias != NULL ? json_object_get_string (alias) : NULL,
+                    deprecated != NULL && json_object_get_boolean (deprecated));
       if (features == NULL || json_object_array_length (features) == 0)
         continue;
-      {
-        g_autofree char *open = g_markup_printf_escaped ("%s  <blockers model='%s'>\n",
-                                                         indent, name);
-        g_string_append (blockers, open);
-      }
+      append_blockers_open (blockers, indent, name);
       for (size_t j = 0; j < json_object_array_length (features); j++)
         {
           json_object *blocker = json_object_array_get_idx (features, j);
-          g_autofree char *feature = g_markup_printf_escaped (
-            "%s    <feature name='%s' layer='%s'/>\n", indent,
-            libvirt_name (json_object_get_string (json_object_object_get (blocker, "feature"))),
-            json_object_get_string (json_object_object_get (blocker, "layer")));
 
-          g_string_append (blockers, feature);
+          append_blocker (blockers, indent,
+                          json_object_get_string (json_object_object_get (blocker, "feature")),
+                          json_object_get_string (json_object_object_get (blocker, "layer")));
         }
-      g_string_append_printf (blockers, "%s  </blockers>\n", indent);
+      append_blockers_close (blockers, indent);
     }
   g_string_append (out, blockers->str);
   g_string_append_printf (out, "%s</mode>\n", indent);
 }
 
+/* cli_xml_custom_mode() straight from @info's models, without a JSON document between. */
+static void
+custom_mode_of (GString *out, const ProbeHost *host, const ProbeAccelInfo *info,
+                const char *indent)
+{
+  g_autoptr (GString) blockers = g_string_new (NULL);
+
+  g_string_append_printf (out, "%s<mode name='custom' supported='yes'>\n", indent);
+  for (guint i = 0; i < info->n_models; i++)
+    {
+      const ProbeModel *model = &info->models[i];
+
+      append_model (out, indent, model->name,
+                    model->unavailable == NULL ? -1 : model->n_unavailable == 0,
+                    model->alias_of, model->deprecated);
+      if (model->n_unavailable == 0)
+        continue;
+      append_blockers_open (blockers, indent, model->name);
+      for (guint j = 0; j < model->n_unavailable; j++)
+        append_blocker (blockers, indent, model->unavailable[j],
+                        probe_model_blocker_layer (host, info->accel, model->unavailable[j]));
+      append_blockers_close (blockers, indent);
+    }
+  g_string_append_len (out, blockers->str, (gssize) blockers->len);
+  g_string_append_printf (out, "%s</mode>\n", indent);
+}
+
 void
-cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info,
-              json_object *models)
+cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info)
 {
   gboolean kvm = g_strcmp0 (info->accel, "kvm") == 0;
   g_autofree char *head = g_markup_printf_escaped (
@@ -135,6 +216,6 @@ cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info,
     }
   else
     g_string_append (out, "    <mode name='host-model' supported='no'/>\n");
-  cli_xml_custom_mode (out, models, "    ");
+  custom_mode_of (out, host, info, "    ");
   g_string_append (out, "  </cpu>\n</domainCapabilities>\n");
 }

@@ -13,6 +13,5 @@ void cli_xml_custom_cpu (GString *out, json_object *closest, const char *indent)
 void cli_xml_custom_mode (GString *out, json_object *models, const char *indent);
 
 /* <domainCapabilities> with the four <cpu> modes for @info's accelerator:
- * host-passthrough, maximum, host-model and custom. */
-void cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info,
-                   json_object *models);
+ * host-passthrough, maximum, host-model and custom (@info's models). */
+void cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info);
