@@ -450,6 +450,8 @@ assert_replay_answers_alike (const char *const *command, const char *name)
   g_autoptr (TestRun) replayed = NULL;
   json_object *live_json;
   json_object *replayed_json;
+  json_object *replay;
+  json_object *kvm;
 
   /* A replay reads no local KVM (the recording may come from anywhere); a dump of this
    * host's CPUID gives both runs the same layers. */
@@ -485,6 +487,22 @@ assert_replay_answers_alike (const char *const *command, const char *name)
   assert_exit (replayed, live->status);
   live_json = parse_json (live->out);
   replayed_json = parse_json (replayed->out);
+  /* Only the replay names its recording, and (host) says KVM went unread for that reason. */
+  assert_false (json_object_object_get_ex (live_json, "replay", NULL));
+  replay = member (replayed_json, "replay", json_type_object);
+  assert_string_equal (json_object_get_string (member (replay, "file", json_type_string)),
+                       recording);
+  assert_false (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  json_object_object_del (replayed_json, "replay");
+  if (json_object_object_get_ex (replayed_json, "kvm", &kvm))
+    {
+      g_autofree char *not_read = g_strdup_printf ("not read (replayed from %s)", recording);
+
+      assert_string_equal (json_object_get_string (member (kvm, "reason", json_type_string)),
+                           not_read);
+      json_object_object_del (kvm, "reason");
+      json_object_object_del (member (live_json, "kvm", json_type_object), "reason");
+    }
   drop_source_members (live_json);
   drop_source_members (replayed_json);
   if (!json_object_equal (live_json, replayed_json))

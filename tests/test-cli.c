@@ -492,6 +492,151 @@ test_replay_replies_only (void **state)
   test_rmdir_r (dir);
 }
 
+/* A copy in @dir of the recording tests/qmp-replies/@name without the exchanges of
+ * @command, with its metadata; NULL @command keeps the replies and greetings only, as in
+ * libvirt's older layout, without metadata as libvirt has none. Returns the copy's path. */
+static char *
+copy_recording_without (const char *dir, const char *name, const char *command)
+{
+  g_autofree char *relative = g_build_filename ("qmp-replies", name, NULL);
+  g_autofree char *source = test_data_path (relative);
+  g_autofree char *source_json = g_strconcat (source, ".json", NULL);
+  char *copy = g_build_filename (dir, name, NULL);
+  g_autofree char *copy_json = g_strconcat (copy, ".json", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *metadata = NULL;
+  g_auto (GStrv) messages = NULL;
+  g_autoptr (GString) kept = g_string_new (NULL);
+  gboolean dropping = FALSE;
+
+  assert_true (g_file_get_contents (source, &text, NULL, NULL));
+  /* The recorder separates the messages it writes by one blank line. */
+  messages = g_strsplit (text, "\n\n", -1);
+  for (guint i = 0; messages[i] != NULL; i++)
+    {
+      json_object *message = json_tokener_parse (messages[i]);
+      json_object *execute = NULL;
+      gboolean keep;
+
+      if (message == NULL)
+        continue;
+      if (json_object_object_get_ex (message, "execute", &execute))
+        {
+          dropping = command != NULL && g_str_equal (json_object_get_string (execute), command);
+          keep = command != NULL && !dropping;
+        }
+      else
+        keep = !dropping;
+      /* Events and the reply belong to the command before them; the reply ends its exchange. */
+      if (json_object_object_get_ex (message, "return", NULL)
+          || json_object_object_get_ex (message, "error", NULL))
+        dropping = FALSE;
+      if (keep)
+        g_string_append_printf (kept, "%s%s\n", kept->len > 0 ? "\n" : "", g_strstrip (messages[i]));
+      json_object_put (message);
+    }
+  assert_true (g_file_set_contents (copy, kept->str, -1, NULL));
+  if (command != NULL)
+    {
+      assert_true (g_file_get_contents (source_json, &metadata, NULL, NULL));
+      assert_true (g_file_set_contents (copy_json, metadata, -1, NULL));
+    }
+  return copy;
+}
+
+/* Under VCPUPROBE_REPLAY_STRICT=1 every command that probes reports a command the recording
+ * lacks as such, in one line and with exit 3, never as the CommandNotFound the replay
+ * peer made up for it, whether that error failed the probe (qom-get in post-start) or
+ * only left a layer unknown (host, models). */
+static void
+test_replay_strict_probes (void **state)
+{
+  static const struct {
+    const char *recording;
+    const char *dropped;
+    const char *args[10];
+  } cases[] = {
+    { "expand-Haswell-kvm-post-start.replies", "qom-get",
+      { "--accel", "kvm", "--method", "post-start", "expand", "Haswell" } },
+    { "check-qemu64-feats-tcg-post-start.replies", "qom-get",
+      { "--accel", "tcg", "--method", "post-start", "check", "qemu64,+sse4.2,-lahf-lm" } },
+    { "check-qemu64-feats-tcg-expansion.replies", "query-cpu-model-expansion",
+      { "--accel", "tcg", "--method", "expansion", "--format", "json", "check", "qemu64" } },
+    { "host-kvm.replies", "query-cpu-model-expansion", { "--accel", "kvm", "host" } },
+    { "models-tcg.replies", "query-cpu-definitions", { "--accel", "tcg", "models" } },
+  };
+  g_autofree char *dump = test_data_path ("qmp-replies/host.cpuid");
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *dir = test_make_tmpdir ();
+      g_autofree char *recording = copy_recording_without (dir, cases[i].recording,
+                                                           cases[i].dropped);
+      g_autofree char *expected = g_strdup_printf ("recording %s has no answer for %s",
+                                                   recording, cases[i].dropped);
+      g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+      g_autoptr (TestRun) run = NULL;
+
+      g_ptr_array_add (argv, "--replay");
+      g_ptr_array_add (argv, recording);
+      g_ptr_array_add (argv, "--cpuid-dump");
+      g_ptr_array_add (argv, dump);
+      g_ptr_array_add (argv, "--no-cache");
+      for (guint j = 0; cases[i].args[j] != NULL; j++)
+        g_ptr_array_add (argv, (gpointer) cases[i].args[j]);
+      g_ptr_array_add (argv, NULL);
+      g_setenv ("VCPUPROBE_REPLAY_STRICT", "1", TRUE);
+      run = run_argv ((const char *const *) argv->pdata);
+      g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
+      print_message ("%s without %s: %s", cases[i].recording, cases[i].dropped, run->err);
+      assert_exit (run, 3);
+      assert_one_error_line (run, expected);
+      assert_null (strstr (run->err, "CommandNotFound"));
+      assert_string_equal (run->out, "");
+      test_rmdir_r (dir);
+    }
+}
+
+/* A replay matched by shape says so, in JSON and text alike; one matched by command says
+ * it was a replay, and nothing of shapes. */
+static void
+test_replay_says_shape (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+  g_autofree char *replies_only = copy_recording_without (dir, "models-tcg.replies", NULL);
+  g_autofree char *by_command = test_data_path ("qmp-replies/models-tcg.replies");
+  g_autofree char *line = g_strdup_printf ("replayed from %s (replies matched by shape: "
+                                           "libvirt's replies-only layout)\n", replies_only);
+  g_autoptr (TestRun) json_run = RUN ("--replay", replies_only, "--accel", "tcg", "--format",
+                                      "json", "models");
+  g_autoptr (TestRun) text_run = RUN ("--replay", replies_only, "--accel", "tcg", "models");
+  g_autoptr (TestRun) exact_run = RUN ("--replay", by_command, "--accel", "tcg", "--format",
+                                       "json", "models");
+  g_autoptr (TestRun) exact_text = RUN ("--replay", by_command, "--accel", "tcg", "models");
+  json_object *document;
+  json_object *replay;
+
+  assert_exit (json_run, 0);
+  document = parse_json (json_run->out);
+  replay = member (document, "replay", json_type_object);
+  assert_string_equal (json_object_get_string (member (replay, "file", json_type_string)),
+                       replies_only);
+  assert_true (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  json_object_put (document);
+
+  assert_exit (text_run, 0);
+  assert_true (g_str_has_prefix (text_run->out, line));
+
+  assert_exit (exact_run, 0);
+  document = parse_json (exact_run->out);
+  replay = member (document, "replay", json_type_object);
+  assert_false (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  json_object_put (document);
+  assert_exit (exact_text, 0);
+  assert_null (strstr (exact_text->out, "matched by shape"));
+  test_rmdir_r (dir);
+}
+
 static void
 test_replay_malformed (void **state)
 {
@@ -844,6 +989,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_replay_strict, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_replay_replies_only, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_replay_strict_probes, setup_case, teardown_case),
+    cmocka_unit_test_setup_teardown (test_replay_says_shape, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_replay_malformed, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_matches_cpuid_tool, setup_case, teardown_case),
     cmocka_unit_test_setup_teardown (test_cpuid_all_cpus_text, setup_case, teardown_case),

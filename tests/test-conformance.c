@@ -366,7 +366,7 @@ check_host_model (Report *report, const char *path, json_object *output, const X
 }
 
 static void
-check_replies_file (Report *report, const char *path, gboolean *said_shape)
+check_replies_file (Report *report, const char *path)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (QmpReplies) replies = qmp_replies_load (path, &error);
@@ -395,13 +395,11 @@ check_replies_file (Report *report, const char *path, gboolean *said_shape)
     }
   if (models != NULL && facts.models != NULL)
     check_model_list (report, path, "models", models, facts.models);
-  if (!qmp_replies_has_commands (replies) && models != NULL && !*said_shape
-      && strstr (json_object_to_json_string (models), "shape") == NULL)
-    {
-      /* Said once: it is a property of the CLI, not of the file. */
-      print_message ("NOTE: %s was replayed by reply shape, and the output does not say so\n", path);
-      *said_shape = TRUE;
-    }
+  /* A replies-only file is replayed by reply shape, which the output must say. */
+  if (!qmp_replies_has_commands (replies) && models != NULL
+      && !json_object_get_boolean (member (member (models, "replay"), "shape_matched")))
+    report_problem (report, "%s: models: replayed by reply shape, and \"replay\" does not say so",
+                    path);
   json_object_put (host);
   json_object_put (models);
 }
@@ -412,7 +410,6 @@ check_replies_dir (const char *corpus)
   g_autofree char *dir = g_build_filename (corpus, "replies", NULL);
   g_autoptr (GPtrArray) files = list_files (dir, "", ".replies");
   g_autoptr (Report) report = report_new ("replies");
-  gboolean said_shape = FALSE;
 
   for (guint i = 0; i < files->len; i++)
     {
@@ -421,7 +418,7 @@ check_replies_dir (const char *corpus)
       /* Other targets' recordings describe other CPUs. */
       if (strstr (base, "x86_64") == NULL)
         continue;
-      check_replies_file (report, path, &said_shape);
+      check_replies_file (report, path);
     }
   if (report->n_checked == 0)
     report_problem (report, "%s: no x86_64 .replies files", dir);

@@ -89,7 +89,7 @@ changes_text (GString *out, const char *title, GArray *changes)
 }
 
 static void
-result_text (GString *out, const ProbeResult *result, gboolean is_check)
+result_text (GString *out, CliSource *source, const ProbeResult *result, gboolean is_check)
 {
   g_autofree char *version = qmp_version_to_string (&result->version);
   g_autofree char *updated_xml = cpu_def_to_xml (result->updated);
@@ -99,6 +99,10 @@ result_text (GString *out, const ProbeResult *result, gboolean is_check)
                           result->binary != NULL ? " " : "",
                           result->binary != NULL ? result->binary : "", result->accel,
                           result->machine, probe_method_name (result->method));
+  /* The probe never reads this machine's /dev/kvm for a recording made elsewhere. */
+  if (cli_source_replay_file (source) != NULL && g_strcmp0 (result->accel, "kvm") == 0)
+    g_string_append_printf (out, "KVM: not read (replayed from %s)\n",
+                            cli_source_replay_file (source));
   g_string_append_printf (out, "Requested %s, guest model %s\n",
                           result->requested->model != NULL ? result->requested->model
                                                            : cpu_mode_name (result->requested->mode),
@@ -135,8 +139,8 @@ result_xml (GString *out, const ProbeResult *result)
 }
 
 static gboolean
-print_result (const CliOptions *options, const ProbeResult *result, gboolean is_check,
-              GError **error)
+print_result (const CliOptions *options, CliSource *source, const ProbeResult *result,
+              gboolean is_check, GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
 
@@ -145,7 +149,10 @@ print_result (const CliOptions *options, const ProbeResult *result, gboolean is_
     case CLI_FORMAT_JSON:
       {
         json_object *json = probe_result_to_json (result);
-        gboolean printed = cli_json_print (json, error);
+        gboolean printed;
+
+        cli_source_add_replay_json (source, json);
+        printed = cli_json_print (json, error);
 
         json_object_put (json);
         return printed;
@@ -155,7 +162,8 @@ print_result (const CliOptions *options, const ProbeResult *result, gboolean is_
       break;
     case CLI_FORMAT_TEXT:
     default:
-      result_text (out, result, is_check);
+      cli_source_add_replay_text (source, out);
+      result_text (out, source, result, is_check);
       break;
     }
   return cli_output_print (out->str, error);
@@ -205,7 +213,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     }
   if (!cli_source_finish (source, error))
     return -1;
-  if (!print_result (options, result, is_check, error))
+  if (!print_result (options, source, result, is_check, error))
     return -1;
   return is_check && !result->diff->pass ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
 }

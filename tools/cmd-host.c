@@ -68,6 +68,16 @@ primary_accel (const ProbeHost *host, const CliOptions *options)
                                                  : host->accels->pdata[0];
 }
 
+/* Why host->kvm is NULL: probe_host_read() reads this machine's /dev/kvm only when it
+ * describes the host whose QEMU answers and whose CPUID is shown, as probe_run() does. */
+static char *
+kvm_not_read (CliSource *source)
+{
+  if (cli_source_replay_file (source) != NULL)
+    return g_strdup_printf ("not read (replayed from %s)", cli_source_replay_file (source));
+  return g_strdup ("not read: CPUID comes from a dump");
+}
+
 /* ---- JSON ---- */
 
 static json_object *
@@ -177,8 +187,9 @@ features_json (const ProbeHost *host)
 }
 
 static json_object *
-host_json (const ProbeHost *host, const ProbeAccelInfo *primary)
+host_json (const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *source)
 {
+  g_autofree char *not_read = kvm_not_read (source);
   json_object *root = json_object_new_object ();
   json_object *identity = host->identity != NULL ? x86_cpu_identity_to_json (host->identity)
                                                  : NULL;
@@ -190,12 +201,12 @@ host_json (const ProbeHost *host, const ProbeAccelInfo *primary)
   json_object_object_add (kvm, "available",
                           json_object_new_boolean (host->kvm != NULL && host->kvm->available));
   json_object_object_add (kvm, "reason",
-                          string_or_null (host->kvm == NULL ? "not read: CPUID comes from a dump"
-                                                            : host->kvm->reason));
+                          string_or_null (host->kvm == NULL ? not_read : host->kvm->reason));
   json_object_object_add (root, "kvm", kvm);
   json_object_object_add (root, "qemu", qemu_json (host, primary));
   json_object_object_add (root, "features", features_json (host));
   json_object_object_add (root, "models", cli_json_host_models (host));
+  cli_source_add_replay_json (source, root);
   return root;
 }
 
@@ -232,15 +243,16 @@ text_identity (GString *out, const ProbeHost *host)
 }
 
 static void
-text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
+text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *source)
 {
   const ProbeAccelInfo *answered = primary;
+  g_autofree char *not_read = kvm_not_read (source);
 
   for (guint i = 0; answered->version == NULL && i < host->accels->len; i++)
     answered = host->accels->pdata[i];
   g_string_append (out, "\nKVM\n");
   if (host->kvm == NULL)
-    g_string_append (out, "  not read: CPUID comes from a dump\n");
+    g_string_append_printf (out, "  %s\n", not_read);
   else if (!host->kvm->available)
     g_string_append_printf (out, "  unavailable: %s\n", host->kvm->reason);
   else
@@ -369,6 +381,13 @@ text_missing (GString *out, const ProbeHost *host)
         g_string_append_printf (by_qemu, " %s", feature->name);
     }
   g_string_append (out, "\nIn the hardware of every CPU, but not in the kvm guest\n");
+  /* Without KVM's table (not read, or no /dev/kvm) the two cannot be told apart. */
+  if (host->kvm == NULL || !host->kvm->available)
+    {
+      g_string_append_printf (out, "  %-16s%s\n", "removed by KVM or QEMU",
+                              by_qemu->len > 0 ? by_qemu->str : " none");
+      return;
+    }
   g_string_append_printf (out, "  %-16s%s\n", "removed by KVM", by_kvm->len > 0 ? by_kvm->str : " none");
   g_string_append_printf (out, "  %-16s%s\n", "removed by QEMU", by_qemu->len > 0 ? by_qemu->str : " none");
 }
@@ -404,10 +423,11 @@ text_table (GString *out, const ProbeHost *host)
 }
 
 static void
-host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary)
+host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *source)
 {
+  cli_source_add_replay_text (source, out);
   text_identity (out, host);
-  text_qemu (out, host, primary);
+  text_qemu (out, host, primary, source);
   for (guint i = 0; i < host->accels->len; i++)
     text_host_model (out, host->accels->pdata[i]);
   text_models_summary (out, host);
@@ -452,7 +472,10 @@ run_host (const CliOptions *options, GError **error)
 
   host = probe_host_read (&request, error);
   if (host == NULL)
-    return -1;
+    {
+      cli_source_finish_failed (source, error);
+      return -1;
+    }
   if (!cli_source_finish (source, error))
     return -1;
   /* One unusable accelerator is a finding (no /dev/kvm); none at all means QEMU never
@@ -477,10 +500,10 @@ run_host (const CliOptions *options, GError **error)
   switch (options->format)
     {
     case CLI_FORMAT_TEXT:
-      host_text (out, host, primary);
+      host_text (out, host, primary, source);
       return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
     case CLI_FORMAT_JSON:
-      document = host_json (host, primary);
+      document = host_json (host, primary, source);
       printed = cli_json_print (document, error);
       json_object_put (document);
       return printed ? CLI_EXIT_OK : -1;

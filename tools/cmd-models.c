@@ -154,7 +154,10 @@ run_models (const CliOptions *options, GError **error)
   request.deadline_us = cli_options_deadline (options);
   host = probe_host_read (&request, error);
   if (host == NULL)
-    return -1;
+    {
+      cli_source_finish_failed (source, error);
+      return -1;
+    }
   info = host->accels->pdata[0];
   if (options->debug)
     g_printerr ("vcpuprobe: cache %s: %s\n", info->accel, info->cache_status);
@@ -163,6 +166,8 @@ run_models (const CliOptions *options, GError **error)
   if (probe_old && info->usable && info->models_known)
     n_probed = probe_old_models (source, options, host, info, document, error);
   /* Only now is every session closed, so the recording holds the post-start ones too. */
+  if (n_probed < 0)
+    cli_source_finish_failed (source, error);
   if (n_probed < 0 || !cli_source_finish (source, error))
     {
       json_object_put (document);
@@ -179,10 +184,12 @@ run_models (const CliOptions *options, GError **error)
   switch (options->format)
     {
     case CLI_FORMAT_TEXT:
+      cli_source_add_replay_text (source, out);
       models_text (out, info, json_object_object_get (document, "models"), (guint) n_probed);
       printed = cli_output_print (out->str, error);
       break;
     case CLI_FORMAT_JSON:
+      cli_source_add_replay_json (source, document);
       printed = cli_json_print (document, error);
       break;
     case CLI_FORMAT_XML:
