@@ -3,6 +3,7 @@
 #include "tools/qmp-source.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include "x86/cpu-identity.h"
 #include "x86/host-cpuid.h"
 
@@ -53,10 +54,20 @@ open_qmp_source (const CliOptions *options, GError **error)
 
   if (options->socket != NULL)
     {
-      /* A path that is not there is a typo; one that refuses connections is a QEMU gone. */
-      if (!g_file_test (options->socket, G_FILE_TEST_EXISTS))
+      struct stat st;
+
+      /* A path that is not there, or is no socket, is a typo; one that refuses connections
+       * is a QEMU gone. Checked here, before any command connects: host and models turn
+       * every failed open into an unusable accelerator, which is a QEMU failure. */
+      if (stat (options->socket, &st) < 0)
         {
           g_set_error (error, CLI_ERROR, CLI_ERROR_INPUT, "--socket %s: no such file",
+                       options->socket);
+          return NULL;
+        }
+      if (!S_ISSOCK (st.st_mode))
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_INPUT, "--socket %s: not a socket",
                        options->socket);
           return NULL;
         }
