@@ -152,8 +152,18 @@ compact_definitions (json_object *definitions)
             {
               const char *name = json_object_get_string (json_object_array_get_idx (unavailable, j));
 
-              g_string_append_printf (list, j > 0 ? " %u" : "%u",
-                                      intern (feature_index, features, name != NULL ? name : ""));
+              guint index = intern (feature_index, features, name != NULL ? name : "");
+              char digits[16];
+              int n_digits = 0;
+
+              /* By hand: a printf per name cost more than the rest of this function. */
+              do
+                digits[n_digits++] = (char) ('0' + index % 10);
+              while ((index /= 10) > 0);
+              if (j > 0)
+                g_string_append_c (list, ' ');
+              while (n_digits > 0)
+                g_string_append_c (list, digits[--n_digits]);
             }
           list_member = json_object_new_int ((int) intern (list_index, lists, list->str));
         }
