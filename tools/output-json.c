@@ -139,13 +139,15 @@ static void
 write_string (JsonWriter *writer, const char *text)
 {
   static const char hex[] = "0123456789abcdef";
-  size_t length = strlen (text);
+  gboolean slash_plain = (writer->flags & JSON_C_TO_STRING_NOSLASHESCAPE) != 0;
+  size_t length;
   size_t plain = 0;
 
-  while (plain < length && (guchar) text[plain] >= 0x20 && text[plain] != '"'
-         && text[plain] != '\\'
-         && (text[plain] != '/' || (writer->flags & JSON_C_TO_STRING_NOSLASHESCAPE)))
+  /* Up to the first character that needs an escape, or to the end (NUL < 0x20). */
+  while ((guchar) text[plain] >= 0x20 && text[plain] != '"' && text[plain] != '\\'
+         && (text[plain] != '/' || slash_plain))
     plain++;
+  length = text[plain] == '\0' ? plain : plain + strlen (text + plain);
   write_bytes (writer, "\"", 1);
   write_bytes (writer, text, plain);
   for (size_t i = plain; i < length; i++)
@@ -214,6 +216,16 @@ write_key (JsonWriter *writer, const char *key)
   write_text (writer, (writer->flags & JSON_C_TO_STRING_SPACED) ? ": " : ":");
 }
 
+/* A key of ours, which needs no escape: "\"feature\": " is "\"feature\":" plus a space
+ * when spaced. */
+static void
+write_plain_key (JsonWriter *writer, const char *quoted_key)
+{
+  write_text (writer, quoted_key);
+  if (writer->flags & JSON_C_TO_STRING_SPACED)
+    write_bytes (writer, " ", 1);
+}
+
 static void
 write_close (JsonWriter *writer, int level, gboolean had_members, const char *bracket)
 {
@@ -261,10 +273,10 @@ write_blockers (JsonWriter *writer, const ProbeHost *host, const ProbeAccelInfo 
       write_next (writer, level, &had_blockers);
       write_open (writer, "{");
       write_next (writer, level + 1, &had_members);
-      write_key (writer, "feature");
+      write_plain_key (writer, "\"feature\":");
       write_string (writer, model->unavailable[i]);
       write_next (writer, level + 1, &had_members);
-      write_key (writer, "layer");
+      write_plain_key (writer, "\"layer\":");
       write_string (writer, probe_model_blocker_layer (host, info->accel, model->unavailable[i]));
       write_close (writer, level + 1, had_members, "}");
     }
@@ -281,11 +293,11 @@ write_merged_model (JsonWriter *writer, const ProbeHost *host, const MergedModel
 
   write_open (writer, "{");
   write_next (writer, level, &had_members);
-  write_key (writer, "name");
+  write_plain_key (writer, "\"name\":");
   write_string (writer, merged->first->name);
 
   write_next (writer, level, &had_members);
-  write_key (writer, "usable");
+  write_plain_key (writer, "\"usable\":");
   write_open (writer, "{");
   for (guint a = 0; a < n_accels; a++)
     {
@@ -301,7 +313,7 @@ write_merged_model (JsonWriter *writer, const ProbeHost *host, const MergedModel
   write_close (writer, level + 1, had_accels, "}");
 
   write_next (writer, level, &had_members);
-  write_key (writer, "blockers");
+  write_plain_key (writer, "\"blockers\":");
   write_open (writer, "{");
   had_accels = FALSE;
   for (guint a = 0; a < n_accels; a++)
@@ -317,13 +329,13 @@ write_merged_model (JsonWriter *writer, const ProbeHost *host, const MergedModel
   write_close (writer, level + 1, had_accels, "}");
 
   write_next (writer, level, &had_members);
-  write_key (writer, "alias_of");
+  write_plain_key (writer, "\"alias_of\":");
   write_string_or_null (writer, merged->first->alias_of);
   write_next (writer, level, &had_members);
-  write_key (writer, "deprecated");
+  write_plain_key (writer, "\"deprecated\":");
   write_text (writer, merged->first->deprecated ? "true" : "false");
   write_next (writer, level, &had_members);
-  write_key (writer, "migration_safe");
+  write_plain_key (writer, "\"migration_safe\":");
   write_text (writer, merged->first->migration_safe < 0 ? "null"
                       : merged->first->migration_safe ? "true" : "false");
   write_close (writer, level, had_members, "}");
@@ -338,7 +350,7 @@ host_models_serialize (json_object *placeholder, struct printbuf *pb, int level,
   g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GArray) merged = g_array_new (FALSE, TRUE, sizeof (MergedModel));
   g_autofree const ProbeModel **slots = NULL;
-  JsonWriter writer = { NULL, 0, 0, flags };
+  JsonWriter writer = { g_malloc (64 * 1024), 0, 64 * 1024, flags };
   gboolean had_models = FALSE;
   guint n_slots = 0;
 
