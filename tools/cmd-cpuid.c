@@ -2,6 +2,7 @@
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
+#include "qmp/launch.h"
 #include "x86/cpu-identity.h"
 #include "x86/host-cpuid.h"
 #include "x86/kvm-cpuid.h"
@@ -103,6 +104,19 @@ run_cpuid (const CliOptions *options, GError **error)
 
   if (cpu_option != NULL && !parse_cpu_number (cpu_option, &cpu_number, error))
     return -1;
+  /* cpuid starts no QEMU, but a wrapper passing the same global options to every command
+   * should hear about a --qemu that names nothing here, not at its next command. */
+  if (options->qemu != NULL)
+    {
+      g_autoptr (GError) binary_error = NULL;
+      g_autofree char *binary = qemu_find_binary (options->qemu, &binary_error);
+
+      if (binary == NULL)
+        {
+          g_set_error_literal (error, CLI_ERROR, CLI_ERROR_INPUT, binary_error->message);
+          return -1;
+        }
+    }
   /* libvirt's <cpudata> describes one CPU: read no more than that one. */
   if (options->format == CLI_FORMAT_XML && cpu_number < 0 && options->cpuid_dump == NULL)
     cpu_number = 0;
