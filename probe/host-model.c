@@ -22,17 +22,6 @@ facts_set_string (json_object *facts, const char *member, const char *value)
   json_object_object_add (facts, member, value != NULL ? json_object_new_string (value) : NULL);
 }
 
-static json_object *
-names_to_json (const X86FeatureSet *set)
-{
-  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
-  json_object *array = json_object_new_array_ext ((int) names->len);
-
-  for (guint i = 0; i < names->len; i++)
-    json_object_array_add (array, json_object_new_string (names->pdata[i]));
-  return array;
-}
-
 /* @set's names as one string, "fpu vme de". */
 static json_object *
 names_to_string (const X86FeatureSet *set)
@@ -295,8 +284,8 @@ find_closest_model (QmpSession *session, const CandidateExpansions *candidates,
     return NULL;
   closest = json_object_new_object ();
   json_object_object_add (closest, "model", json_object_new_string (best));
-  json_object_object_add (closest, "require", names_to_json (&best_require));
-  json_object_object_add (closest, "disable", names_to_json (&best_disable));
+  json_object_object_add (closest, "require", x86_feature_set_to_names_json (&best_require));
+  json_object_object_add (closest, "disable", x86_feature_set_to_names_json (&best_disable));
   json_object_object_add (closest, "changes", json_object_new_int ((int) best_changes));
   json_object_object_add (closest, "candidates", json_object_new_int ((int) n_candidates));
   return closest;

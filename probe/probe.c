@@ -600,17 +600,6 @@ out:
 /* ---- JSON ---- */
 
 static json_object *
-names_json (const X86FeatureSet *set)
-{
-  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
-  json_object *array = json_object_new_array ();
-
-  for (guint i = 0; i < names->len; i++)
-    json_object_array_add (array, json_object_new_string (g_ptr_array_index (names, i)));
-  return array;
-}
-
-static json_object *
 features_json (const CpuDef *def)
 {
   json_object *features = json_object_new_object ();
@@ -692,8 +681,8 @@ probe_result_to_json (const ProbeResult *result)
   json_object_object_add (root, "requested", requested);
 
   json_object_object_add (guest, "model", string_or_null (result->guest_model));
-  json_object_object_add (guest, "enabled", names_json (&result->guest));
-  json_object_object_add (guest, "disabled", names_json (&result->filtered));
+  json_object_object_add (guest, "enabled", x86_feature_set_to_names_json (&result->guest));
+  json_object_object_add (guest, "disabled", x86_feature_set_to_names_json (&result->filtered));
   json_object_object_add (root, "guest", guest);
 
   json_object_object_add (root, "added", probe_changes_to_json (result->diff->added));

@@ -162,6 +162,16 @@ test_order_and_unnamed_bits (void **state)
     for (guint i = 0; i < only_named->len; i++)
       assert_string_equal (g_ptr_array_index (only_named, i), named[i]);
   }
+  {
+    /* The JSON documents list the same names, unnamed bits left out. */
+    json_object *named_json = x86_feature_set_to_names_json (&set);
+
+    assert_int_equal (json_object_array_length (named_json), G_N_ELEMENTS (named));
+    for (guint i = 0; i < G_N_ELEMENTS (named); i++)
+      assert_string_equal (json_object_get_string (json_object_array_get_idx (named_json, i)),
+                           named[i]);
+    json_object_put (named_json);
+  }
   x86_feature_set_named_only (&set);
   assert_int_equal (x86_feature_set_count (&set), G_N_ELEMENTS (named));
   assert_false (x86_feature_set_has_bit (&set, kvm, 8));

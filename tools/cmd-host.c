@@ -87,17 +87,6 @@ string_or_null (const char *text)
 }
 
 static json_object *
-set_to_json (const X86FeatureSet *set)
-{
-  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
-  json_object *array = json_object_new_array_ext ((int) names->len);
-
-  for (guint i = 0; i < names->len; i++)
-    json_object_array_add (array, json_object_new_string (names->pdata[i]));
-  return array;
-}
-
-static json_object *
 host_model_json (const ProbeAccelInfo *info)
 {
   json_object *model = json_object_new_object ();
@@ -115,9 +104,9 @@ host_model_json (const ProbeAccelInfo *info)
     }
   x86_feature_set_subtract (&non_migratable, &info->supported, &info->migratable);
   json_object_object_add (model, "known", json_object_new_boolean (TRUE));
-  json_object_object_add (model, "migratable", set_to_json (&info->migratable));
-  json_object_object_add (model, "enabled", set_to_json (&info->supported));
-  json_object_object_add (model, "non_migratable", set_to_json (&non_migratable));
+  json_object_object_add (model, "migratable", x86_feature_set_to_names_json (&info->migratable));
+  json_object_object_add (model, "enabled", x86_feature_set_to_names_json (&info->supported));
+  json_object_object_add (model, "non_migratable", x86_feature_set_to_names_json (&non_migratable));
   json_object_object_add (model, "custom",
                           info->closest != NULL ? json_object_get (info->closest) : NULL);
   return model;

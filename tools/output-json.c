@@ -30,21 +30,13 @@ strings_to_json (GPtrArray *strings)
 }
 
 static json_object *
-feature_names_to_json (const X86FeatureSet *set)
-{
-  g_autoptr (GPtrArray) names = x86_feature_set_to_names (set, FALSE);
-
-  return strings_to_json (names);
-}
-
-static json_object *
 cpu_to_json (const X86CpuidDump *dump, guint cpu_index)
 {
   json_object *cpu = x86_cpuid_dump_cpu_to_json (dump, cpu_index);
   X86FeatureSet features;
 
   x86_feature_set_from_cpuid (&features, dump, cpu_index);
-  json_object_object_add (cpu, "features", feature_names_to_json (&features));
+  json_object_object_add (cpu, "features", x86_feature_set_to_names_json (&features));
   return cpu;
 }
 
@@ -58,10 +50,10 @@ kvm_to_json (const X86KvmCpuid *kvm, const char *kvm_not_read)
   json_object_object_add (object, "available", json_object_new_boolean (available));
   json_object_object_add (object, "reason", reason != NULL ? json_object_new_string (reason) : NULL);
   json_object_object_add (object, "supported",
-                          available ? feature_names_to_json (&kvm->supported_features)
+                          available ? x86_feature_set_to_names_json (&kvm->supported_features)
                                     : json_object_new_array ());
   json_object_object_add (object, "emulated",
-                          available ? feature_names_to_json (&kvm->emulated_features)
+                          available ? x86_feature_set_to_names_json (&kvm->emulated_features)
                                     : json_object_new_array ());
   return object;
 }

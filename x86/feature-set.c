@@ -144,6 +144,24 @@ x86_feature_set_to_names (const X86FeatureSet *set, gboolean include_unnamed)
   return collector.names;
 }
 
+static void
+add_name_to_array (guint word, guint bit, const X86Feature *feature, gpointer user_data)
+{
+  json_object *array = user_data;
+
+  if (feature != NULL)
+    json_object_array_add (array, json_object_new_string (feature->name));
+}
+
+json_object *
+x86_feature_set_to_names_json (const X86FeatureSet *set)
+{
+  json_object *array = json_object_new_array_ext ((int) x86_feature_set_count (set));
+
+  x86_feature_set_foreach (set, add_name_to_array, array);
+  return array;
+}
+
 static char *
 suggestion_phrase (const char *name)
 {

@@ -44,6 +44,9 @@ void x86_feature_set_foreach (const X86FeatureSet *set, X86FeatureSetFunc func, 
 /* Canonical names in table order; unnamed bits as "CPUID.07H:EBX[bit 22]" when
  * @include_unnamed. The array owns its strings. */
 GPtrArray *x86_feature_set_to_names (const X86FeatureSet *set, gboolean include_unnamed);
+/* The same canonical names (unnamed bits left out) as a JSON array, the form every JSON
+ * document of ours lists features in. The caller owns the reference. */
+json_object *x86_feature_set_to_names_json (const X86FeatureSet *set);
 
 /* The from_* functions overwrite @set; on failure they leave it as it was. */
 
