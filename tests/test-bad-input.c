@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,8 +30,6 @@
 
 /* The fakes, bad files and sockets of the whole run; the cache vcpuprobe may fill. */
 static char *fixtures_dir;
-/* The TMPDIR of vcpuprobe in one case: anything in it afterwards was left behind. */
-static char *case_tmpdir;
 
 /* The commands that talk to QEMU, as argument lists. */
 static const char *const qemu_commands[][3] = {
@@ -122,26 +119,6 @@ teardown_group (void **state)
   return 0;
 }
 
-static int
-setup_case (void **state)
-{
-  g_autofree char *template = fixture_path ("tmp-XXXXXX");
-
-  case_tmpdir = g_mkdtemp (g_steal_pointer (&template));
-  assert_non_null (case_tmpdir);
-  g_setenv ("TMPDIR", case_tmpdir, TRUE);
-  return 0;
-}
-
-static int
-teardown_case (void **state)
-{
-  g_unsetenv ("TMPDIR");
-  test_rmdir_r (case_tmpdir);
-  g_clear_pointer (&case_tmpdir, g_free);
-  return 0;
-}
-
 /* ---- Running vcpuprobe ---- */
 
 /* Children of ours that are alive (not zombies), from /proc. */
@@ -195,8 +172,8 @@ assert_nothing_left (void)
     fail_msg ("%u processes left behind", live);
   while (waitpid (-1, NULL, WNOHANG) > 0)
     ;
-  if (test_count_entries (case_tmpdir, "") != 0)
-    fail_msg ("files left behind in TMPDIR %s", case_tmpdir);
+  if (test_count_entries (test_case_tmpdir (), "") != 0)
+    fail_msg ("files left behind in TMPDIR %s", test_case_tmpdir ());
 }
 
 static TestRun *
@@ -1024,19 +1001,18 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_qemu_binary_unusable, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_qemu_option, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_fake_qemus, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_timeout_too_short, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_signals, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_socket_peers, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_malformed, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_dump_malformed, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpu_malformed, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_valgrind, setup_case, teardown_case),
+    TEST_CASE_IN_TMPDIR (test_qemu_binary_unusable),
+    TEST_CASE_IN_TMPDIR (test_cpuid_qemu_option),
+    TEST_CASE_IN_TMPDIR (test_fake_qemus),
+    TEST_CASE_IN_TMPDIR (test_timeout_too_short),
+    TEST_CASE_IN_TMPDIR (test_signals),
+    TEST_CASE_IN_TMPDIR (test_socket_peers),
+    TEST_CASE_IN_TMPDIR (test_replay_malformed),
+    TEST_CASE_IN_TMPDIR (test_cpuid_dump_malformed),
+    TEST_CASE_IN_TMPDIR (test_cpu_malformed),
+    TEST_CASE_IN_TMPDIR (test_valgrind),
   };
 
-  /* A QEMU that vcpuprobe orphans is reparented to us and counted, never lost. */
-  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  test_adopt_orphans ();
   return cmocka_run_group_tests (tests, setup_group, teardown_group);
 }

@@ -5,45 +5,12 @@
 #include "tests/test-util.h"
 
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <json-c/json.h>
 #include "x86/feature-table.h"
 
-/* Each case runs vcpuprobe with TMPDIR pointing here, so a temporary file it leaves is seen. */
-static char *case_tmpdir;
 /* A cache of this program's own, so no earlier run's cache answers for QEMU. */
 static char *cache_dir;
-
-static int
-setup_case (void **state)
-{
-  case_tmpdir = test_make_tmpdir ();
-  g_setenv ("TMPDIR", case_tmpdir, TRUE);
-  return 0;
-}
-
-static int
-teardown_case (void **state)
-{
-  test_rmdir_r (case_tmpdir);
-  g_clear_pointer (&case_tmpdir, g_free);
-  g_unsetenv ("TMPDIR");
-  return 0;
-}
-
-/* Every QEMU vcpuprobe orphans is reparented to us (a subreaper), so after a run any child
- * left, alive or zombie, is a QEMU it failed to stop and reap. */
-static void
-assert_nothing_left (void)
-{
-  guint children = test_count_children ();
-
-  while (waitpid (-1, NULL, WNOHANG) > 0)
-    ;
-  assert_int_equal (children, 0);
-  assert_int_equal (test_count_entries (case_tmpdir, ""), 0);
-}
 
 /* vcpuprobe --qemu QEMU --timeout 120 ARGS..., then the leak checks. */
 static TestRun *
@@ -64,7 +31,7 @@ run_argv (const char *const *args)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   run = test_run ((const char *const *) argv->pdata, NULL);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
   return run;
 }
 
@@ -370,7 +337,7 @@ test_check_exit_statuses (void **state)
 
   not_qemu = test_run ((const char *const[]) { test_vcpuprobe (), "--qemu", "/bin/false",
                                                "check", "qemu64", NULL }, NULL);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
   assert_exit (not_qemu, 3);
   assert_one_error_line (not_qemu);
   assert_non_null (strstr (not_qemu->err, "/bin/false"));
@@ -408,7 +375,7 @@ test_host_models_not_qemu (void **state)
       g_autoptr (TestRun) run = test_run ((const char *const[]) { test_vcpuprobe (), "--qemu",
                                                                   "/bin/false", "--no-cache",
                                                                   commands[i], NULL }, NULL);
-      assert_nothing_left ();
+      test_assert_nothing_left ();
       assert_exit (run, 3);
       assert_one_error_line (run);
       assert_non_null (strstr (run->err, "/bin/false"));
@@ -483,7 +450,7 @@ assert_replay_answers_alike (const char *const *command, const char *name)
   g_setenv ("VCPUPROBE_REPLAY_STRICT", "1", TRUE);
   replayed = test_run ((const char *const *) replay_args->pdata, NULL);
   g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
-  assert_nothing_left ();
+  test_assert_nothing_left ();
   assert_exit (replayed, live->status);
   live_json = parse_json (live->out);
   replayed_json = parse_json (replayed->out);
@@ -641,19 +608,18 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_host_formats, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_models_formats, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_expand_check_formats, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_check_exit_statuses, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_check_kvm_mismatch, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_host_models_not_qemu, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_models_probe_old_agrees, setup_case, teardown_case),
+    TEST_CASE_IN_TMPDIR (test_host_formats),
+    TEST_CASE_IN_TMPDIR (test_models_formats),
+    TEST_CASE_IN_TMPDIR (test_expand_check_formats),
+    TEST_CASE_IN_TMPDIR (test_check_exit_statuses),
+    TEST_CASE_IN_TMPDIR (test_check_kvm_mismatch),
+    TEST_CASE_IN_TMPDIR (test_host_models_not_qemu),
+    TEST_CASE_IN_TMPDIR (test_record_replay),
+    TEST_CASE_IN_TMPDIR (test_models_probe_old_agrees),
   };
   int failed;
 
-  /* Orphaned grandchildren (a QEMU whose vcpuprobe died) come to us, so none escapes the count. */
-  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  test_adopt_orphans ();
   cache_dir = test_make_tmpdir ();
   g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
   failed = cmocka_run_group_tests (tests, NULL, NULL);

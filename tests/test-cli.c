@@ -4,7 +4,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -12,38 +11,6 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
-/* Each case runs vcpuprobe with TMPDIR pointing here, so a temporary file it leaves is seen. */
-static char *case_tmpdir;
-
-static int
-setup_case (void **state)
-{
-  case_tmpdir = test_make_tmpdir ();
-  g_setenv ("TMPDIR", case_tmpdir, TRUE);
-  return 0;
-}
-
-static int
-teardown_case (void **state)
-{
-  test_rmdir_r (case_tmpdir);
-  g_clear_pointer (&case_tmpdir, g_free);
-  g_unsetenv ("TMPDIR");
-  return 0;
-}
-
-/* Every QEMU vcpuprobe orphans is reparented to us (a subreaper), so after a run any child
- * left, alive or zombie, is a QEMU it failed to stop and reap. */
-static void
-assert_nothing_left (void)
-{
-  guint children = test_count_children ();
-
-  while (waitpid (-1, NULL, WNOHANG) > 0)
-    ;
-  assert_int_equal (children, 0);
-  assert_int_equal (test_count_entries (case_tmpdir, ""), 0);
-}
 
 static TestRun *
 run_argv (const char *const *args)
@@ -56,7 +23,7 @@ run_argv (const char *const *args)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   run = test_run ((const char *const *) argv->pdata, NULL);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
   return run;
 }
 
@@ -378,7 +345,7 @@ test_qmp_socket (void **state)
 
   assert_exit (run, 0);
   assert_query_version_output (run->out);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
 }
 
 /* A monitor that accepts and never greets: only the --timeout deadline ends the wait. */
@@ -711,7 +678,7 @@ test_cpuid_matches_cpuid_tool (void **state)
   our_leaves = g_strdup (strchr (ours->out, '\n') + 1);
   their_leaves = leaf_lines_without_empty_ranges (theirs->out, ours->out);
   assert_string_equal (our_leaves, their_leaves);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
 }
 
 static void
@@ -915,7 +882,7 @@ run_under_valgrind (const char *const *args, int expected_status)
   if (run->status != expected_status)
     fail_msg ("under valgrind: exit status %d, expected %d; stderr: %s",
               run->status, expected_status, run->err);
-  assert_nothing_left ();
+  test_assert_nothing_left ();
 }
 
 static void
@@ -974,36 +941,35 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_usage_errors, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_help, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_version, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_tcg, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_kvm, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_arguments, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_errors, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_machine, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_debug, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_not_qemu, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_timeout, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_qmp_socket, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_record_replay, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_strict, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_replies_only, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_strict_probes, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_says_shape, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_replay_malformed, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_matches_cpuid_tool, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_all_cpus_text, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_json, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_xml, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_dump_round_trip, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_json_round_trip, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_cpuid_dump_malformed, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_valgrind, setup_case, teardown_case),
-    cmocka_unit_test_setup_teardown (test_valgrind_record, setup_case, teardown_case),
+    TEST_CASE_IN_TMPDIR (test_usage_errors),
+    TEST_CASE_IN_TMPDIR (test_help),
+    TEST_CASE_IN_TMPDIR (test_version),
+    TEST_CASE_IN_TMPDIR (test_qmp_tcg),
+    TEST_CASE_IN_TMPDIR (test_qmp_kvm),
+    TEST_CASE_IN_TMPDIR (test_qmp_arguments),
+    TEST_CASE_IN_TMPDIR (test_qmp_errors),
+    TEST_CASE_IN_TMPDIR (test_qmp_machine),
+    TEST_CASE_IN_TMPDIR (test_qmp_debug),
+    TEST_CASE_IN_TMPDIR (test_not_qemu),
+    TEST_CASE_IN_TMPDIR (test_timeout),
+    TEST_CASE_IN_TMPDIR (test_qmp_socket),
+    TEST_CASE_IN_TMPDIR (test_record_replay),
+    TEST_CASE_IN_TMPDIR (test_replay_strict),
+    TEST_CASE_IN_TMPDIR (test_replay_replies_only),
+    TEST_CASE_IN_TMPDIR (test_replay_strict_probes),
+    TEST_CASE_IN_TMPDIR (test_replay_says_shape),
+    TEST_CASE_IN_TMPDIR (test_replay_malformed),
+    TEST_CASE_IN_TMPDIR (test_cpuid_matches_cpuid_tool),
+    TEST_CASE_IN_TMPDIR (test_cpuid_all_cpus_text),
+    TEST_CASE_IN_TMPDIR (test_cpuid_json),
+    TEST_CASE_IN_TMPDIR (test_cpuid_xml),
+    TEST_CASE_IN_TMPDIR (test_cpuid_dump_round_trip),
+    TEST_CASE_IN_TMPDIR (test_cpuid_json_round_trip),
+    TEST_CASE_IN_TMPDIR (test_cpuid_dump_malformed),
+    TEST_CASE_IN_TMPDIR (test_valgrind),
+    TEST_CASE_IN_TMPDIR (test_valgrind_record),
   };
 
-  /* Orphaned grandchildren (a QEMU whose vcpuprobe died) come to us, so none escapes the count. */
-  prctl (PR_SET_CHILD_SUBREAPER, 1);
+  test_adopt_orphans ();
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -140,6 +141,48 @@ test_count_entries (const char *dir_path, const char *prefix)
     if (g_str_has_prefix (name, prefix))
       count++;
   return count;
+}
+
+static char *case_tmpdir;
+
+int
+test_case_setup_tmpdir (void **state)
+{
+  case_tmpdir = test_make_tmpdir ();
+  g_setenv ("TMPDIR", case_tmpdir, TRUE);
+  return 0;
+}
+
+int
+test_case_teardown_tmpdir (void **state)
+{
+  test_rmdir_r (case_tmpdir);
+  g_clear_pointer (&case_tmpdir, g_free);
+  g_unsetenv ("TMPDIR");
+  return 0;
+}
+
+const char *
+test_case_tmpdir (void)
+{
+  return case_tmpdir;
+}
+
+void
+test_adopt_orphans (void)
+{
+  prctl (PR_SET_CHILD_SUBREAPER, 1);
+}
+
+void
+test_assert_nothing_left (void)
+{
+  guint children = test_count_children ();
+
+  while (waitpid (-1, NULL, WNOHANG) > 0)
+    ;
+  assert_int_equal (children, 0);
+  assert_int_equal (test_count_entries (case_tmpdir, ""), 0);
 }
 
 TestRun *

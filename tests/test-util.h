@@ -38,6 +38,21 @@ void  test_rmdir_r (const char *path);
 /* Number of entries in @dir whose name starts with @prefix. */
 guint test_count_entries (const char *dir, const char *prefix);
 
+/* For programs that run vcpuprobe. Each case runs it with TMPDIR pointing at a directory
+ * of its own, so a temporary file it leaves is seen: cmocka setup and teardown functions,
+ * and the directory of the case under way. */
+int         test_case_setup_tmpdir (void **state);
+int         test_case_teardown_tmpdir (void **state);
+const char *test_case_tmpdir (void);
+#define TEST_CASE_IN_TMPDIR(test) \
+  cmocka_unit_test_setup_teardown (test, test_case_setup_tmpdir, test_case_teardown_tmpdir)
+/* Makes this process the subreaper of its descendants: a QEMU whose vcpuprobe died comes
+ * to us, so none escapes test_count_children(). Call once, before the tests. */
+void test_adopt_orphans (void);
+/* After a run: no child of ours is left, alive or zombie (every QEMU vcpuprobe orphans
+ * is ours after test_adopt_orphans()), and the case's TMPDIR is empty. */
+void test_assert_nothing_left (void);
+
 /* Runs @argv (NULL-terminated) with @stdin_text, collecting stdout, stderr and the exit status. */
 typedef struct {
   char *out;
