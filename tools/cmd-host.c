@@ -1,6 +1,7 @@
 /* tools/cmd-host.c — `vcpuprobe host`: every layer between the silicon and the guest, per
  * feature, with QEMU's host model and the named models, in text, JSON or libvirt XML. */
 #include "probe/models.h"
+#include "tools/cmd-host.h"
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
@@ -435,6 +436,27 @@ any_accel_usable (const ProbeHost *host)
   return FALSE;
 }
 
+ProbeHost *
+cli_host_read (CliSource *source, const CliOptions *options, const char *const *accels,
+               GError **error)
+{
+  ProbeHostRequest request = { 0 };
+  ProbeHost *host;
+
+  request.source = cli_source_qmp (source);
+  request.accels = accels;
+  request.machine = options->machine;
+  request.cpuid_dump = options->cpuid_dump;
+  /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
+  request.use_cache = !options->no_cache && options->record == NULL;
+  request.closest_model = TRUE;
+  request.deadline_us = cli_options_deadline (options);
+  host = probe_host_read (&request, error);
+  if (host == NULL)
+    cli_source_finish_failed (source, error);
+  return host;
+}
+
 static int
 run_host (const CliOptions *options, GError **error)
 {
@@ -442,29 +464,18 @@ run_host (const CliOptions *options, GError **error)
   g_autoptr (ProbeHost) host = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   const char *single[] = { options->accel != NULL ? options->accel : "kvm", NULL };
-  ProbeHostRequest request = { 0 };
+  const char *const *accels;
   ProbeAccelInfo *primary;
   json_object *document;
   gboolean printed;
 
   if (source == NULL)
     return -1;
-  request.source = cli_source_qmp (source);
   /* A running QEMU has the one accelerator it was started with. */
-  request.accels = qmp_source_kind (request.source) == QMP_SOURCE_SOCKET ? single : both_accels;
-  request.machine = options->machine;
-  request.cpuid_dump = options->cpuid_dump;
-  /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
-  request.use_cache = !options->no_cache && options->record == NULL;
-  request.closest_model = TRUE;
-  request.deadline_us = cli_options_deadline (options);
-
-  host = probe_host_read (&request, error);
+  accels = qmp_source_kind (cli_source_qmp (source)) == QMP_SOURCE_SOCKET ? single : both_accels;
+  host = cli_host_read (source, options, accels, error);
   if (host == NULL)
-    {
-      cli_source_finish_failed (source, error);
-      return -1;
-    }
+    return -1;
   if (!cli_source_finish (source, error))
     return -1;
   /* One unusable accelerator is a finding (no /dev/kvm); none at all means QEMU never

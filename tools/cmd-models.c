@@ -4,6 +4,7 @@
  * throw-away QEMU (the post-start strategy of probe/probe.h) and reads what it filtered. */
 #include "probe/models.h"
 #include "probe/probe.h"
+#include "tools/cmd-host.h"
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
@@ -134,7 +135,6 @@ run_models (const CliOptions *options, GError **error)
   g_autoptr (GString) out = g_string_new (NULL);
   const char *accels[2] = { NULL, NULL };
   gboolean probe_old = cli_options_command_value (options, "probe-old") != NULL;
-  ProbeHostRequest request = { 0 };
   ProbeAccelInfo *info;
   json_object *document;
   int n_probed = 0;
@@ -144,20 +144,9 @@ run_models (const CliOptions *options, GError **error)
     return -1;
   /* --accel, else the recording's, else this host's: one accelerator, as cli_source_accel(). */
   accels[0] = cli_source_accel (source);
-  request.source = cli_source_qmp (source);
-  request.accels = accels;
-  request.machine = options->machine;
-  request.cpuid_dump = options->cpuid_dump;
-  /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
-  request.use_cache = !options->no_cache && options->record == NULL;
-  request.closest_model = TRUE;
-  request.deadline_us = cli_options_deadline (options);
-  host = probe_host_read (&request, error);
+  host = cli_host_read (source, options, accels, error);
   if (host == NULL)
-    {
-      cli_source_finish_failed (source, error);
-      return -1;
-    }
+    return -1;
   info = host->accels->pdata[0];
   if (options->debug)
     g_printerr ("vcpuprobe: cache %s: %s\n", info->accel, info->cache_status);
