@@ -128,7 +128,7 @@ main (int argc, char **argv)
     { "preconfig", 0, 0, G_OPTION_ARG_NONE, &preconfig, "Start QEMU with --preconfig", NULL },
     { "kill-at", 0, 0, G_OPTION_ARG_INT, &kill_at, "Kill QEMU on command N", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &commands, NULL, "FILE COMMAND..." },
-    { NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("FILE COMMAND[=ARGS]...");
   g_autoptr (GError) error = NULL;

@@ -124,7 +124,6 @@ command_from_metadata (const char *recording, json_object *metadata)
 {
   static const char *const dropped_with_value[] = { "--record", "--qemu", "--socket", "--replay" };
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) recorded = NULL;
   g_autoptr (GPtrArray) kept = g_ptr_array_new_with_free_func (g_free);
   json_object *argv = NULL;
   gboolean has_format = FALSE;
