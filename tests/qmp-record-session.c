@@ -38,8 +38,12 @@ describe_recording (QmpRecorder *recorder, QmpSource *source, const char *accel,
   g_autofree char *date = g_date_time_format_iso8601 (now);
   g_autoptr (X86CpuidDump) host = x86_host_cpuid_read (0, NULL);
 
+  /* The program by name only, as vcpuprobe --record writes it. */
   for (guint i = 0; argv[i] != NULL; i++)
-    json_object_array_add (recorded_argv, json_object_new_string (argv[i]));
+    {
+      g_autofree char *program = i == 0 ? g_path_get_basename (argv[0]) : NULL;
+      json_object_array_add (recorded_argv, json_object_new_string (i == 0 ? program : argv[i]));
+    }
   qmp_recorder_set_meta (recorder, "argv", recorded_argv);
   json_object_put (recorded_argv);
   set_meta_string (recorder, "qemu-binary", qmp_source_describe (source));

@@ -105,8 +105,15 @@ describe_recording (CliSource *source, const CliOptions *options)
   g_autofree char *date = g_date_time_format_iso8601 (now);
   g_autoptr (X86CpuidDump) host = x86_host_cpuid_read (0, NULL);
 
+  /* The program by name only: where the recording tool was built is of no interest to a
+   * reader and would tie the recording to one machine. */
   for (guint i = 0; i < options->argv->len; i++)
-    json_object_array_add (argv, json_object_new_string (g_ptr_array_index (options->argv, i)));
+    {
+      g_autofree char *program = i == 0 ? g_path_get_basename (g_ptr_array_index (options->argv, 0))
+                                        : NULL;
+      json_object_array_add (argv, json_object_new_string (i == 0 ? program
+                                                           : g_ptr_array_index (options->argv, i)));
+    }
   qmp_recorder_set_meta (source->recorder, "argv", argv);
   json_object_put (argv);
   set_meta_string (source->recorder, "qemu-binary", qmp_source_describe (source->qmp));
