@@ -203,7 +203,14 @@ explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
   if (kvm_known && x86_feature_set_has (&layers->kvm, feature))
     return make_change (feature, PROBE_REASON_QEMU, "KVM supports it, QEMU does not");
   if (hardware_known && !x86_feature_set_has (&layers->hardware, feature))
-    return make_change (feature, PROBE_REASON_HARDWARE, layers->hardware_origin);
+    {
+      /* Say where the CPUID came from: this host's CPUs, or the dump standing in for them. */
+      g_autofree char *detail = g_strcmp0 (layers->hardware_origin, "hardware") == 0
+        ? g_strdup ("not in the CPUID of every CPU")
+        : g_strdup_printf ("not in the CPUID of every CPU of %s", layers->hardware_origin);
+
+      return make_change (feature, PROBE_REASON_HARDWARE, detail);
+    }
   if (kvm_known)
     return make_change (feature, PROBE_REASON_KVM, "KVM_GET_SUPPORTED_CPUID lacks it");
   return make_change (feature, PROBE_REASON_UNKNOWN,
