@@ -172,6 +172,19 @@ explain_added (const ProbeCompareInput *input, const X86Feature *feature)
   return make_change (feature, PROBE_REASON_QEMU, "QEMU enabled it for no reason known here");
 }
 
+/* KVM refused @feature; say whose KVM when a dump stands for the host's. */
+static ProbeChange
+kvm_lacks (const ProbeHostLayers *layers, const X86Feature *feature)
+{
+  g_autofree char *detail = NULL;
+
+  if (layers->kvm_origin == NULL || g_strcmp0 (layers->kvm_origin, "/dev/kvm") == 0)
+    return make_change (feature, PROBE_REASON_KVM, "KVM_GET_SUPPORTED_CPUID lacks it");
+  detail = g_strdup_printf ("KVM_GET_SUPPORTED_CPUID from the dump %s lacks it",
+                            layers->kvm_origin);
+  return make_change (feature, PROBE_REASON_KVM, detail);
+}
+
 static ProbeChange
 explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
 {
@@ -195,7 +208,7 @@ explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
       if (kvm_known && x86_feature_set_has (&layers->kvm, feature))
         return make_change (feature, PROBE_REASON_QEMU, "KVM supports it, QEMU does not");
       if (kvm_known)
-        return make_change (feature, PROBE_REASON_KVM, "KVM_GET_SUPPORTED_CPUID lacks it");
+        return kvm_lacks (layers, feature);
       return make_change (feature, PROBE_REASON_UNKNOWN,
                           layers != NULL ? layers->kvm_unknown_reason : NULL);
     }
@@ -212,7 +225,7 @@ explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
       return make_change (feature, PROBE_REASON_HARDWARE, detail);
     }
   if (kvm_known)
-    return make_change (feature, PROBE_REASON_KVM, "KVM_GET_SUPPORTED_CPUID lacks it");
+    return kvm_lacks (layers, feature);
   return make_change (feature, PROBE_REASON_UNKNOWN,
                       layers != NULL && layers->kvm_unknown_reason != NULL
                       ? layers->kvm_unknown_reason : "the host's KVM was not read");

@@ -11,6 +11,7 @@ probe_host_layers_free (ProbeHostLayers *layers)
     return;
   g_free (layers->hardware_origin);
   g_free (layers->kvm_unknown_reason);
+  g_free (layers->kvm_origin);
   g_free (layers);
 }
 
@@ -61,13 +62,21 @@ probe_host_layers_read (const char *cpuid_dump, gboolean this_host, GError **err
       probe_host_layers_common_features (hardware, &layers->hardware);
     }
 
-  if (this_host)
+  if (hardware != NULL && x86_cpuid_dump_kvm (hardware) != NULL)
+    {
+      layers->kvm_known = TRUE;
+      layers->kvm_origin = g_strdup (cpuid_dump);
+      layers->kvm = x86_cpuid_dump_kvm (hardware)->supported_features;
+      x86_feature_set_named_only (&layers->kvm);
+    }
+  else if (this_host)
     {
       g_autoptr (X86KvmCpuid) kvm = x86_kvm_cpuid_read (NULL);
 
       layers->kvm_known = kvm->available;
       if (kvm->available)
         {
+          layers->kvm_origin = g_strdup ("/dev/kvm");
           layers->kvm = kvm->supported_features;
           x86_feature_set_named_only (&layers->kvm);
         }

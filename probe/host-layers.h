@@ -5,7 +5,7 @@
  * KVM (KVM_GET_SUPPORTED_CPUID) or QEMU itself. probe/compare.c names the layer from
  * these sets. A layer that could not be read is "unknown", never guessed: a --replay of
  * another host's recording knows that host's silicon only from its --cpuid-dump, and its
- * KVM not at all. */
+ * KVM only when that dump carries it (`vcpuprobe cpuid --format json` captured there). */
 #pragma once
 #include <glib.h>
 #include "x86/feature-set.h"
@@ -16,6 +16,7 @@ typedef struct {
   char *hardware_origin;        /* "hardware" or the dump's path; NULL when unknown */
   gboolean kvm_known;
   X86FeatureSet kvm;            /* KVM_GET_SUPPORTED_CPUID, named features */
+  char *kvm_origin;             /* "/dev/kvm" or the dump's path; NULL when unknown */
   char *kvm_unknown_reason;     /* why kvm_known is FALSE ("/dev/kvm: ...", "a replay"); else NULL */
 } ProbeHostLayers;
 
@@ -27,10 +28,11 @@ ProbeHostLayers *probe_host_layers_new_unknown (const char *reason);
 
 /* The layers of the host the QEMU runs on. The hardware layer comes from @cpuid_dump
  * (any layout x86_cpuid_dump_load() reads) when given, else from the CPUID instruction
- * on every online CPU when @this_host, else it is unknown. KVM comes from /dev/kvm when
- * @this_host (an unreadable /dev/kvm leaves it unknown, with the reason), and is unknown
- * otherwise: a dump says nothing of what that host's kernel supports. Errors: an
- * unreadable dump, or CPUID that cannot be read on an online CPU. */
+ * on every online CPU when @this_host, else it is unknown. KVM comes from the dump when
+ * it carries a KVM view (it describes the host looked at, live or replayed), else from
+ * /dev/kvm when @this_host (an unreadable /dev/kvm leaves it unknown, with the reason),
+ * and is unknown otherwise. Errors: an unreadable dump, or CPUID that cannot be read on
+ * an online CPU. */
 ProbeHostLayers *probe_host_layers_read (const char *cpuid_dump, gboolean this_host,
                                          GError **error);
 

@@ -717,6 +717,7 @@ probe_host_free (ProbeHost *host)
   g_free (host->hardware_failure);
   x86_cpu_identity_free (host->identity);
   x86_kvm_cpuid_free (host->kvm);
+  g_free (host->kvm_dump);
   if (host->accels != NULL)
     g_ptr_array_unref (host->accels);
   g_free (host);
@@ -937,8 +938,19 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
   if (host->hardware == NULL && host->hardware_failure == NULL)
     read_cpuid (host, NULL, NULL);
   decode_hardware (host, this_host, microcode);
-  /* This machine's KVM says nothing of a recording's host, as in probe_run(). */
-  if (this_host && kind != QMP_SOURCE_REPLAY)
+  /* A dump that carries its host's KVM describes the host looked at, replayed or live,
+   * as in probe_run(); this machine's KVM says nothing of a recording's host. */
+  if (host->hardware != NULL && x86_cpuid_dump_kvm (host->hardware) != NULL)
+    {
+      const X86KvmCpuid *view = x86_cpuid_dump_kvm (host->hardware);
+
+      host->kvm = x86_kvm_cpuid_new_from_features (&view->supported_features,
+                                                   &view->emulated_features);
+      host->kvm_dump = g_strdup (request->cpuid_dump);
+      if (kvm_fd >= 0)
+        close (kvm_fd);
+    }
+  else if (this_host && kind != QMP_SOURCE_REPLAY)
     host->kvm = kvm_fd >= 0 ? x86_kvm_cpuid_read_fd (kvm_fd, NULL) : x86_kvm_cpuid_read (NULL);
   else if (kvm_fd >= 0)
     close (kvm_fd);

@@ -76,8 +76,11 @@ typedef struct {
   gboolean heterogeneous;       /* CPUs differ in more than their APIC ids */
   X86FeatureSet hardware_all;   /* on every CPU */
   X86FeatureSet hardware_some;  /* on at least one CPU */
-  X86KvmCpuid *kvm;             /* NULL when not read: the CPUID came from a dump (another
-                                 * host's KVM), or QEMU's answers from a recording */
+  X86KvmCpuid *kvm;             /* the dump's KVM view when the dump carries one, else
+                                 * /dev/kvm's; NULL when not read: the CPUID came from a
+                                 * dump without one (another host's KVM), or QEMU's
+                                 * answers from a recording */
+  char *kvm_dump;               /* the dump @kvm came from; NULL: /dev/kvm or not read */
   GPtrArray *accels;            /* of ProbeAccelInfo, in request order */
   const char *binary;           /* the source's description; borrowed */
 } ProbeHost;

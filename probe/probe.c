@@ -632,6 +632,20 @@ string_or_null (const char *text)
   return text != NULL ? json_object_new_string (text) : NULL;
 }
 
+/* Where the KVM layer came from: this host's ioctl, or the dump that stands for the host. */
+static json_object *
+layers_kvm_source (const ProbeHostLayers *layers)
+{
+  g_autofree char *from_dump = NULL;
+
+  if (!layers->kvm_known)
+    return json_object_new_string ("unknown");
+  if (layers->kvm_origin == NULL || strcmp (layers->kvm_origin, "/dev/kvm") == 0)
+    return json_object_new_string ("KVM_GET_SUPPORTED_CPUID");
+  from_dump = g_strdup_printf ("from the dump %s", layers->kvm_origin);
+  return json_object_new_string (from_dump);
+}
+
 static json_object *
 layers_json (const ProbeHostLayers *layers)
 {
@@ -646,9 +660,7 @@ layers_json (const ProbeHostLayers *layers)
   json_object_object_add (object, "hardware", string_or_null (layers->hardware_known
                                                               ? layers->hardware_origin
                                                               : "unknown"));
-  json_object_object_add (object, "kvm", string_or_null (layers->kvm_known
-                                                         ? "KVM_GET_SUPPORTED_CPUID"
-                                                         : "unknown"));
+  json_object_object_add (object, "kvm", layers_kvm_source (layers));
   if (!layers->kvm_known && layers->kvm_unknown_reason != NULL)
     json_object_object_add (object, "kvm_unknown_reason",
                             json_object_new_string (layers->kvm_unknown_reason));

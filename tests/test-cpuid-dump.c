@@ -1,6 +1,7 @@
 /* tests/test-cpuid-dump.c — the CPUID data model and every file layout it reads. */
 #include "tests/test-util.h"
 #include "x86/cpuid-dump.h"
+#include "x86/kvm-cpuid.h"
 
 #include <string.h>
 #include <glib/gstdio.h>
@@ -382,6 +383,116 @@ test_load_errors (void **state)
   test_rmdir_r (dir);
 }
 
+/* The report of `vcpuprobe cpuid --format json` on a host whose KVM was read: cut down
+ * to one leaf and a few features, in the layout tools/output-json.c writes. */
+static const char cli_report_with_kvm[] =
+  "{\"identity\": {\"vendor\": \"GenuineIntel\", \"cpus\": 1},\n"
+  " \"cpus\": [{\"cpu\": 0, \"leaves\": [{\"leaf\": \"0x00000001\", \"subleaf\": \"0x00\",\n"
+  "   \"eax\": \"0x000306c3\", \"ebx\": \"0x00100800\", \"ecx\": \"0x7ffafbff\",\n"
+  "   \"edx\": \"0xbfebfbff\"}], \"features\": [\"fpu\"]}],\n"
+  " \"heterogeneous\": false, \"differences\": [],\n"
+  " \"kvm\": {\"available\": true, \"reason\": null,\n"
+  "   \"supported\": [\"fpu\", \"sse4.1\", \"x2apic\", \"avx2\"],\n"
+  "   \"emulated\": [\"movbe\"]}}\n";
+
+static void
+assert_features (const X86FeatureSet *set, const char *const *names)
+{
+  g_autoptr (GError) error = NULL;
+  X86FeatureSet expected;
+
+  assert_true (x86_feature_set_from_names (&expected, names, g_strv_length ((char **) names),
+                                           &error));
+  assert_true (x86_feature_set_equal (set, &expected));
+}
+
+static void
+test_json_kvm_view (void **state)
+{
+  static const char *const supported[] = { "fpu", "sse4.1", "x2apic", "avx2", NULL };
+  static const char *const emulated[] = { "movbe", NULL };
+  g_autoptr (X86CpuidDump) dump = parse_ok (cli_report_with_kvm, "host.cpuid");
+  g_autoptr (X86CpuidDump) again = NULL;
+  g_autoptr (X86CpuidDump) text_dump = parse_ok (two_cpus_text, "two.txt");
+  const X86KvmCpuid *kvm = x86_cpuid_dump_kvm (dump);
+  json_object *json;
+
+  assert_non_null (kvm);
+  assert_true (kvm->available);
+  assert_null (kvm->reason);
+  assert_null (kvm->supported);
+  assert_features (&kvm->supported_features, supported);
+  assert_features (&kvm->emulated_features, emulated);
+
+  /* Our own layout carries the view too, and reads back as the same sets. */
+  json = x86_cpuid_dump_to_json (dump);
+  again = parse_ok (json_object_to_json_string (json), "again.json");
+  json_object_put (json);
+  assert_same_leaves (dump, again);
+  assert_non_null (x86_cpuid_dump_kvm (again));
+  assert_features (&x86_cpuid_dump_kvm (again)->supported_features, supported);
+  assert_features (&x86_cpuid_dump_kvm (again)->emulated_features, emulated);
+
+  /* Layouts that cannot say anything of KVM carry no view, nor write one. */
+  assert_null (x86_cpuid_dump_kvm (text_dump));
+  json = x86_cpuid_dump_to_json (text_dump);
+  assert_false (json_object_object_get_ex (json, "kvm", NULL));
+  json_object_put (json);
+}
+
+/* A capture on a host whose /dev/kvm could not be read keeps the old behaviour: no view. */
+static void
+test_json_kvm_unavailable (void **state)
+{
+  static const char report[] =
+    "{\"identity\": {}, \"cpus\": [{\"cpu\": 0, \"leaves\": [{\"leaf\": \"0x0\", \"eax\": \"0x1\",\n"
+    "   \"ebx\": \"0x0\", \"ecx\": \"0x0\", \"edx\": \"0x0\"}]}],\n"
+    " \"kvm\": {\"available\": false, \"reason\": \"/dev/kvm: No such file or directory\",\n"
+    "   \"supported\": [], \"emulated\": []}}";
+  g_autoptr (X86CpuidDump) dump = parse_ok (report, "host.cpuid");
+
+  assert_null (x86_cpuid_dump_kvm (dump));
+}
+
+static void
+assert_load_error (const char *dir, const char *contents, const char *expected_tail)
+{
+  g_autofree char *path = g_build_filename (dir, "host.cpuid", NULL);
+  g_autofree char *expected = g_strdup_printf ("%s: %s", path, expected_tail);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump = NULL;
+
+  assert_true (g_file_set_contents (path, contents, -1, NULL));
+  dump = x86_cpuid_dump_load (path, &error);
+  assert_null (dump);
+  assert_true (g_error_matches (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE));
+  assert_string_equal (error->message, expected);
+}
+
+/* We wrote the member, so anything we would not write is the file's fault, named with it
+ * (X86_CPUID_ERROR_PARSE: the CLI's exit 2). */
+static void
+test_json_kvm_malformed (void **state)
+{
+  g_autofree char *dir = test_make_tmpdir ();
+
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": [true]}",
+                     "kvm: expected {\"available\": true|false, ...}");
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": {\"available\": \"yes\"}}",
+                     "kvm: expected {\"available\": true|false, ...}");
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": {\"available\": false, "
+                     "\"reason\": 3}}", "kvm.reason: expected a string or null");
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": {\"available\": true, "
+                     "\"supported\": [\"fpu\", \"warp-drive\"], \"emulated\": []}}",
+                     "kvm.supported[1]: unknown feature \"warp-drive\"");
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": {\"available\": true, "
+                     "\"supported\": []}}", "kvm.emulated: expected an array of feature names");
+  assert_load_error (dir, "{\"identity\": {}, \"cpus\": [], \"kvm\": {\"available\": true, "
+                     "\"supported\": [], \"emulated\": [7]}}",
+                     "kvm.emulated[0]: expected a feature name");
+  test_rmdir_r (dir);
+}
+
 int
 main (void)
 {
@@ -400,6 +511,9 @@ main (void)
     cmocka_unit_test (test_malformed_other_layouts),
     cmocka_unit_test (test_sniffing),
     cmocka_unit_test (test_load_errors),
+    cmocka_unit_test (test_json_kvm_view),
+    cmocka_unit_test (test_json_kvm_unavailable),
+    cmocka_unit_test (test_json_kvm_malformed),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

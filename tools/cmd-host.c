@@ -192,6 +192,15 @@ host_json (const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *sour
                           json_object_new_boolean (host->kvm != NULL && host->kvm->available));
   json_object_object_add (kvm, "reason",
                           string_or_null (host->kvm == NULL ? not_read : host->kvm->reason));
+  /* Only an available KVM has a source: recordings' goldens keep their layout. */
+  if (host->kvm != NULL && host->kvm->available)
+    {
+      g_autofree char *from_dump = host->kvm_dump != NULL
+                                   ? g_strdup_printf ("from the dump %s", host->kvm_dump) : NULL;
+
+      json_object_object_add (kvm, "source",
+                              json_object_new_string (from_dump != NULL ? from_dump : "/dev/kvm"));
+    }
   json_object_object_add (root, "kvm", kvm);
   json_object_object_add (root, "qemu", qemu_json (host, primary));
   json_object_object_add (root, "features", features_json (host));
@@ -245,6 +254,11 @@ text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, C
     g_string_append_printf (out, "  %s\n", not_read);
   else if (!host->kvm->available)
     g_string_append_printf (out, "  unavailable: %s\n", host->kvm->reason);
+  else if (host->kvm_dump != NULL)
+    g_string_append_printf (out, "  from the dump %s: %u named features supported, %u emulated\n",
+                            host->kvm_dump,
+                            x86_feature_set_count (&host->kvm->supported_features),
+                            x86_feature_set_count (&host->kvm->emulated_features));
   else
     g_string_append_printf (out, "  %-16s %u named features supported, %u emulated\n", "/dev/kvm",
                             x86_feature_set_count (&host->kvm->supported_features),

@@ -2,8 +2,10 @@
  * Numbers are hex strings so the file reads like `cpuid -r` output and survives JSON
  * tools that turn large integers into floating point. The report `vcpuprobe cpuid
  * --format json` prints reads back too: its "cpus" are this layout's, with decoded
- * "features" beside the leaves, and it is what users capture a host with. */
+ * "features" beside the leaves, and it is what users capture a host with: its "kvm"
+ * member, that host's KVM, is kept beside the CPUID. */
 #include "x86/cpuid-dump.h"
+#include "x86/kvm-cpuid.h"
 
 #include <errno.h>
 #include <string.h>
@@ -51,6 +53,7 @@ x86_cpuid_dump_to_json (const X86CpuidDump *dump)
   json_object *root = json_object_new_object ();
   json_object *cpus = json_object_new_array ();
   const char *origin = x86_cpuid_dump_origin (dump);
+  const X86KvmCpuid *kvm = x86_cpuid_dump_kvm (dump);
 
   json_object_object_add (root, "format", json_object_new_string (JSON_FORMAT_NAME));
   json_object_object_add (root, "version", json_object_new_int (JSON_FORMAT_VERSION));
@@ -58,6 +61,18 @@ x86_cpuid_dump_to_json (const X86CpuidDump *dump)
   for (guint i = 0; i < x86_cpuid_dump_n_cpus (dump); i++)
     json_object_array_add (cpus, x86_cpuid_dump_cpu_to_json (dump, i));
   json_object_object_add (root, "cpus", cpus);
+  if (kvm != NULL)
+    {
+      json_object *view = json_object_new_object ();
+
+      json_object_object_add (view, "available", json_object_new_boolean (TRUE));
+      json_object_object_add (view, "reason", NULL);
+      json_object_object_add (view, "supported",
+                              x86_feature_set_to_names_json (&kvm->supported_features));
+      json_object_object_add (view, "emulated",
+                              x86_feature_set_to_names_json (&kvm->emulated_features));
+      json_object_object_add (root, "kvm", view);
+    }
   return root;
 }
 
@@ -138,6 +153,79 @@ is_cli_report (json_object *root)
          && json_object_object_get_ex (root, "cpus", NULL);
 }
 
+/* One of "supported" and "emulated" of the "kvm" member, into @set. */
+static gboolean
+json_kvm_features (json_object *view, const char *member, const char *origin,
+                   X86FeatureSet *set, GError **error)
+{
+  json_object *names = NULL;
+
+  x86_feature_set_clear (set);
+  if (!json_object_object_get_ex (view, member, &names)
+      || !json_object_is_type (names, json_type_array))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm.%s: expected an array of feature names", origin, member);
+      return FALSE;
+    }
+  for (guint i = 0; i < json_object_array_length (names); i++)
+    {
+      json_object *name = json_object_array_get_idx (names, i);
+      const X86Feature *feature;
+
+      if (!json_object_is_type (name, json_type_string))
+        {
+          g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                       "%s: kvm.%s[%u]: expected a feature name", origin, member, i);
+          return FALSE;
+        }
+      feature = x86_feature_lookup (json_object_get_string (name));
+      if (feature == NULL)
+        {
+          g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                       "%s: kvm.%s[%u]: unknown feature \"%s\"", origin, member, i,
+                       json_object_get_string (name));
+          return FALSE;
+        }
+      x86_feature_set_add (set, feature);
+    }
+  return TRUE;
+}
+
+/* The optional "kvm" member (layout in x86/cpuid-dump.h) into @dump. A capture that could
+ * not read /dev/kvm says so with "available": false: the dump then carries no view. */
+static gboolean
+json_kvm (json_object *root, const char *origin, X86CpuidDump *dump, GError **error)
+{
+  json_object *view = NULL, *available = NULL, *reason = NULL;
+  X86FeatureSet supported, emulated;
+
+  if (!json_object_object_get_ex (root, "kvm", &view))
+    return TRUE;
+  if (!json_object_is_type (view, json_type_object)
+      || !json_object_object_get_ex (view, "available", &available)
+      || !json_object_is_type (available, json_type_boolean))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm: expected {\"available\": true|false, ...}", origin);
+      return FALSE;
+    }
+  if (json_object_object_get_ex (view, "reason", &reason) && reason != NULL
+      && !json_object_is_type (reason, json_type_string))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm.reason: expected a string or null", origin);
+      return FALSE;
+    }
+  if (!json_object_get_boolean (available))
+    return TRUE;
+  if (!json_kvm_features (view, "supported", origin, &supported, error)
+      || !json_kvm_features (view, "emulated", origin, &emulated, error))
+    return FALSE;
+  x86_cpuid_dump_set_kvm (dump, x86_kvm_cpuid_new_from_features (&supported, &emulated));
+  return TRUE;
+}
+
 X86CpuidDump *
 x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error)
 {
@@ -196,6 +284,8 @@ x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error)
           x86_cpuid_dump_set (dump, cpu_index, &leaf);
         }
     }
+  if (!json_kvm (root, origin, dump, error))
+    return NULL;
   return g_steal_pointer (&dump);
 }
 

@@ -1,6 +1,7 @@
 /* x86/cpuid-dump.c — the CPUID data model: CPUs, their sorted leaves, lookup, the
  * per-CPU fields that do not make CPUs different, and recognising a file's layout. */
 #include "x86/cpuid-dump.h"
+#include "x86/kvm-cpuid.h"
 
 #include <string.h>
 
@@ -14,6 +15,7 @@ typedef struct {
 struct X86CpuidDump {
   char *origin;
   GPtrArray *cpus;   /* DumpCpu */
+  X86KvmCpuid *kvm;  /* the view of KVM the file carried, or NULL */
 };
 
 static void
@@ -40,8 +42,22 @@ x86_cpuid_dump_free (X86CpuidDump *dump)
   if (dump == NULL)
     return;
   g_ptr_array_unref (dump->cpus);
+  x86_kvm_cpuid_free (dump->kvm);
   g_free (dump->origin);
   g_free (dump);
+}
+
+const X86KvmCpuid *
+x86_cpuid_dump_kvm (const X86CpuidDump *dump)
+{
+  return dump->kvm;
+}
+
+void
+x86_cpuid_dump_set_kvm (X86CpuidDump *dump, X86KvmCpuid *kvm)
+{
+  x86_kvm_cpuid_free (dump->kvm);
+  dump->kvm = kvm;
 }
 
 guint

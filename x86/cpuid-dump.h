@@ -25,6 +25,9 @@ typedef struct {
 } X86CpuidLeaf;
 
 typedef struct X86CpuidDump X86CpuidDump;
+/* x86/kvm-cpuid.h builds on this header, so the KVM view a dump carries is named here
+ * by its struct tag only. */
+typedef struct X86KvmCpuid X86KvmCpuid;
 
 X86CpuidDump *x86_cpuid_dump_new (void);
 void          x86_cpuid_dump_free (X86CpuidDump *dump);
@@ -53,6 +56,14 @@ guint32 x86_cpuid_dump_get (const X86CpuidDump *dump, guint cpu_index,
 const char *x86_cpuid_dump_origin (const X86CpuidDump *dump);
 void        x86_cpuid_dump_set_origin (X86CpuidDump *dump, const char *origin);
 
+/* The KVM of the host the file describes, when it says (our JSON with "kvm" available):
+ * an available X86KvmCpuid with the named supported and emulated sets and no raw tables.
+ * Borrowed; NULL when the dump carries no KVM view, as text, libcpuid and libvirt dumps
+ * never do. */
+const X86KvmCpuid *x86_cpuid_dump_kvm (const X86CpuidDump *dump);
+/* Takes ownership of @kvm (NULL drops the view). */
+void               x86_cpuid_dump_set_kvm (X86CpuidDump *dump, X86KvmCpuid *kvm);
+
 /* TRUE when CPUs differ in anything but the per-CPU fields (APIC ids in leaves 1, 0xB,
  * 0x1F, 0x8000_001E). *differences (may be NULL) receives phrases such as
  * "CPU 8: leaf 0x7.0 EDX 0x... (CPU 0: 0x...)", owned by the caller. */
@@ -73,14 +84,22 @@ X86CpuidDump *x86_cpuid_dump_parse_cpuid_text (const char *text, gsize len, cons
 X86CpuidDump *x86_cpuid_dump_parse_json (const char *text, gsize len, const char *origin, GError **error);
 X86CpuidDump *x86_cpuid_dump_parse_libcpuid (const char *text, gsize len, const char *origin, GError **error);
 X86CpuidDump *x86_cpuid_dump_parse_libvirt (const char *text, gsize len, const char *origin, GError **error);
-/* From an already parsed JSON document (@root borrowed) in the x86_cpuid_dump_to_json layout. */
+/* From an already parsed JSON document (@root borrowed) in the x86_cpuid_dump_to_json layout,
+ * or the report of `vcpuprobe cpuid --format json`. Both may carry the host's KVM:
+ *   "kvm": {"available": true, "reason": null,
+ *           "supported": ["fpu", "vme", ...], "emulated": ["movbe", ...]}
+ * The names are the feature table's (any spelling it knows); an unknown name is an error
+ * naming the file and the name, since only we write this member. With "available": false
+ * (the capture could not read /dev/kvm, "reason" says why) or without the member the dump
+ * carries no KVM view. */
 X86CpuidDump *x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error);
 
 /* `cpuid -1r` text of one CPU: "CPU N:" then one "   0x%08x 0x%02x: eax=0x%08x ebx=... ecx=... edx=..." per leaf. */
 void x86_cpuid_dump_format_text (const X86CpuidDump *dump, guint cpu_index, GString *out);
 /* {"cpu": N, "leaves": [{"leaf","subleaf","eax","ebx","ecx","edx"}]} with hex strings, reference owned by caller. */
 json_object *x86_cpuid_dump_cpu_to_json (const X86CpuidDump *dump, guint cpu_index);
-/* {"format": "vcpuprobe-cpuid", "version": 1, "origin", "cpus": [...]}, reference owned by caller. */
+/* {"format": "vcpuprobe-cpuid", "version": 1, "origin", "cpus": [...]}, plus "kvm" (the layout
+ * above) when the dump carries a KVM view; reference owned by caller. */
 json_object *x86_cpuid_dump_to_json (const X86CpuidDump *dump);
 /* libvirt's <cpudata arch='x86'> of one CPU, one <cpuid .../> per leaf. */
 void x86_cpuid_dump_format_libvirt (const X86CpuidDump *dump, guint cpu_index, GString *out);

@@ -115,6 +115,17 @@ x86_kvm_cpuid_read (const char *device)
   return x86_kvm_cpuid_read_fd (fd, device);
 }
 
+X86KvmCpuid *
+x86_kvm_cpuid_new_from_features (const X86FeatureSet *supported, const X86FeatureSet *emulated)
+{
+  X86KvmCpuid *kvm = g_new0 (X86KvmCpuid, 1);
+
+  kvm->available = TRUE;
+  kvm->supported_features = *supported;
+  kvm->emulated_features = *emulated;
+  return kvm;
+}
+
 void
 x86_kvm_cpuid_free (X86KvmCpuid *kvm)
 {
