@@ -241,6 +241,17 @@ text_identity (GString *out, const ProbeHost *host)
     g_string_append (out, "                   this host is itself a guest: KVM here is nested\n");
 }
 
+/* KVM's tables also set bits no feature name covers; the summary counts named ones, so a
+ * live read and a dump of the same host (which keeps names only) agree. */
+static guint
+count_named (const X86FeatureSet *set)
+{
+  X86FeatureSet named = *set;
+
+  x86_feature_set_named_only (&named);
+  return x86_feature_set_count (&named);
+}
+
 static void
 text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *source)
 {
@@ -257,12 +268,12 @@ text_qemu (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, C
   else if (host->kvm_dump != NULL)
     g_string_append_printf (out, "  from the dump %s: %u named features supported, %u emulated\n",
                             host->kvm_dump,
-                            x86_feature_set_count (&host->kvm->supported_features),
-                            x86_feature_set_count (&host->kvm->emulated_features));
+                            count_named (&host->kvm->supported_features),
+                            count_named (&host->kvm->emulated_features));
   else
     g_string_append_printf (out, "  %-16s %u named features supported, %u emulated\n", "/dev/kvm",
-                            x86_feature_set_count (&host->kvm->supported_features),
-                            x86_feature_set_count (&host->kvm->emulated_features));
+                            count_named (&host->kvm->supported_features),
+                            count_named (&host->kvm->emulated_features));
 
   g_string_append (out, "\nQEMU\n");
   g_string_append_printf (out, "  %-16s %s\n", "binary", host->binary);
