@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -310,6 +311,13 @@ test_not_qemu (void **state)
 
 /* ---- --socket: a QEMU started here ---- */
 
+/* A failed assertion leaves the test before it stops QEMU: let QEMU die with the test. */
+static void
+die_with_test (gpointer unused)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 test_qmp_socket (void **state)
 {
@@ -326,7 +334,7 @@ test_qmp_socket (void **state)
 
   if (!g_spawn_async (NULL, (char **) qemu_argv, NULL,
                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
-                      | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &qemu, &error))
+                      | G_SPAWN_STDERR_TO_DEV_NULL, die_with_test, NULL, &qemu, &error))
     fail_msg ("cannot start QEMU: %s", error->message);
   /* QEMU creates the socket before it listens; a QEMU that died is caught by the check. */
   for (guint i = 0; i < 3000 && !g_file_test (socket_path, G_FILE_TEST_EXISTS); i++)
