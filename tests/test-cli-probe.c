@@ -37,47 +37,6 @@ run_argv (const char *const *args)
 
 #define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
 
-static void
-assert_exit (const TestRun *run, int status)
-{
-  if (run->status != status)
-    fail_msg ("exit status %d, expected %d; stderr: %s", run->status, status, run->err);
-}
-
-/* stderr is exactly one line "vcpuprobe: ...". */
-static void
-assert_one_error_line (const TestRun *run)
-{
-  const char *newline = strchr (run->err, '\n');
-
-  if (newline == NULL || newline[1] != '\0' || !g_str_has_prefix (run->err, "vcpuprobe: "))
-    fail_msg ("expected one line \"vcpuprobe: ...\" on stderr, got: \"%s\"", run->err);
-}
-
-static json_object *
-parse_json (const char *text)
-{
-  json_object *value = json_tokener_parse (text);
-
-  if (value == NULL)
-    fail_msg ("not JSON: %s", text);
-  return value;
-}
-
-/* @object's member @key, of @type; json_type_null also accepts any other type (a member
- * that may be null). */
-static json_object *
-member (json_object *object, const char *key, json_type type)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    fail_msg ("no \"%s\" in %.400s", key, json_object_to_json_string (object));
-  if (type != json_type_null && !json_object_is_type (value, type))
-    fail_msg ("\"%s\" has the wrong type in %.400s", key, json_object_to_json_string (object));
-  return value;
-}
-
 /* ---- XML: well-formed by GMarkup, with the expected root ---- */
 
 typedef struct {
@@ -132,62 +91,62 @@ assert_xml (const char *text, const char *root)
 static void
 assert_model_entry (json_object *model, gboolean usable_per_accel)
 {
-  member (model, "name", json_type_string);
+  test_json_member (model, "name", json_type_string);
   if (usable_per_accel)
     {
-      member (model, "usable", json_type_object);
-      member (model, "blockers", json_type_object);
+      test_json_member (model, "usable", json_type_object);
+      test_json_member (model, "blockers", json_type_object);
     }
   else
     {
-      json_object *blockers = member (model, "blockers", json_type_array);
+      json_object *blockers = test_json_member (model, "blockers", json_type_array);
 
-      member (model, "usable", json_type_null);
+      test_json_member (model, "usable", json_type_null);
       for (size_t i = 0; i < json_object_array_length (blockers); i++)
         {
-          member (json_object_array_get_idx (blockers, i), "feature", json_type_string);
-          member (json_object_array_get_idx (blockers, i), "layer", json_type_string);
+          test_json_member (json_object_array_get_idx (blockers, i), "feature", json_type_string);
+          test_json_member (json_object_array_get_idx (blockers, i), "layer", json_type_string);
         }
     }
-  member (model, "alias_of", json_type_null);
-  member (model, "deprecated", json_type_null);
-  member (model, "migration_safe", json_type_null);
+  test_json_member (model, "alias_of", json_type_null);
+  test_json_member (model, "deprecated", json_type_null);
+  test_json_member (model, "migration_safe", json_type_null);
 }
 
 static void
 assert_host_model (json_object *model)
 {
-  if (!json_object_get_boolean (member (model, "known", json_type_boolean)))
+  if (!json_object_get_boolean (test_json_member (model, "known", json_type_boolean)))
     fail_msg ("a host model QEMU did not answer: %s", json_object_to_json_string (model));
-  member (model, "migratable", json_type_array);
-  member (model, "enabled", json_type_array);
-  member (model, "non_migratable", json_type_array);
+  test_json_member (model, "migratable", json_type_array);
+  test_json_member (model, "enabled", json_type_array);
+  test_json_member (model, "non_migratable", json_type_array);
 }
 
 static void
 assert_host_json (const char *text)
 {
-  json_object *root = parse_json (text);
-  json_object *qemu = member (root, "qemu", json_type_object);
-  json_object *accels = member (qemu, "accels", json_type_object);
-  json_object *features = member (root, "features", json_type_object);
-  json_object *models = member (root, "models", json_type_array);
+  json_object *root = test_parse_json (text);
+  json_object *qemu = test_json_member (root, "qemu", json_type_object);
+  json_object *accels = test_json_member (qemu, "accels", json_type_object);
+  json_object *features = test_json_member (root, "features", json_type_object);
+  json_object *models = test_json_member (root, "models", json_type_array);
   json_object *fpu;
 
-  member (root, "host", json_type_object);
-  member (member (root, "kvm", json_type_object), "available", json_type_boolean);
-  member (qemu, "version", json_type_string);
-  member (qemu, "package", json_type_string);
-  member (qemu, "binary", json_type_string);
-  member (member (accels, "tcg", json_type_object), "usable", json_type_boolean);
+  test_json_member (root, "host", json_type_object);
+  test_json_member (test_json_member (root, "kvm", json_type_object), "available", json_type_boolean);
+  test_json_member (qemu, "version", json_type_string);
+  test_json_member (qemu, "package", json_type_string);
+  test_json_member (qemu, "binary", json_type_string);
+  test_json_member (test_json_member (accels, "tcg", json_type_object), "usable", json_type_boolean);
   if (test_kvm_usable ())
-    assert_host_model (member (qemu, "host_model", json_type_object));
-  assert_host_model (member (qemu, "max_model", json_type_object));
-  fpu = member (features, "fpu", json_type_object);
-  assert_string_equal (json_object_get_string (member (fpu, "hardware", json_type_string)), "all");
-  member (fpu, "kvm", json_type_null);
-  member (fpu, "qemu_host", json_type_null);
-  assert_true (json_object_get_boolean (member (fpu, "qemu_max", json_type_boolean)));
+    assert_host_model (test_json_member (qemu, "host_model", json_type_object));
+  assert_host_model (test_json_member (qemu, "max_model", json_type_object));
+  fpu = test_json_member (features, "fpu", json_type_object);
+  assert_string_equal (json_object_get_string (test_json_member (fpu, "hardware", json_type_string)), "all");
+  test_json_member (fpu, "kvm", json_type_null);
+  test_json_member (fpu, "qemu_host", json_type_null);
+  assert_true (json_object_get_boolean (test_json_member (fpu, "qemu_max", json_type_boolean)));
   assert_true (json_object_array_length (models) > 0);
   for (size_t i = 0; i < json_object_array_length (models); i++)
     assert_model_entry (json_object_array_get_idx (models, i), TRUE);
@@ -197,10 +156,10 @@ assert_host_json (const char *text)
 static void
 assert_models_json (const char *text, const char *accel)
 {
-  json_object *root = parse_json (text);
-  json_object *models = member (root, "models", json_type_array);
+  json_object *root = test_parse_json (text);
+  json_object *models = test_json_member (root, "models", json_type_array);
 
-  assert_string_equal (json_object_get_string (member (root, "accel", json_type_string)), accel);
+  assert_string_equal (json_object_get_string (test_json_member (root, "accel", json_type_string)), accel);
   assert_true (json_object_array_length (models) > 0);
   for (size_t i = 0; i < json_object_array_length (models); i++)
     assert_model_entry (json_object_array_get_idx (models, i), FALSE);
@@ -212,8 +171,8 @@ assert_changes (json_object *changes)
 {
   for (size_t i = 0; i < json_object_array_length (changes); i++)
     {
-      member (json_object_array_get_idx (changes, i), "feature", json_type_string);
-      member (json_object_array_get_idx (changes, i), "reason", json_type_string);
+      test_json_member (json_object_array_get_idx (changes, i), "feature", json_type_string);
+      test_json_member (json_object_array_get_idx (changes, i), "reason", json_type_string);
     }
 }
 
@@ -221,30 +180,30 @@ assert_changes (json_object *changes)
 static char *
 assert_probe_json (const char *text, const char *model)
 {
-  json_object *root = parse_json (text);
-  json_object *qemu = member (root, "qemu", json_type_object);
-  json_object *requested = member (root, "requested", json_type_object);
-  json_object *guest = member (root, "guest", json_type_object);
-  json_object *xml = member (root, "xml", json_type_object);
+  json_object *root = test_parse_json (text);
+  json_object *qemu = test_json_member (root, "qemu", json_type_object);
+  json_object *requested = test_json_member (root, "requested", json_type_object);
+  json_object *guest = test_json_member (root, "guest", json_type_object);
+  json_object *xml = test_json_member (root, "xml", json_type_object);
   char *verdict;
 
   for (guint i = 0; i < 5; i++)
-    member (qemu, (const char *[]) { "binary", "version", "package", "accel", "machine" }[i],
+    test_json_member (qemu, (const char *[]) { "binary", "version", "package", "accel", "machine" }[i],
             i == 0 ? json_type_null : json_type_string);
-  member (root, "method", json_type_string);
-  assert_string_equal (json_object_get_string (member (requested, "model", json_type_string)), model);
-  member (requested, "features", json_type_object);
-  member (guest, "model", json_type_string);
-  member (guest, "enabled", json_type_array);
-  member (guest, "disabled", json_type_array);
-  assert_changes (member (root, "added", json_type_array));
-  assert_changes (member (root, "removed", json_type_array));
-  member (root, "problems", json_type_array);
-  member (member (root, "updated", json_type_object), "model", json_type_string);
-  member (member (root, "updated", json_type_object), "features", json_type_object);
-  assert_xml (json_object_get_string (member (xml, "original", json_type_string)), "cpu");
-  assert_xml (json_object_get_string (member (xml, "updated", json_type_string)), "cpu");
-  verdict = g_strdup (json_object_get_string (member (root, "verdict", json_type_string)));
+  test_json_member (root, "method", json_type_string);
+  assert_string_equal (json_object_get_string (test_json_member (requested, "model", json_type_string)), model);
+  test_json_member (requested, "features", json_type_object);
+  test_json_member (guest, "model", json_type_string);
+  test_json_member (guest, "enabled", json_type_array);
+  test_json_member (guest, "disabled", json_type_array);
+  assert_changes (test_json_member (root, "added", json_type_array));
+  assert_changes (test_json_member (root, "removed", json_type_array));
+  test_json_member (root, "problems", json_type_array);
+  test_json_member (test_json_member (root, "updated", json_type_object), "model", json_type_string);
+  test_json_member (test_json_member (root, "updated", json_type_object), "features", json_type_object);
+  assert_xml (json_object_get_string (test_json_member (xml, "original", json_type_string)), "cpu");
+  assert_xml (json_object_get_string (test_json_member (xml, "updated", json_type_string)), "cpu");
+  verdict = g_strdup (json_object_get_string (test_json_member (root, "verdict", json_type_string)));
   json_object_put (root);
   return verdict;
 }
@@ -259,12 +218,12 @@ test_host_formats (void **state)
   g_autoptr (TestRun) json = RUN ("host", "--format", "json");
   g_autoptr (TestRun) xml = RUN ("--format=xml", "host");
 
-  assert_exit (text, 0);
+  test_assert_exit (text, 0);
   assert_true (g_str_has_prefix (text->out, "Host CPU\n"));
   assert_non_null (strstr (text->out, "\nLayers per feature "));
-  assert_exit (json, 0);
+  test_assert_exit (json, 0);
   assert_host_json (json->out);
-  assert_exit (xml, 0);
+  test_assert_exit (xml, 0);
   assert_xml (xml->out, "domainCapabilities");
 }
 
@@ -276,12 +235,12 @@ test_models_formats (void **state)
   g_autoptr (TestRun) json = RUN ("models", "--accel", "tcg", "--format", "json");
   g_autoptr (TestRun) xml = RUN ("models", "--accel", "tcg", "--format", "xml");
 
-  assert_exit (text, 0);
+  test_assert_exit (text, 0);
   assert_true (g_str_has_prefix (text->out, "Named models under tcg "));
   assert_non_null (strstr (text->out, "\n  qemu64 "));
-  assert_exit (json, 0);
+  test_assert_exit (json, 0);
   assert_models_json (json->out, "tcg");
-  assert_exit (xml, 0);
+  test_assert_exit (xml, 0);
   assert_xml (xml->out, "mode");
   /* A model with a canonical name carries it as an attribute, not as escaped text. */
   assert_non_null (strstr (xml->out, " canonical='qemu64-v1'"));
@@ -302,13 +261,13 @@ test_expand_check_formats (void **state)
       int status = i == 1 ? 1 : 0;   /* tcg lacks some of Haswell: only check says so by exit */
 
       print_message ("%s Haswell --accel tcg\n", commands[i]);
-      assert_exit (text, status);
+      test_assert_exit (text, status);
       assert_true (g_str_has_prefix (text->out, "QEMU "));
       assert_non_null (strstr (text->out, "\nUpdated definition (-cpu "));
-      assert_exit (json, status);
+      test_assert_exit (json, status);
       verdict = assert_probe_json (json->out, "Haswell");
       assert_string_equal (verdict, "fail");
-      assert_exit (xml, status);
+      test_assert_exit (xml, status);
       assert_xml (xml->out, "cpu");
     }
 }
@@ -325,21 +284,21 @@ test_check_exit_statuses (void **state)
   g_autoptr (TestRun) not_qemu = NULL;
   g_autofree char *verdict = NULL;
 
-  assert_exit (pass, 0);
+  test_assert_exit (pass, 0);
   verdict = assert_probe_json (pass->out, "pentium3");
   assert_string_equal (verdict, "pass");
-  assert_exit (bad_cpu, 2);
-  assert_one_error_line (bad_cpu);
+  test_assert_exit (bad_cpu, 2);
+  test_assert_one_error_line (bad_cpu, NULL);
   assert_non_null (strstr (bad_cpu->err, "Pentium9000"));
   assert_string_equal (bad_cpu->out, "");
-  assert_exit (bad_feature, 2);
-  assert_one_error_line (bad_feature);
+  test_assert_exit (bad_feature, 2);
+  test_assert_one_error_line (bad_feature, NULL);
 
   not_qemu = test_run ((const char *const[]) { test_vcpuprobe (), "--qemu", "/bin/false",
                                                "check", "qemu64", NULL }, NULL);
   test_assert_nothing_left ();
-  assert_exit (not_qemu, 3);
-  assert_one_error_line (not_qemu);
+  test_assert_exit (not_qemu, 3);
+  test_assert_one_error_line (not_qemu, NULL);
   assert_non_null (strstr (not_qemu->err, "/bin/false"));
 }
 
@@ -358,7 +317,7 @@ test_check_kvm_mismatch (void **state)
       print_message ("SKIP: this host's KVM runs Haswell whole: no mismatch to check\n");
       skip ();
     }
-  assert_exit (fail, 1);
+  test_assert_exit (fail, 1);
   verdict = assert_probe_json (fail->out, "Haswell");
   assert_string_equal (verdict, "fail");
 }
@@ -376,8 +335,8 @@ test_host_models_not_qemu (void **state)
                                                                   "/bin/false", "--no-cache",
                                                                   commands[i], NULL }, NULL);
       test_assert_nothing_left ();
-      assert_exit (run, 3);
-      assert_one_error_line (run);
+      test_assert_exit (run, 3);
+      test_assert_one_error_line (run, NULL);
       assert_non_null (strstr (run->err, "/bin/false"));
       assert_string_equal (run->out, "");
     }
@@ -422,7 +381,7 @@ assert_replay_answers_alike (const char *const *command, const char *name)
 
   /* A replay reads no local KVM (the recording may come from anywhere); a dump of this
    * host's CPUID gives both runs the same layers. */
-  assert_exit (cpuid, 0);
+  test_assert_exit (cpuid, 0);
   assert_true (g_file_set_contents (dump, cpuid->out, -1, NULL));
   g_ptr_array_add (replay_args, (gpointer) test_vcpuprobe ());
   for (guint i = 0; command[i] != NULL; i++)
@@ -451,24 +410,24 @@ assert_replay_answers_alike (const char *const *command, const char *name)
   replayed = test_run ((const char *const *) replay_args->pdata, NULL);
   g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
   test_assert_nothing_left ();
-  assert_exit (replayed, live->status);
-  live_json = parse_json (live->out);
-  replayed_json = parse_json (replayed->out);
+  test_assert_exit (replayed, live->status);
+  live_json = test_parse_json (live->out);
+  replayed_json = test_parse_json (replayed->out);
   /* Only the replay names its recording, and (host) says KVM went unread for that reason. */
   assert_false (json_object_object_get_ex (live_json, "replay", NULL));
-  replay = member (replayed_json, "replay", json_type_object);
-  assert_string_equal (json_object_get_string (member (replay, "file", json_type_string)),
+  replay = test_json_member (replayed_json, "replay", json_type_object);
+  assert_string_equal (json_object_get_string (test_json_member (replay, "file", json_type_string)),
                        recording);
-  assert_false (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  assert_false (json_object_get_boolean (test_json_member (replay, "shape_matched", json_type_boolean)));
   json_object_object_del (replayed_json, "replay");
   if (json_object_object_get_ex (replayed_json, "kvm", &kvm))
     {
       g_autofree char *not_read = g_strdup_printf ("not read (replayed from %s)", recording);
 
-      assert_string_equal (json_object_get_string (member (kvm, "reason", json_type_string)),
+      assert_string_equal (json_object_get_string (test_json_member (kvm, "reason", json_type_string)),
                            not_read);
       json_object_object_del (kvm, "reason");
-      json_object_object_del (member (live_json, "kvm", json_type_object), "reason");
+      json_object_object_del (test_json_member (live_json, "kvm", json_type_object), "reason");
     }
   drop_source_members (live_json);
   drop_source_members (replayed_json);
@@ -503,13 +462,13 @@ static GHashTable *
 models_by_name (json_object *document)
 {
   GHashTable *by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  json_object *models = member (document, "models", json_type_array);
+  json_object *models = test_json_member (document, "models", json_type_array);
 
   for (size_t i = 0; i < json_object_array_length (models); i++)
     {
       json_object *model = json_object_array_get_idx (models, i);
 
-      g_hash_table_insert (by_name, (gpointer) json_object_get_string (member (model, "name",
+      g_hash_table_insert (by_name, (gpointer) json_object_get_string (test_json_member (model, "name",
                                                                                 json_type_string)),
                            model);
     }
@@ -528,13 +487,13 @@ compare_names (gconstpointer a, gconstpointer b)
 static char *
 cpuid_blockers (json_object *model)
 {
-  json_object *blockers = member (model, "blockers", json_type_array);
+  json_object *blockers = test_json_member (model, "blockers", json_type_array);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   g_autoptr (GString) joined = g_string_new (NULL);
 
   for (size_t i = 0; i < json_object_array_length (blockers); i++)
     {
-      const char *name = json_object_get_string (member (json_object_array_get_idx (blockers, i),
+      const char *name = json_object_get_string (test_json_member (json_object_array_get_idx (blockers, i),
                                                          "feature", json_type_string));
       const X86Feature *feature = x86_feature_lookup (name);
 
@@ -568,10 +527,10 @@ test_models_probe_old_agrees (void **state)
   gpointer name, model;
   guint n_unusable = 0;
 
-  assert_exit (listed, 0);
-  assert_exit (probed, 0);
-  listed_json = parse_json (listed->out);
-  probed_json = parse_json (probed->out);
+  test_assert_exit (listed, 0);
+  test_assert_exit (probed, 0);
+  listed_json = test_parse_json (listed->out);
+  probed_json = test_parse_json (probed->out);
   listed_models = models_by_name (listed_json);
   probed_models = models_by_name (probed_json);
   assert_int_equal (g_hash_table_size (probed_models), g_hash_table_size (listed_models));
@@ -586,12 +545,12 @@ test_models_probe_old_agrees (void **state)
         fail_msg ("%s: not in the post-start list", (char *) name);
       listed_blockers = cpuid_blockers (model);
       probed_blockers = cpuid_blockers (other);
-      if (json_object_get_boolean (member (model, "usable", json_type_boolean))
-          != json_object_get_boolean (member (other, "usable", json_type_boolean))
+      if (json_object_get_boolean (test_json_member (model, "usable", json_type_boolean))
+          != json_object_get_boolean (test_json_member (other, "usable", json_type_boolean))
           || strcmp (listed_blockers, probed_blockers) != 0)
         fail_msg ("%s under %s: query-cpu-definitions blocks [%s], post-start [%s]",
                   (char *) name, accel, listed_blockers, probed_blockers);
-      n_unusable += !json_object_get_boolean (member (model, "usable", json_type_boolean));
+      n_unusable += !json_object_get_boolean (test_json_member (model, "usable", json_type_boolean));
     }
   /* Else the comparison proved nothing about blockers. */
   assert_true (n_unusable > 0);
@@ -600,7 +559,7 @@ test_models_probe_old_agrees (void **state)
 
   /* Without --method only what QEMU left unknown is probed: nothing on this QEMU. */
   probed_text = RUN ("models", "--accel", accel, "--probe-old");
-  assert_exit (probed_text, 0);
+  test_assert_exit (probed_text, 0);
   assert_null (strstr (probed_text->out, "post-start"));
 }
 
@@ -614,9 +573,9 @@ removal_reason (json_object *removed, const char *feature)
     {
       json_object *change = json_object_array_get_idx (removed, i);
 
-      if (strcmp (json_object_get_string (member (change, "feature", json_type_string)),
+      if (strcmp (json_object_get_string (test_json_member (change, "feature", json_type_string)),
                   feature) == 0)
-        return json_object_get_string (member (change, "reason", json_type_string));
+        return json_object_get_string (test_json_member (change, "reason", json_type_string));
     }
   return NULL;
 }
@@ -661,16 +620,16 @@ test_dump_supplies_kvm (void **state)
   json_object *captured_supported;
   guint supported = 0;
 
-  assert_exit (cpuid, 0);
+  test_assert_exit (cpuid, 0);
   assert_true (g_file_set_contents (dump, cpuid->out, -1, NULL));
-  captured = parse_json (cpuid->out);
-  assert_true (json_object_get_boolean (member (member (captured, "kvm", json_type_object),
+  captured = test_parse_json (cpuid->out);
+  assert_true (json_object_get_boolean (test_json_member (test_json_member (captured, "kvm", json_type_object),
                                                 "available", json_type_boolean)));
 
   live = RUN ("--format", "json", "check", "Haswell", "--accel", "kvm",
               "--record", check_recording);
-  live_json = parse_json (live->out);
-  if (g_strcmp0 (removal_reason (member (live_json, "removed", json_type_array), "avx2"),
+  live_json = test_parse_json (live->out);
+  if (g_strcmp0 (removal_reason (test_json_member (live_json, "removed", json_type_array), "avx2"),
                  "kvm") != 0)
     {
       json_object_put (live_json);
@@ -679,30 +638,30 @@ test_dump_supplies_kvm (void **state)
       print_message ("SKIP: this host's KVM does not remove avx2 from Haswell\n");
       skip ();
     }
-  assert_exit (live, 1);
+  test_assert_exit (live, 1);
   replayed = RUN_REPLAY ("--format", "json", "check", "Haswell", "--accel", "kvm",
                          "--replay", check_recording, "--cpuid-dump", dump);
-  assert_exit (replayed, 1);
-  replayed_json = parse_json (replayed->out);
-  assert_string_equal (removal_reason (member (replayed_json, "removed", json_type_array), "avx2"),
+  test_assert_exit (replayed, 1);
+  replayed_json = test_parse_json (replayed->out);
+  assert_string_equal (removal_reason (test_json_member (replayed_json, "removed", json_type_array), "avx2"),
                        "kvm");
-  assert_string_equal (json_object_get_string (member (member (replayed_json, "layers",
+  assert_string_equal (json_object_get_string (test_json_member (test_json_member (replayed_json, "layers",
                                                                json_type_object),
                                                        "kvm", json_type_string)),
                        from_dump);
 
   host_live = RUN ("--format", "json", "host", "--record", host_recording);
-  assert_exit (host_live, 0);
+  test_assert_exit (host_live, 0);
   host_replayed = RUN_REPLAY ("--format", "json", "host", "--replay", host_recording,
                               "--cpuid-dump", dump);
-  assert_exit (host_replayed, 0);
-  host_json = parse_json (host_replayed->out);
-  kvm = member (host_json, "kvm", json_type_object);
-  assert_true (json_object_get_boolean (member (kvm, "available", json_type_boolean)));
-  assert_string_equal (json_object_get_string (member (kvm, "source", json_type_string)),
+  test_assert_exit (host_replayed, 0);
+  host_json = test_parse_json (host_replayed->out);
+  kvm = test_json_member (host_json, "kvm", json_type_object);
+  assert_true (json_object_get_boolean (test_json_member (kvm, "available", json_type_boolean)));
+  assert_string_equal (json_object_get_string (test_json_member (kvm, "source", json_type_string)),
                        from_dump);
   /* Every feature the dump's KVM supports is "supported" in the kvm layer, and no other. */
-  captured_supported = member (member (captured, "kvm", json_type_object), "supported",
+  captured_supported = test_json_member (test_json_member (captured, "kvm", json_type_object), "supported",
                                json_type_array);
   for (size_t i = 0; i < json_object_array_length (captured_supported); i++)
     {
@@ -710,10 +669,10 @@ test_dump_supplies_kvm (void **state)
 
       g_hash_table_add (dump_supported, (gpointer) json_object_get_string (name));
     }
-  features = member (host_json, "features", json_type_object);
+  features = test_json_member (host_json, "features", json_type_object);
   json_object_object_foreach (features, name, layers)
     {
-      const char *layer = json_object_get_string (member (layers, "kvm", json_type_string));
+      const char *layer = json_object_get_string (test_json_member (layers, "kvm", json_type_string));
 
       if (strcmp (layer, "supported") == 0 && !g_hash_table_contains (dump_supported, name))
         fail_msg ("%s: supported in the kvm layer, not by the dump's KVM", name);

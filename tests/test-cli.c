@@ -12,7 +12,6 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
-
 static TestRun *
 run_argv (const char *const *args)
 {
@@ -31,47 +30,6 @@ run_argv (const char *const *args)
 #define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
 /* The QEMU the tests were pointed at ($VCPUPROBE_TEST_QEMU), not just the one on PATH. */
 #define RUN_QEMU(...) RUN ("--qemu", test_qemu_binary (), __VA_ARGS__)
-
-/* stderr is exactly one line "vcpuprobe: ...", and it names @input. */
-static void
-assert_one_error_line (const TestRun *run, const char *input)
-{
-  const char *newline = strchr (run->err, '\n');
-
-  if (newline == NULL || newline[1] != '\0' || !g_str_has_prefix (run->err, "vcpuprobe: "))
-    fail_msg ("expected one line \"vcpuprobe: ...\" on stderr, got: \"%s\"", run->err);
-  if (input != NULL && strstr (run->err, input) == NULL)
-    fail_msg ("stderr \"%s\" does not name \"%s\"", run->err, input);
-}
-
-static void
-assert_exit (const TestRun *run, int status)
-{
-  if (run->status != status)
-    fail_msg ("exit status %d, expected %d; stderr: %s", run->status, status, run->err);
-}
-
-static json_object *
-parse_json (const char *text)
-{
-  json_object *value = json_tokener_parse (text);
-
-  if (value == NULL)
-    fail_msg ("not JSON: %s", text);
-  return value;
-}
-
-static json_object *
-member (json_object *object, const char *key, json_type type)
-{
-  json_object *value = NULL;
-
-  if (!json_object_object_get_ex (object, key, &value))
-    fail_msg ("no \"%s\" in %s", key, json_object_to_json_string (object));
-  if (!json_object_is_type (value, type))
-    fail_msg ("\"%s\" has the wrong type in %s", key, json_object_to_json_string (object));
-  return value;
-}
 
 /* ---- Usage errors ---- */
 
@@ -136,8 +94,8 @@ test_usage_errors (void **state)
       g_autofree char *shown = g_strjoinv (" ", (char **) usage_cases[i].argv);
 
       print_message ("vcpuprobe %s\n", shown);
-      assert_exit (run, 2);
-      assert_one_error_line (run, usage_cases[i].named);
+      test_assert_exit (run, 2);
+      test_assert_one_error_line (run, usage_cases[i].named);
       assert_string_equal (run->out, "");
     }
 }
@@ -150,14 +108,14 @@ test_help (void **state)
   g_autoptr (TestRun) before = RUN ("--help");
   g_autoptr (TestRun) after = RUN ("cpuid", "--help");
 
-  assert_exit (before, 0);
+  test_assert_exit (before, 0);
   assert_true (g_str_has_prefix (before->out, "vcpuprobe [OPTIONS] COMMAND [ARGS]\n"));
   assert_non_null (strstr (before->out, "  qmp CMD [ARGS]  run one QMP command"));
   assert_true (g_str_has_suffix (before->out, "Exit: 0 success / pass, 1 check mismatch, "
                                               "2 usage or bad input, 3 QEMU or probe failure.\n"));
   assert_string_equal (before->err, "");
   /* A global option after the command still works, and --help does not run the command. */
-  assert_exit (after, 0);
+  test_assert_exit (after, 0);
   assert_string_equal (after->out, before->out);
 }
 
@@ -166,7 +124,7 @@ test_version (void **state)
 {
   g_autoptr (TestRun) run = RUN ("--version");
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   assert_string_equal (run->out, "vcpuprobe " VCPUPROBE_VERSION "\n");
   assert_string_equal (run->err, "");
 }
@@ -192,16 +150,16 @@ qemu_version_from_binary (void)
 static void
 assert_query_version_output (const char *out)
 {
-  json_object *reply = parse_json (out);
-  json_object *qemu = member (reply, "qemu", json_type_object);
+  json_object *reply = test_parse_json (out);
+  json_object *qemu = test_json_member (reply, "qemu", json_type_object);
   g_autofree char *expected = qemu_version_from_binary ();
   g_autofree char *printed = g_strdup_printf ("%d.%d.%d",
-                                              json_object_get_int (member (qemu, "major", json_type_int)),
-                                              json_object_get_int (member (qemu, "minor", json_type_int)),
-                                              json_object_get_int (member (qemu, "micro", json_type_int)));
+                                              json_object_get_int (test_json_member (qemu, "major", json_type_int)),
+                                              json_object_get_int (test_json_member (qemu, "minor", json_type_int)),
+                                              json_object_get_int (test_json_member (qemu, "micro", json_type_int)));
 
   assert_string_equal (printed, expected);
-  member (reply, "package", json_type_string);
+  test_json_member (reply, "package", json_type_string);
   json_object_put (reply);
 }
 
@@ -211,7 +169,7 @@ test_qmp_tcg (void **state)
   TEST_REQUIRE_QEMU ();
   g_autoptr (TestRun) run = RUN_QEMU ("--accel", "tcg", "qmp", "query-version");
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   assert_query_version_output (run->out);
 }
 
@@ -224,12 +182,12 @@ test_qmp_kvm (void **state)
   g_autoptr (TestRun) kvm = RUN_QEMU ("qmp", "--accel", "kvm", "query-kvm");
   json_object *reply;
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   assert_query_version_output (run->out);
   /* The QEMU really runs under KVM, not a silent TCG fallback. */
-  assert_exit (kvm, 0);
-  reply = parse_json (kvm->out);
-  assert_true (json_object_get_boolean (member (reply, "enabled", json_type_boolean)));
+  test_assert_exit (kvm, 0);
+  reply = test_parse_json (kvm->out);
+  assert_true (json_object_get_boolean (test_json_member (reply, "enabled", json_type_boolean)));
   json_object_put (reply);
 }
 
@@ -242,11 +200,11 @@ test_qmp_arguments (void **state)
   json_object *reply;
   json_object *model;
 
-  assert_exit (run, 0);
-  reply = parse_json (run->out);
-  model = member (reply, "model", json_type_object);
-  member (model, "name", json_type_string);
-  member (model, "props", json_type_object);
+  test_assert_exit (run, 0);
+  reply = test_parse_json (run->out);
+  model = test_json_member (reply, "model", json_type_object);
+  test_json_member (model, "name", json_type_string);
+  test_json_member (model, "props", json_type_object);
   json_object_put (reply);
 }
 
@@ -257,12 +215,12 @@ test_qmp_errors (void **state)
   g_autoptr (TestRun) unknown = RUN_QEMU ("--accel", "tcg", "qmp", "no-such-command");
   g_autoptr (TestRun) missing = RUN_QEMU ("--accel", "tcg", "qmp", "query-cpu-model-expansion", "{}");
 
-  assert_exit (unknown, 3);
-  assert_one_error_line (unknown, NULL);
+  test_assert_exit (unknown, 3);
+  test_assert_one_error_line (unknown, NULL);
   assert_true (g_str_has_prefix (unknown->err, "vcpuprobe: no-such-command: CommandNotFound: "));
   assert_string_equal (unknown->out, "");
-  assert_exit (missing, 3);
-  assert_one_error_line (missing, NULL);
+  test_assert_exit (missing, 3);
+  test_assert_one_error_line (missing, NULL);
   assert_true (g_str_has_prefix (missing->err, "vcpuprobe: query-cpu-model-expansion: GenericError: "));
 }
 
@@ -275,12 +233,12 @@ test_qmp_machine (void **state)
   g_autoptr (TestRun) pc = RUN_QEMU ("--accel", "tcg", "--machine", "pc", "qmp", "query-cpus-fast");
   json_object *cpus;
 
-  assert_exit (none, 0);
-  cpus = parse_json (none->out);
+  test_assert_exit (none, 0);
+  cpus = test_parse_json (none->out);
   assert_int_equal (json_object_array_length (cpus), 0);
   json_object_put (cpus);
-  assert_exit (pc, 0);
-  cpus = parse_json (pc->out);
+  test_assert_exit (pc, 0);
+  cpus = test_parse_json (pc->out);
   assert_int_equal (json_object_array_length (cpus), 1);
   json_object_put (cpus);
 }
@@ -293,7 +251,7 @@ test_qmp_debug (void **state)
   g_autoptr (TestRun) quiet = RUN_QEMU ("--accel", "tcg", "qmp", "query-version");
   g_autoptr (TestRun) traced = RUN_QEMU ("--accel", "tcg", "qmp", "query-version", "--debug");
 
-  assert_exit (traced, 0);
+  test_assert_exit (traced, 0);
   assert_string_equal (traced->out, quiet->out);
   assert_string_equal (quiet->err, "");
   assert_non_null (strstr (traced->err, "\"execute\":\"query-version\""));
@@ -304,8 +262,8 @@ test_not_qemu (void **state)
 {
   g_autoptr (TestRun) run = RUN ("--qemu", "/bin/false", "--timeout", "20", "qmp", "query-version");
 
-  assert_exit (run, 3);
-  assert_one_error_line (run, "/bin/false");
+  test_assert_exit (run, 3);
+  test_assert_one_error_line (run, "/bin/false");
   assert_string_equal (run->out, "");
 }
 
@@ -351,7 +309,7 @@ test_qmp_socket (void **state)
   g_spawn_close_pid (qemu);
   test_rmdir_r (dir);
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   assert_query_version_output (run->out);
   test_assert_nothing_left ();
 }
@@ -375,8 +333,8 @@ test_timeout (void **state)
   close (listener);
   test_rmdir_r (dir);
 
-  assert_exit (run, 3);
-  assert_one_error_line (run, socket_path);
+  test_assert_exit (run, 3);
+  test_assert_one_error_line (run, socket_path);
   assert_string_equal (run->out, "");
 }
 
@@ -394,7 +352,7 @@ test_record_replay (void **state)
   g_autoptr (TestRun) unrecorded = NULL;
   json_object *metadata;
 
-  assert_exit (live, 0);
+  test_assert_exit (live, 0);
   /* The recording and its description, and nothing half-written beside them. */
   assert_int_equal (test_count_entries (dir, ""), 2);
   assert_true (g_file_test (recording, G_FILE_TEST_IS_REGULAR));
@@ -403,14 +361,14 @@ test_record_replay (void **state)
   json_object_put (metadata);
 
   replayed = RUN ("--replay", recording, "qmp", "query-version");
-  assert_exit (replayed, 0);
+  test_assert_exit (replayed, 0);
   assert_string_equal (replayed->out, live->out);
   assert_string_equal (replayed->err, "");
 
   /* What the recording never saw is QEMU's CommandNotFound, as from a real QEMU. */
   unrecorded = RUN ("--replay", recording, "qmp", "query-kvm");
-  assert_exit (unrecorded, 3);
-  assert_one_error_line (unrecorded, "query-kvm");
+  test_assert_exit (unrecorded, 3);
+  test_assert_one_error_line (unrecorded, "query-kvm");
   test_rmdir_r (dir);
 }
 
@@ -425,15 +383,15 @@ test_replay_strict (void **state)
   g_autoptr (TestRun) answered = NULL;
   g_autoptr (TestRun) unanswered = NULL;
 
-  assert_exit (live, 0);
+  test_assert_exit (live, 0);
   g_setenv ("VCPUPROBE_REPLAY_STRICT", "1", TRUE);
   answered = RUN ("--replay", recording, "qmp", "query-version");
   unanswered = RUN ("--replay", recording, "qmp", "query-kvm");
   g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
-  assert_exit (answered, 0);
+  test_assert_exit (answered, 0);
   assert_string_equal (answered->out, live->out);
-  assert_exit (unanswered, 3);
-  assert_one_error_line (unanswered, "query-kvm");
+  test_assert_exit (unanswered, 3);
+  test_assert_one_error_line (unanswered, "query-kvm");
   assert_null (strstr (unanswered->err, "CommandNotFound"));
   test_rmdir_r (dir);
 }
@@ -459,10 +417,10 @@ test_replay_replies_only (void **state)
                                     "\"package\": \"\"}, \"id\": \"libvirt-3\"}\n",
                                     -1, NULL));
   run = RUN ("--replay", recording, "qmp", "query-version");
-  assert_exit (run, 0);
-  reply = parse_json (run->out);
-  qemu = member (reply, "qemu", json_type_object);
-  assert_int_equal (json_object_get_int (member (qemu, "minor", json_type_int)), 5);
+  test_assert_exit (run, 0);
+  reply = test_parse_json (run->out);
+  qemu = test_json_member (reply, "qemu", json_type_object);
+  assert_int_equal (json_object_get_int (test_json_member (qemu, "minor", json_type_int)), 5);
   json_object_put (reply);
   test_rmdir_r (dir);
 }
@@ -564,8 +522,8 @@ test_replay_strict_probes (void **state)
       run = run_argv ((const char *const *) argv->pdata);
       g_unsetenv ("VCPUPROBE_REPLAY_STRICT");
       print_message ("%s without %s: %s", cases[i].recording, cases[i].dropped, run->err);
-      assert_exit (run, 3);
-      assert_one_error_line (run, expected);
+      test_assert_exit (run, 3);
+      test_assert_one_error_line (run, expected);
       assert_null (strstr (run->err, "CommandNotFound"));
       assert_string_equal (run->out, "");
       test_rmdir_r (dir);
@@ -591,23 +549,23 @@ test_replay_says_shape (void **state)
   json_object *document;
   json_object *replay;
 
-  assert_exit (json_run, 0);
-  document = parse_json (json_run->out);
-  replay = member (document, "replay", json_type_object);
-  assert_string_equal (json_object_get_string (member (replay, "file", json_type_string)),
+  test_assert_exit (json_run, 0);
+  document = test_parse_json (json_run->out);
+  replay = test_json_member (document, "replay", json_type_object);
+  assert_string_equal (json_object_get_string (test_json_member (replay, "file", json_type_string)),
                        replies_only);
-  assert_true (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  assert_true (json_object_get_boolean (test_json_member (replay, "shape_matched", json_type_boolean)));
   json_object_put (document);
 
-  assert_exit (text_run, 0);
+  test_assert_exit (text_run, 0);
   assert_true (g_str_has_prefix (text_run->out, line));
 
-  assert_exit (exact_run, 0);
-  document = parse_json (exact_run->out);
-  replay = member (document, "replay", json_type_object);
-  assert_false (json_object_get_boolean (member (replay, "shape_matched", json_type_boolean)));
+  test_assert_exit (exact_run, 0);
+  document = test_parse_json (exact_run->out);
+  replay = test_json_member (document, "replay", json_type_object);
+  assert_false (json_object_get_boolean (test_json_member (replay, "shape_matched", json_type_boolean)));
   json_object_put (document);
-  assert_exit (exact_text, 0);
+  test_assert_exit (exact_text, 0);
   assert_null (strstr (exact_text->out, "matched by shape"));
   test_rmdir_r (dir);
 }
@@ -622,8 +580,8 @@ test_replay_malformed (void **state)
   assert_true (g_file_set_contents (recording, "{\"QMP\": {\"version\": \n\nnot json at all\n",
                                     -1, NULL));
   run = RUN ("--replay", recording, "qmp", "query-version");
-  assert_exit (run, 2);
-  assert_one_error_line (run, recording);
+  test_assert_exit (run, 2);
+  test_assert_one_error_line (run, recording);
   test_rmdir_r (dir);
 }
 
@@ -679,7 +637,7 @@ test_cpuid_matches_cpuid_tool (void **state)
   g_autofree char *our_leaves = NULL;
   g_autofree char *their_leaves = NULL;
 
-  assert_exit (ours, 0);
+  test_assert_exit (ours, 0);
   assert_int_equal (theirs->status, 0);
   assert_true (g_str_has_prefix (ours->out, "CPU 0:\n"));
   assert_true (g_str_has_prefix (theirs->out, "CPU:\n"));
@@ -697,7 +655,7 @@ test_cpuid_all_cpus_text (void **state)
   guint headers = 0;
   g_auto (GStrv) lines = NULL;
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   lines = g_strsplit (run->out, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     if (g_str_has_prefix (lines[i], "CPU "))
@@ -717,33 +675,33 @@ test_cpuid_json (void **state)
   json_object *kvm;
   gboolean has_fpu = FALSE;
 
-  assert_exit (run, 0);
-  report = parse_json (run->out);
-  member (report, "identity", json_type_object);
-  member (report, "heterogeneous", json_type_boolean);
-  cpus = member (report, "cpus", json_type_array);
+  test_assert_exit (run, 0);
+  report = test_parse_json (run->out);
+  test_json_member (report, "identity", json_type_object);
+  test_json_member (report, "heterogeneous", json_type_boolean);
+  cpus = test_json_member (report, "cpus", json_type_array);
   assert_int_equal (json_object_array_length (cpus), sysconf (_SC_NPROCESSORS_ONLN));
   cpu0 = json_object_array_get_idx (cpus, 0);
-  member (cpu0, "cpu", json_type_int);
-  features = member (cpu0, "features", json_type_array);
+  test_json_member (cpu0, "cpu", json_type_int);
+  features = test_json_member (cpu0, "features", json_type_array);
   for (size_t i = 0; i < json_object_array_length (features); i++)
     if (strcmp (json_object_get_string (json_object_array_get_idx (features, i)), "fpu") == 0)
       has_fpu = TRUE;
   assert_true (has_fpu);
-  leaf = json_object_array_get_idx (member (cpu0, "leaves", json_type_array), 0);
+  leaf = json_object_array_get_idx (test_json_member (cpu0, "leaves", json_type_array), 0);
   assert_non_null (leaf);
   for (guint i = 0; i < 6; i++)
     assert_true (json_object_object_get_ex (leaf, (const char *[]) { "leaf", "subleaf", "eax", "ebx",
                                                                       "ecx", "edx" }[i], NULL));
-  kvm = member (report, "kvm", json_type_object);
-  member (kvm, "supported", json_type_array);
-  member (kvm, "emulated", json_type_array);
-  assert_int_equal (json_object_get_boolean (member (kvm, "available", json_type_boolean)),
+  kvm = test_json_member (report, "kvm", json_type_object);
+  test_json_member (kvm, "supported", json_type_array);
+  test_json_member (kvm, "emulated", json_type_array);
+  assert_int_equal (json_object_get_boolean (test_json_member (kvm, "available", json_type_boolean)),
                     test_kvm_usable ());
   if (test_kvm_usable ())
-    assert_true (json_object_array_length (member (kvm, "supported", json_type_array)) > 0);
+    assert_true (json_object_array_length (test_json_member (kvm, "supported", json_type_array)) > 0);
   else
-    member (kvm, "reason", json_type_string);
+    test_json_member (kvm, "reason", json_type_string);
   json_object_put (report);
 }
 
@@ -752,7 +710,7 @@ test_cpuid_xml (void **state)
 {
   g_autoptr (TestRun) run = RUN ("cpuid", "--format=xml");
 
-  assert_exit (run, 0);
+  test_assert_exit (run, 0);
   assert_true (g_str_has_prefix (run->out, "<cpudata arch='x86'>\n"));
   assert_non_null (strstr (run->out, "<cpuid eax_in='0x00000000' ecx_in='0x00' "));
   assert_true (g_str_has_suffix (run->out, "</cpudata>\n"));
@@ -772,26 +730,26 @@ test_cpuid_dump_round_trip (void **state)
   json_object *report;
   json_object *kvm;
 
-  assert_exit (live, 0);
+  test_assert_exit (live, 0);
   assert_true (g_file_set_contents (dump, live->out, -1, NULL));
 
   text = RUN ("--cpuid-dump", dump, "cpuid");
-  assert_exit (text, 0);
+  test_assert_exit (text, 0);
   assert_string_equal (text->out, live->out);
 
   json = RUN ("cpuid", "--format", "json", "--cpuid-dump", dump);
-  assert_exit (json, 0);
-  report = parse_json (json->out);
-  assert_int_equal (json_object_array_length (member (report, "cpus", json_type_array)), 1);
-  kvm = member (report, "kvm", json_type_object);
-  assert_false (json_object_get_boolean (member (kvm, "available", json_type_boolean)));
-  assert_non_null (strstr (json_object_get_string (member (kvm, "reason", json_type_string)), "dump"));
-  assert_int_equal (json_object_array_length (member (kvm, "supported", json_type_array)), 0);
+  test_assert_exit (json, 0);
+  report = test_parse_json (json->out);
+  assert_int_equal (json_object_array_length (test_json_member (report, "cpus", json_type_array)), 1);
+  kvm = test_json_member (report, "kvm", json_type_object);
+  assert_false (json_object_get_boolean (test_json_member (kvm, "available", json_type_boolean)));
+  assert_non_null (strstr (json_object_get_string (test_json_member (kvm, "reason", json_type_string)), "dump"));
+  assert_int_equal (json_object_array_length (test_json_member (kvm, "supported", json_type_array)), 0);
   json_object_put (report);
 
   absent = RUN ("--cpuid-dump", dump, "cpuid", "--cpu", "1");
-  assert_exit (absent, 2);
-  assert_one_error_line (absent, "1");
+  test_assert_exit (absent, 2);
+  test_assert_one_error_line (absent, "1");
   test_rmdir_r (dir);
 }
 
@@ -813,40 +771,40 @@ test_cpuid_json_round_trip (void **state)
   json_object *captured_cpus;
   json_object *reread_cpus;
 
-  assert_exit (live_json, 0);
-  assert_exit (live_text, 0);
+  test_assert_exit (live_json, 0);
+  test_assert_exit (live_text, 0);
   assert_true (g_file_set_contents (capture, live_json->out, -1, NULL));
 
   text = RUN ("--cpuid-dump", capture, "cpuid");
-  assert_exit (text, 0);
+  test_assert_exit (text, 0);
   assert_string_equal (text->out, live_text->out);
 
   json = RUN ("--cpuid-dump", capture, "cpuid", "--format", "json");
-  assert_exit (json, 0);
-  captured = parse_json (live_json->out);
-  reread = parse_json (json->out);
-  captured_cpus = member (captured, "cpus", json_type_array);
-  reread_cpus = member (reread, "cpus", json_type_array);
+  test_assert_exit (json, 0);
+  captured = test_parse_json (live_json->out);
+  reread = test_parse_json (json->out);
+  captured_cpus = test_json_member (captured, "cpus", json_type_array);
+  reread_cpus = test_json_member (reread, "cpus", json_type_array);
   assert_int_equal (json_object_array_length (reread_cpus), json_object_array_length (captured_cpus));
   for (size_t i = 0; i < json_object_array_length (captured_cpus); i++)
     {
       json_object *before = json_object_array_get_idx (captured_cpus, i);
       json_object *after = json_object_array_get_idx (reread_cpus, i);
 
-      assert_true (json_object_equal (member (before, "cpu", json_type_int),
-                                      member (after, "cpu", json_type_int)));
-      assert_true (json_object_equal (member (before, "leaves", json_type_array),
-                                      member (after, "leaves", json_type_array)));
-      assert_true (json_object_equal (member (before, "features", json_type_array),
-                                      member (after, "features", json_type_array)));
+      assert_true (json_object_equal (test_json_member (before, "cpu", json_type_int),
+                                      test_json_member (after, "cpu", json_type_int)));
+      assert_true (json_object_equal (test_json_member (before, "leaves", json_type_array),
+                                      test_json_member (after, "leaves", json_type_array)));
+      assert_true (json_object_equal (test_json_member (before, "features", json_type_array),
+                                      test_json_member (after, "features", json_type_array)));
     }
   json_object_put (captured);
   json_object_put (reread);
 
   assert_true (g_file_set_contents (stranger, "{\"cpus\": []}\n", -1, NULL));
   refused = RUN ("--cpuid-dump", stranger, "cpuid");
-  assert_exit (refused, 2);
-  assert_one_error_line (refused, stranger);
+  test_assert_exit (refused, 2);
+  test_assert_one_error_line (refused, stranger);
   test_rmdir_r (dir);
 }
 
@@ -864,8 +822,8 @@ test_cpuid_dump_malformed (void **state)
                                     "   0x00000001 0x00: eax=0x000306c3 ebx=banana\n",
                                     -1, NULL));
   run = RUN ("--cpuid-dump", dump, "cpuid");
-  assert_exit (run, 2);
-  assert_one_error_line (run, where);
+  test_assert_exit (run, 2);
+  test_assert_one_error_line (run, where);
   assert_string_equal (run->out, "");
   test_rmdir_r (dir);
 }

@@ -257,3 +257,43 @@ test_run_free (TestRun *run)
   g_free (run->err);
   g_free (run);
 }
+
+void
+test_assert_exit (const TestRun *run, int status)
+{
+  if (run->status != status)
+    fail_msg ("exit status %d, expected %d; stderr: %s", run->status, status, run->err);
+}
+
+void
+test_assert_one_error_line (const TestRun *run, const char *input)
+{
+  const char *newline = strchr (run->err, '\n');
+
+  if (newline == NULL || newline[1] != '\0' || !g_str_has_prefix (run->err, "vcpuprobe: "))
+    fail_msg ("expected one line \"vcpuprobe: ...\" on stderr, got: \"%s\"", run->err);
+  if (input != NULL && strstr (run->err, input) == NULL)
+    fail_msg ("stderr \"%s\" does not name \"%s\"", run->err, input);
+}
+
+json_object *
+test_parse_json (const char *text)
+{
+  json_object *value = json_tokener_parse (text);
+
+  if (value == NULL)
+    fail_msg ("not JSON: %s", text);
+  return value;
+}
+
+json_object *
+test_json_member (json_object *object, const char *key, json_type type)
+{
+  json_object *value = NULL;
+
+  if (!json_object_object_get_ex (object, key, &value))
+    fail_msg ("no \"%s\" in %.400s", key, json_object_to_json_string (object));
+  if (type != json_type_null && !json_object_is_type (value, type))
+    fail_msg ("\"%s\" has the wrong type in %.400s", key, json_object_to_json_string (object));
+  return value;
+}

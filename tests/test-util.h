@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 /* Absolute path of qemu-system-x86_64 ($VCPUPROBE_TEST_QEMU, else PATH), or NULL. */
 const char *test_qemu_binary (void);
@@ -62,3 +63,13 @@ typedef struct {
 TestRun *test_run (const char *const *argv, const char *stdin_text);
 void     test_run_free (TestRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRun, test_run_free)
+
+/* Checks on a vcpuprobe run, shared by the CLI test programs. */
+void test_assert_exit (const TestRun *run, int status);
+/* stderr is exactly one line "vcpuprobe: ...", naming @input when it is not NULL. */
+void test_assert_one_error_line (const TestRun *run, const char *input);
+/* @text parsed as JSON (the caller owns the reference); fails the test otherwise. */
+json_object *test_parse_json (const char *text);
+/* @object's member @key, of @type (borrowed); json_type_null also accepts any other type,
+ * for a member that may be null. Fails the test when it is missing or of another type. */
+json_object *test_json_member (json_object *object, const char *key, json_type type);
