@@ -44,28 +44,31 @@ probe_host_layers_common_features (const X86CpuidDump *dump, X86FeatureSet *set)
 }
 
 ProbeHostLayers *
-probe_host_layers_read (const char *cpuid_dump, gboolean this_host, GError **error)
+probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host, GError **error)
 {
   g_autoptr (ProbeHostLayers) layers = probe_host_layers_new_unknown (NULL);
-  g_autoptr (X86CpuidDump) hardware = NULL;
+  g_autoptr (X86CpuidDump) walked = NULL;
+  const X86CpuidDump *hardware = cpuid_dump;
 
-  if (cpuid_dump != NULL)
-    hardware = x86_cpuid_dump_load (cpuid_dump, error);
-  else if (this_host)
-    hardware = x86_host_cpuid_read (-1, error);
-  if ((cpuid_dump != NULL || this_host) && hardware == NULL)
-    return NULL;
+  if (hardware == NULL && this_host)
+    {
+      walked = x86_host_cpuid_read (-1, error);
+      if (walked == NULL)
+        return NULL;
+      hardware = walked;
+    }
   if (hardware != NULL)
     {
       layers->hardware_known = TRUE;
-      layers->hardware_origin = g_strdup (cpuid_dump != NULL ? cpuid_dump : "hardware");
+      layers->hardware_origin = g_strdup (cpuid_dump != NULL ? x86_cpuid_dump_origin (cpuid_dump)
+                                                             : "hardware");
       probe_host_layers_common_features (hardware, &layers->hardware);
     }
 
   if (hardware != NULL && x86_cpuid_dump_kvm (hardware) != NULL)
     {
       layers->kvm_known = TRUE;
-      layers->kvm_origin = g_strdup (cpuid_dump);
+      layers->kvm_origin = g_strdup (x86_cpuid_dump_origin (hardware));
       layers->kvm = x86_cpuid_dump_kvm (hardware)->supported_features;
       x86_feature_set_named_only (&layers->kvm);
     }

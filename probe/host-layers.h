@@ -27,13 +27,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeHostLayers, probe_host_layers_free)
 ProbeHostLayers *probe_host_layers_new_unknown (const char *reason);
 
 /* The layers of the host the QEMU runs on. The hardware layer comes from @cpuid_dump
- * (any layout x86_cpuid_dump_load() reads) when given, else from the CPUID instruction
+ * (borrowed; its origin names it in reasons) when given, else from the CPUID instruction
  * on every online CPU when @this_host, else it is unknown. KVM comes from the dump when
  * it carries a KVM view (it describes the host looked at, live or replayed), else from
  * /dev/kvm when @this_host (an unreadable /dev/kvm leaves it unknown, with the reason),
- * and is unknown otherwise. Errors: an unreadable dump, or CPUID that cannot be read on
- * an online CPU. */
-ProbeHostLayers *probe_host_layers_read (const char *cpuid_dump, gboolean this_host,
+ * and is unknown otherwise. Errors: CPUID that cannot be read on an online CPU. */
+ProbeHostLayers *probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host,
                                          GError **error);
 
 /* The named features present on every CPU of @dump, into @set (cleared first). */

@@ -35,7 +35,7 @@ typedef struct {
   const char *machine;         /* NULL: QEMU's default machine ("pc" on x86) */
   ProbeMethod method;
   gboolean strict;             /* added features fail too */
-  const char *cpuid_dump;      /* the silicon of the host QEMU speaks for, or NULL */
+  const X86CpuidDump *cpuid_dump;  /* the silicon of the host QEMU speaks for (borrowed), or NULL */
   gint64 deadline_us;          /* bounds the whole probe */
 } ProbeOptions;
 

@@ -177,6 +177,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   g_autoptr (CpuDef) def = NULL;
   g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
+  g_autoptr (X86CpuidDump) dump = NULL;
   ProbeOptions probe;
 
   def = cpu_def_from_argument (argument, error);
@@ -185,12 +186,11 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       classify_input_error (*error, argument);
       return -1;
     }
-  /* The probe reads the dump only when a removal needs the host layers, and then takes
-   * an unreadable one for unknown layers: the user's file is checked before QEMU starts. */
+  /* Read once, before QEMU starts, so a bad file is reported as such and not as a layer
+   * the probe could not read. */
   if (options->cpuid_dump != NULL)
     {
-      g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_load (options->cpuid_dump, error);
-
+      dump = x86_cpuid_dump_load (options->cpuid_dump, error);
       if (dump == NULL)
         return -1;
     }
@@ -203,7 +203,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   probe.machine = options->machine;
   probe.method = methods[options->method];
   probe.strict = strict;
-  probe.cpuid_dump = options->cpuid_dump;
+  probe.cpuid_dump = dump;
   result = probe_run (def, &probe, error);
   if (result == NULL)
     {

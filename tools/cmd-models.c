@@ -59,8 +59,8 @@ models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guin
 /* Starts @name paused under @accel and returns the features QEMU filtered out of it (the
  * model's unavailable features, as QEMU >= 2.8 lists them), or NULL. */
 static GPtrArray *
-post_start_unavailable (CliSource *source, const CliOptions *options, const char *accel,
-                        const char *name, GError **error)
+post_start_unavailable (CliSource *source, const CliOptions *options, const ProbeHost *host,
+                        const char *accel, const char *name, GError **error)
 {
   g_autoptr (CpuDef) def = NULL;
   g_autoptr (ProbeResult) result = NULL;
@@ -74,7 +74,8 @@ post_start_unavailable (CliSource *source, const CliOptions *options, const char
   probe.accel = accel;
   probe.machine = options->machine;
   probe.method = PROBE_METHOD_POST_START;
-  probe.cpuid_dump = options->cpuid_dump;
+  /* The dump the host read already loaded, not one load per model. */
+  probe.cpuid_dump = options->cpuid_dump != NULL ? host->hardware : NULL;
   result = probe_run (def, &probe, error);
   if (result == NULL)
     {
@@ -105,7 +106,7 @@ probe_old_models (CliSource *source, const CliOptions *options, const ProbeHost 
 
       if (!every_model && json_object_object_get (model, "usable") != NULL)
         continue;
-      unavailable = post_start_unavailable (source, options, info->accel, name, error);
+      unavailable = post_start_unavailable (source, options, host, info->accel, name, error);
       if (unavailable == NULL)
         return -1;
       blockers = json_object_new_array_ext ((int) unavailable->len);
