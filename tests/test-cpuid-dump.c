@@ -162,6 +162,31 @@ test_libvirt_xml (void **state)
   assert_same_leaves (dump, again);
 }
 
+/* libvirt's older <cpudata> (the .data files of its tests/qemumonitorjsondata): `function` names the
+ * leaf and no subleaf is given, so every leaf reads as subleaf 0. */
+static void
+test_libvirt_xml_function_layout (void **state)
+{
+  static const char xml[] =
+    "<cpudata arch='x86'>\n"
+    "  <cpuid function='0x00000001' eax='0x00000000' ebx='0x00000000' ecx='0x97ba2223' edx='0x078bfbfd'/>\n"
+    "  <cpuid function='0x40000001' eax='0x0100003b' ebx='0x00000000' ecx='0x00000000' edx='0x00000000'/>\n"
+    "</cpudata>\n";
+  static const char no_leaf[] =
+    "<cpudata arch='x86'>\n  <cpuid eax='0x1' ebx='0x2' ecx='0x3' edx='0x4'/>\n</cpudata>\n";
+  g_autoptr (X86CpuidDump) dump = parse_ok (xml, "old.data");
+  guint n_leaves;
+
+  x86_cpuid_dump_leaves (dump, 0, &n_leaves);
+  assert_int_equal (n_leaves, 2);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 1, 0, 2), 0x97ba2223);
+  assert_int_equal (x86_cpuid_dump_get (dump, 0, 0x40000001, 0, 0), 0x0100003b);
+  /* Neither spelling of the leaf: still refused. */
+  assert_parse_error (no_leaf, sizeof no_leaf - 1,
+                      "sample:2: expected <cpuid eax_in='0x...' ecx_in='0x...' eax='0x...' "
+                      "ebx='0x...' ecx='0x...' edx='0x...'/> with 32-bit hex values");
+}
+
 /* libcpuid writes its own file from arrays we fill, so the reader is checked against the
  * real writer rather than our idea of it. */
 static void
@@ -502,6 +527,7 @@ main (void)
     cmocka_unit_test (test_text_round_trip),
     cmocka_unit_test (test_json_round_trip),
     cmocka_unit_test (test_libvirt_xml),
+    cmocka_unit_test (test_libvirt_xml_function_layout),
     cmocka_unit_test (test_libcpuid_generated),
     cmocka_unit_test (test_libcpuid_by_hand),
     cmocka_unit_test (test_lookup_subleaves),

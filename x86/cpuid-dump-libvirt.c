@@ -1,5 +1,6 @@
 /* x86/cpuid-dump-libvirt.c — libvirt's <cpudata arch='x86'> (the layout of its
- * tests/cputestdata/x86_64-cpuid-*.xml and of virCPUx86DataFormat), one CPU per file.
+ * tests/cputestdata/x86_64-cpuid-*.xml and of virCPUx86DataFormat), one CPU per file;
+ * also its older layout, <cpuid function='0x...' eax= ebx= ecx= edx=/> without ecx_in.
  * <msr> elements are accepted and skipped: they are not CPUID. */
 #include "x86/cpuid-dump.h"
 
@@ -82,9 +83,15 @@ start_element (GMarkupParseContext *context, const char *element_name,
       return;
     }
   for (guint i = 0; attribute_names[i] != NULL; i++)
-    for (guint j = 0; j < G_N_ELEMENTS (wanted); j++)
-      if (strcmp (attribute_names[i], wanted[j]) == 0)
-        found[j] = attribute_values[i];
+    {
+      for (guint j = 0; j < G_N_ELEMENTS (wanted); j++)
+        if (strcmp (attribute_names[i], wanted[j]) == 0)
+          found[j] = attribute_values[i];
+      /* libvirt's older layout names the leaf `function` and has no subleaf (its
+       * virCPUx86DataParse still reads both spellings). */
+      if (strcmp (attribute_names[i], "function") == 0 && found[0] == NULL)
+        found[0] = attribute_values[i];
+    }
   for (guint j = 0; j < G_N_ELEMENTS (wanted); j++)
     /* libvirt writes ecx_in always but reads a missing one as 0 */
     if ((found[j] != NULL || j != 1) && !parse_hex_attribute (found[j], &values[j]))
