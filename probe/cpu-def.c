@@ -432,27 +432,31 @@ is_non_feature_property (const char *name)
   return x86_is_non_feature_property (name) || x86_is_non_feature_property (dashed);
 }
 
-/* Adds a parsed feature unless it repeats one with the same policy; @item_of maps each
- * feature to the item that named it first, for conflict messages. */
-static gboolean
-add_parsed_feature (CpuDef *def, const X86Feature *feature, CpuPolicy policy,
-                    GHashTable *item_of, guint item, GError **error)
-{
-  CpuPolicy earlier;
+/* How QEMU settles a feature named more than once on one -cpu line (x86_cpu_parse_featurestr
+ * and x86_cpu_expand_features): "feat=on|off" items are global properties, applied in order,
+ * so the last one wins; "+feat" and "-feat" are applied after all of them, every "+" before
+ * every "-", so a "-feat" wins over a "+feat" and either wins over "feat=on|off", wherever
+ * they stand. QEMU only warns about such strings, so they are not an error here either.
+ * @legacy_of maps each feature named by "+"/"-" to the LEGACY_* bits seen so far. */
+enum { LEGACY_PLUS = 1 << 0, LEGACY_MINUS = 1 << 1 };
 
-  if (!cpu_def_get_policy (def, feature, &earlier))
-    {
-      cpu_def_set_policy (def, feature, policy);
-      g_hash_table_insert (item_of, (gpointer) feature, GUINT_TO_POINTER (item));
-      return TRUE;
-    }
-  if (earlier == policy)
-    return TRUE;
-  g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_CONFLICT,
-               "conflicting policies for feature '%s': %s here, %s at item %u",
-               feature->name, cpu_policy_name (policy), cpu_policy_name (earlier),
-               GPOINTER_TO_UINT (g_hash_table_lookup (item_of, feature)));
-  return FALSE;
+static void
+add_parsed_feature (CpuDef *def, const X86Feature *feature, CpuPolicy policy, char sign,
+                    GHashTable *legacy_of)
+{
+  guint legacy = GPOINTER_TO_UINT (g_hash_table_lookup (legacy_of, feature));
+
+  if (sign == '-')
+    legacy |= LEGACY_MINUS;
+  else if (sign == '+')
+    legacy |= LEGACY_PLUS;
+  else if (legacy != 0)
+    return;   /* a "+feat" or "-feat" overrides it */
+  if (sign == '+' && (legacy & LEGACY_MINUS))
+    return;
+  if (legacy != 0)
+    g_hash_table_insert (legacy_of, (gpointer) feature, GUINT_TO_POINTER (legacy));
+  cpu_def_set_policy (def, feature, policy);
 }
 
 /* Finds the feature a -cpu item names, refusing those QEMU has no property for. */
@@ -477,7 +481,7 @@ lookup_qemu_feature (const char *name, GError **error)
 }
 
 static gboolean
-parse_cpu_item (CpuDef *def, const char *item, guint index, GHashTable *item_of, GError **error)
+parse_cpu_item (CpuDef *def, const char *item, GHashTable *legacy_of, GError **error)
 {
   const char *equals = strchr (item, '=');
   gboolean on;
@@ -504,7 +508,10 @@ parse_cpu_item (CpuDef *def, const char *item, guint index, GHashTable *item_of,
           return TRUE;
         }
       const X86Feature *feature = lookup_qemu_feature (name, error);
-      return feature != NULL && add_parsed_feature (def, feature, policy, item_of, index, error);
+      if (feature == NULL)
+        return FALSE;
+      add_parsed_feature (def, feature, policy, item[0], legacy_of);
+      return TRUE;
     }
 
   g_autofree char *name = equals != NULL ? g_strndup (item, equals - item) : g_strdup (item);
@@ -536,8 +543,9 @@ parse_cpu_item (CpuDef *def, const char *item, guint index, GHashTable *item_of,
                    "bad value '%s' for feature '%s' (expected on or off)", value, name);
       return FALSE;
     }
-  return add_parsed_feature (def, feature, on ? CPU_POLICY_REQUIRE : CPU_POLICY_DISABLE,
-                             item_of, index, error);
+  add_parsed_feature (def, feature, on ? CPU_POLICY_REQUIRE : CPU_POLICY_DISABLE, '\0',
+                      legacy_of);
+  return TRUE;
 }
 
 static gboolean
@@ -585,9 +593,9 @@ cpu_def_from_qemu_cpu_string (const char *cpu_string, GError **error)
   else
     def = cpu_def_new (CPU_MODE_CUSTOM, model);
 
-  g_autoptr (GHashTable) item_of = g_hash_table_new (NULL, NULL);
+  g_autoptr (GHashTable) legacy_of = g_hash_table_new (NULL, NULL);
   for (guint i = 1; items[i] != NULL; i++)
-    if (!parse_cpu_item (def, items[i], i + 1, item_of, error))
+    if (!parse_cpu_item (def, items[i], legacy_of, error))
       {
         g_prefix_error (error, "CPU '%s' item %u: ", cpu_string, i + 1);
         return NULL;

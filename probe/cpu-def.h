@@ -147,8 +147,10 @@ json_object *cpu_def_expansion_props (const CpuDef *def);
  * (disable), or a property: a name x86_is_non_feature_property() knows, or any name with a
  * value that is not a boolean ("level=13", "model-id=…"). Features take any spelling of
  * the table; "_" and "-" are interchangeable, as on QEMU's command line. A feature QEMU
- * has no property for (cmt, osxsave, kvmclock2) is an error. Errors name the string and
- * the item (1 is the model). */
+ * has no property for (cmt, osxsave, kvmclock2) is an error. A feature named more than once
+ * ends as QEMU leaves it: "-feat" wins over "+feat", either over "feat=on|off", and of those
+ * the last one ("Haswell,+hle,-hle" and "Haswell,hle=on,hle=off" both disable hle). Errors
+ * name the string and the item (1 is the model). */
 CpuDef *cpu_def_from_qemu_cpu_string (const char *cpu_string, GError **error);
 
 /* The -cpu argument for @def: force and require as "feat=on", disable and forbid as
