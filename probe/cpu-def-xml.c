@@ -17,6 +17,16 @@ typedef struct {
   GString *element_text;         /* text of the <model> or <vendor> being read */
   gboolean model_seen;
   gboolean vendor_seen;
+  /* The <domain> being read and what it says about the guest around its <cpu>: kept
+   * when that domain turns out to hold the chosen <cpu>. */
+  guint domain_depth;            /* depth of the open <domain>, else 0 */
+  gboolean domain_done;          /* the domain of the chosen <cpu> is closed */
+  char *domain_type;             /* its type attribute, as written */
+  char *domain_position;         /* "LINE:COL" of its start tag */
+  char *domain_accel;
+  char *domain_machine;
+  GString *emulator_text;        /* of <devices><emulator>, NULL outside it */
+  char *domain_emulator;
 } XmlReader;
 
 /* GMarkup reports where it is after the start tag; the tag begins at the last '<' before
@@ -186,6 +196,53 @@ read_feature (XmlReader *reader, const char **names, const char **values, GError
   return TRUE;
 }
 
+/* The accelerator a guest domain's type names: libvirt's type='qemu' is QEMU's software
+ * emulator, TCG. The other types (xen, lxc, hvf, ...) are no guest a QEMU probe on this
+ * host can stand for. Checked only for the <domain> that holds the chosen <cpu>, since
+ * capabilities documents have <domain> elements of their own. */
+static gboolean
+domain_accel_from_type (XmlReader *reader, GError **error)
+{
+  const char *type = reader->domain_type;
+
+  /* libvirt refuses a domain without a type; a <cpu> wrapped in a bare <domain> is read
+   * as the <cpu> alone. */
+  if (type == NULL)
+    return TRUE;
+  if (strcmp (type, "kvm") != 0 && strcmp (type, "qemu") != 0)
+    {
+      g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_INVALID,
+                   "%s:%s: domain type '%s' is not one QEMU runs (expected kvm or qemu)",
+                   reader->source, reader->domain_position, type);
+      return FALSE;
+    }
+  reader->domain_accel = g_strdup (strcmp (type, "qemu") == 0 ? "tcg" : "kvm");
+  return TRUE;
+}
+
+/* The parts of a <domain> (at @domain_depth) outside its <cpu> that choose the guest:
+ * <os><type machine=…> and <devices><emulator>. */
+static void
+read_domain_child (XmlReader *reader, const char *element, const char *parent, guint depth,
+                   const char **names, const char **values)
+{
+  if (depth != reader->domain_depth + 1)
+    return;
+  if (strcmp (parent, "os") == 0 && strcmp (element, "type") == 0)
+    {
+      const char *machine = attribute (names, values, "machine");
+
+      g_free (reader->domain_machine);
+      reader->domain_machine = machine != NULL && *machine != '\0' ? g_strdup (machine) : NULL;
+    }
+  else if (strcmp (parent, "devices") == 0 && strcmp (element, "emulator") == 0)
+    {
+      if (reader->emulator_text == NULL)
+        reader->emulator_text = g_string_new (NULL);
+      g_string_truncate (reader->emulator_text, 0);
+    }
+}
+
 static void
 on_start_element (GMarkupParseContext *context, const char *element, const char **names,
                   const char **values, gpointer user_data, GError **error)
@@ -195,6 +252,23 @@ on_start_element (GMarkupParseContext *context, const char *element, const char 
   const char *parent = depth > 0 ? g_ptr_array_index (reader->open_elements, depth - 1) : NULL;
 
   g_ptr_array_add (reader->open_elements, g_strdup (element));
+
+  if (!reader->domain_done)
+    {
+      if (strcmp (element, "domain") == 0)
+        {
+          /* A nested <domain> (a snapshot's) starts afresh; its own <cpu> decides. */
+          g_free (reader->domain_type);
+          g_free (reader->domain_position);
+          g_clear_pointer (&reader->domain_machine, g_free);
+          g_clear_pointer (&reader->domain_emulator, g_free);
+          reader->domain_type = g_strdup (attribute (names, values, "type"));
+          reader->domain_position = start_tag_position (reader);
+          reader->domain_depth = depth + 1;
+        }
+      else if (reader->domain_depth != 0 && depth == reader->domain_depth + 1)
+        read_domain_child (reader, element, parent, depth, names, values);
+    }
 
   /* A guest's <cpu> is the document or belongs to a <domain>; a <cpu> anywhere else
    * (capabilities, domain capabilities, migration cookies) describes a host. */
@@ -231,6 +305,23 @@ on_end_element (GMarkupParseContext *context, const char *element, gpointer user
   guint depth = reader->open_elements->len - 1;
 
   g_ptr_array_remove_index (reader->open_elements, depth);
+  if (reader->emulator_text != NULL && strcmp (element, "emulator") == 0
+      && depth == reader->domain_depth + 1)
+    {
+      g_autofree char *emulator = g_strstrip (g_string_free (reader->emulator_text, FALSE));
+
+      reader->emulator_text = NULL;
+      g_free (reader->domain_emulator);
+      reader->domain_emulator = *emulator != '\0' ? g_steal_pointer (&emulator) : NULL;
+    }
+  if (!reader->domain_done && reader->domain_depth != 0 && depth + 1 == reader->domain_depth)
+    {
+      /* The domain ends: it is the guest's when it held the chosen <cpu>. */
+      reader->domain_depth = 0;
+      reader->domain_done = reader->cpu_done;
+      if (reader->domain_done && !domain_accel_from_type (reader, error))
+        return;
+    }
   if (reader->cpu_depth == 0)
     return;
   if (depth + 1 == reader->cpu_depth)
@@ -258,6 +349,8 @@ on_text (GMarkupParseContext *context, const char *text, gsize length, gpointer 
 
   if (reader->cpu_depth != 0 && depth == reader->cpu_depth + 1)
     g_string_append_len (reader->element_text, text, (gssize) length);
+  else if (reader->emulator_text != NULL)
+    g_string_append_len (reader->emulator_text, text, (gssize) length);
 }
 
 /* GMarkup's own messages start with "Error on line L char C: "; ours put the place first. */
@@ -299,6 +392,14 @@ cpu_def_from_xml (const char *xml, gssize length, const char *source, GError **e
     = g_markup_parse_context_parse (context, xml, (gssize) reader.length, &parse_error)
       && g_markup_parse_context_end_parse (context, &parse_error);
   g_autoptr (CpuDef) def = g_steal_pointer (&reader.def);
+  g_autofree char *domain_accel = g_steal_pointer (&reader.domain_accel);
+  g_autofree char *domain_machine = g_steal_pointer (&reader.domain_machine);
+  g_autofree char *domain_emulator = g_steal_pointer (&reader.domain_emulator);
+  g_autofree char *domain_type = g_steal_pointer (&reader.domain_type);
+  g_autofree char *domain_position = g_steal_pointer (&reader.domain_position);
+
+  if (reader.emulator_text != NULL)
+    g_string_free (reader.emulator_text, TRUE);
 
   if (!parsed)
     {
@@ -313,6 +414,13 @@ cpu_def_from_xml (const char *xml, gssize length, const char *source, GError **e
       g_set_error (error, CPU_DEF_ERROR, CPU_DEF_ERROR_NO_CPU,
                    "%s: no <cpu> element at the top or in a <domain>", reader.source);
       return NULL;
+    }
+  /* The domain's own words, when the <cpu> came from one. */
+  if (reader.domain_done)
+    {
+      def->domain_accel = g_steal_pointer (&domain_accel);
+      def->domain_machine = g_steal_pointer (&domain_machine);
+      def->domain_emulator = g_steal_pointer (&domain_emulator);
     }
   /* libvirt ignores a model name in these modes: the host decides. */
   if (def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM)

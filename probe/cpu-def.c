@@ -145,6 +145,9 @@ cpu_def_free (CpuDef *def)
   g_free (def->model);
   g_free (def->vendor);
   g_free (def->vendor_id);
+  g_free (def->domain_accel);
+  g_free (def->domain_machine);
+  g_free (def->domain_emulator);
   g_array_unref (def->features);
   g_ptr_array_unref (def->properties);
   g_free (def);
@@ -160,6 +163,9 @@ cpu_def_copy (const CpuDef *def)
   copy->check = def->check;
   copy->fallback = def->fallback;
   copy->vendor_id = g_strdup (def->vendor_id);
+  copy->domain_accel = g_strdup (def->domain_accel);
+  copy->domain_machine = g_strdup (def->domain_machine);
+  copy->domain_emulator = g_strdup (def->domain_emulator);
   g_array_append_vals (copy->features, def->features->data, def->features->len);
   for (guint i = 0; i < def->properties->len; i++)
     {

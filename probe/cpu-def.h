@@ -78,6 +78,11 @@ typedef struct {
   char *vendor_id;                /* <model vendor_id=…>: the 12-byte CPUID vendor string, or NULL */
   GArray *features;               /* of CpuFeature, in input order, each feature once */
   GPtrArray *properties;          /* of CpuProperty *, in input order (QEMU applies them in order) */
+  /* The guest around the CPU, from the domain XML that held it (probe/cpu-def-xml.c);
+   * NULL when the input says nothing. Not compared by cpu_def_equal(). */
+  char *domain_accel;             /* <domain type>: "kvm", or "tcg" for type='qemu' */
+  char *domain_machine;           /* <os><type machine>, as written: an alias ("pc") stays one */
+  char *domain_emulator;          /* <devices><emulator>: the QEMU binary */
 } CpuDef;
 
 /* A definition of @mode and @model (copied; may be NULL) with no features. */

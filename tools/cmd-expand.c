@@ -7,6 +7,7 @@
 #include "probe/probe.h"
 #include "qmp/launch.h"
 #include "tools/commands.h"
+#include "tools/guest-origin.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
 #include "tools/qmp-source.h"
@@ -139,8 +140,8 @@ result_xml (GString *out, const ProbeResult *result)
 }
 
 static gboolean
-print_result (const CliOptions *options, CliSource *source, const ProbeResult *result,
-              gboolean is_check, GError **error)
+print_result (const CliOptions *options, const CliGuestOrigin *origin, CliSource *source,
+              const ProbeResult *result, gboolean is_check, GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
 
@@ -152,6 +153,7 @@ print_result (const CliOptions *options, CliSource *source, const ProbeResult *r
         gboolean printed;
 
         cli_source_add_replay_json (source, json);
+        cli_guest_origin_add_json (origin, json);
         printed = cli_json_print (json, error);
 
         json_object_put (json);
@@ -163,6 +165,7 @@ print_result (const CliOptions *options, CliSource *source, const ProbeResult *r
     case CLI_FORMAT_TEXT:
     default:
       cli_source_add_replay_text (source, out);
+      cli_guest_origin_add_text (origin, out);
       result_text (out, source, result, is_check);
       break;
     }
@@ -179,6 +182,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (X86CpuidDump) dump = NULL;
   ProbeOptions probe;
+  CliGuestOrigin origin;
 
   def = cpu_def_from_argument (argument, error);
   if (def == NULL)
@@ -186,6 +190,9 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       classify_input_error (*error, argument);
       return -1;
     }
+  /* A domain XML names its QEMU, accelerator and machine type; options still win. */
+  cli_guest_origin_init (&origin, options, def);
+  options = &origin.options;
   /* Read once, before QEMU starts, so a bad file is reported as such and not as a layer
    * the probe could not read. */
   if (options->cpuid_dump != NULL)
@@ -213,7 +220,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     }
   if (!cli_source_finish (source, error))
     return -1;
-  if (!print_result (options, source, result, is_check, error))
+  if (!print_result (options, &origin, source, result, is_check, error))
     return -1;
   return is_check && !result->diff->pass ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
 }
