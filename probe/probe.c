@@ -586,6 +586,8 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
                                   : model);
   result->guest = input.guest;
   x86_feature_set_subtract (&result->filtered, &input.expansion, &input.guest);
+  result->supported_known = input.supported_known;
+  result->supported = input.supported;
   result->updated = updated_definition (def, result->guest_model, result->diff, &input.guest);
   result->cpu_string = cpu_def_to_qemu_cpu_string (result->updated,
                                                    !qmp_version_at_least (&guest.version, 2, 9, 0));

@@ -55,6 +55,8 @@ typedef struct {
   char *guest_model;           /* the versioned model the guest gets */
   X86FeatureSet guest;         /* enabled in the guest */
   X86FeatureSet filtered;      /* asked for, filtered out by the accelerator's support */
+  gboolean supported_known;    /* @supported was read (not from a post-start alone) */
+  X86FeatureSet supported;     /* QEMU's supported set: host (kvm) or max (tcg), migratable=off */
   ProbeDiff *diff;
   CpuDef *updated;
   char *cpu_string;            /* -cpu that reproduces the guest on this QEMU */
