@@ -12,7 +12,14 @@
  *                 models whose unavailable features the host model claims;
  *   monitorjson/  post-start replies (feature-words, or qom-list-get / qom-get of the CPU's
  *                 properties) beside the <cpudata> libvirt decoded from them
- *                 (NAME.data, or NAME-enabled.xml and NAME-disabled.xml): ours must agree.
+ *                 (NAME.data, or NAME-enabled.xml and NAME-disabled.xml): ours must agree;
+ *   recordings/   our recorder's conversations with real QEMUs of other versions, beside the
+ *                 recording host's `cpuid --format json`: each is replayed through the
+ *                 command line it was recorded with, and what it prints must be what the
+ *                 recorded replies and the dump say (the guest is the started CPU's
+ *                 feature-words, or within QEMU's expansion; every filtered feature is
+ *                 removed; each removal's layer is the one the dump's silicon and KVM name;
+ *                 QEMU's host model and each model's blockers are the recorded ones).
  * The same checks first run on a small corpus made at test time from tests/qmp-replies/, so
  * the code is known to work before it meets the real corpus; the real one is skipped, saying
  * so, when it is absent. */
@@ -29,6 +36,7 @@
 #include "x86/cpuid-dump.h"
 #include "x86/feature-set.h"
 #include "x86/feature-table.h"
+#include "x86/kvm-cpuid.h"
 #include "x86/kvm-emulated.h"
 
 /* What QEMU's host model may have although the silicon lacks it, besides what KVM itself
@@ -48,6 +56,8 @@ typedef struct {
   GPtrArray *findings;    /* each printed: real data QEMU disagrees with itself on */
   guint n_checked;
   guint n_host_models;    /* recorded host models compared with the output */
+  guint n_guests;         /* recorded guest CPUs compared with the output */
+  guint n_model_lists;    /* recorded unavailable-features compared with the output */
 } Report;
 
 static Report *
@@ -859,6 +869,366 @@ check_monitor_dir (const char *corpus)
   report_finish (report);
 }
 
+/* ---- recordings/ ---- */
+
+/* What a recording's own data says, beside the output of its replay. */
+typedef struct {
+  Report *report;
+  const char *path;
+  QmpReplies *replies;
+  const char *command;         /* host, models, check, expand */
+  const char *accel;           /* --accel of the recorded run, or NULL */
+  const char *cpu;             /* the CPU argument of check and expand */
+  X86FeatureSet hardware;      /* the dump's silicon, every CPU */
+  const X86KvmCpuid *kvm;      /* the dump's KVM */
+} RecordingCheck;
+
+/* The recorded command line, replayed: the same command and options, the recording for
+ * the QEMU and the dump for the host; JSON out. */
+static GPtrArray *
+replay_argv (RecordingCheck *check, json_object *recorded_argv, const char *dump_path)
+{
+  static const char *const commands[] = { "host", "models", "check", "expand", NULL };
+  GPtrArray *argv = g_ptr_array_new ();
+
+  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  g_ptr_array_add (argv, (gpointer) "--replay");
+  g_ptr_array_add (argv, (gpointer) check->path);
+  g_ptr_array_add (argv, (gpointer) "--cpuid-dump");
+  g_ptr_array_add (argv, (gpointer) dump_path);
+  g_ptr_array_add (argv, (gpointer) "--format");
+  g_ptr_array_add (argv, (gpointer) "json");
+  for (size_t i = 1; i < json_object_array_length (recorded_argv); i++)
+    {
+      const char *arg = json_object_get_string (json_object_array_get_idx (recorded_argv, i));
+
+      if (g_strcmp0 (arg, "--record") == 0 || g_strcmp0 (arg, "--qemu") == 0)
+        {
+          i++;
+          continue;
+        }
+      if (g_strcmp0 (arg, "--accel") == 0 && i + 1 < json_object_array_length (recorded_argv))
+        check->accel = json_object_get_string (json_object_array_get_idx (recorded_argv, i + 1));
+      if (check->command != NULL && check->cpu == NULL
+          && (g_str_equal (check->command, "check") || g_str_equal (check->command, "expand")))
+        check->cpu = arg;
+      if (check->command == NULL && arg != NULL && g_strv_contains (commands, arg))
+        check->command = arg;
+      g_ptr_array_add (argv, (gpointer) arg);
+    }
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/* The reply of the first exchange of a segment that @matches, or NULL (borrowed). */
+typedef gboolean (*ExchangeMatch) (json_object *command, gconstpointer wanted);
+
+static json_object *
+segment_return (QmpReplies *replies, guint segment, ExchangeMatch matches, gconstpointer wanted)
+{
+  for (guint e = 0; e < qmp_replies_segment_n_exchanges (replies, segment); e++)
+    {
+      const QmpRecordedExchange *exchange = qmp_replies_segment_exchange (replies, segment, e);
+      if (exchange->command != NULL && matches (exchange->command, wanted))
+        return member (exchange->reply, "return");
+    }
+  return NULL;
+}
+
+static gboolean
+is_qom_get_of (json_object *command, gconstpointer property)
+{
+  return g_strcmp0 (json_object_get_string (member (command, "execute")), "qom-get") == 0
+         && g_strcmp0 (json_object_get_string (member (member (command, "arguments"), "property")),
+                       property) == 0;
+}
+
+static gboolean
+is_expansion_of (json_object *command, gconstpointer model)
+{
+  json_object *requested = member (member (command, "arguments"), "model");
+
+  return g_strcmp0 (json_object_get_string (member (command, "execute")),
+                    "query-cpu-model-expansion") == 0
+         && g_strcmp0 (json_object_get_string (member (requested, "name")), model) == 0
+         && member (member (requested, "props"), "migratable") == NULL;
+}
+
+static gboolean
+is_command (json_object *command, gconstpointer name)
+{
+  return g_strcmp0 (json_object_get_string (member (command, "execute")), name) == 0;
+}
+
+/* The segment whose QEMU ran with @accel and -cpu @cpu (NULL: none), or -1. */
+static int
+find_segment (QmpReplies *replies, const char *accel, const char *cpu, gboolean machine_none)
+{
+  for (guint s = 0; s < qmp_replies_n_segments (replies); s++)
+    {
+      json_object *launch = qmp_replies_segment_launch (replies, s);
+      const char *machine = json_object_get_string (member (launch, "machine"));
+
+      if (g_strcmp0 (json_object_get_string (member (launch, "accel")), accel) == 0
+          && g_strcmp0 (json_object_get_string (member (launch, "cpu")), cpu) == 0
+          && (g_strcmp0 (machine, "none") == 0) == machine_none)
+        return (int) s;
+    }
+  return -1;
+}
+
+static gboolean
+names_to_set (RecordingCheck *check, json_object *names, const char *what, X86FeatureSet *set)
+{
+  g_autoptr (GPtrArray) list = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+
+  for (size_t i = 0; names != NULL && i < json_object_array_length (names); i++)
+    g_ptr_array_add (list, (gpointer) json_object_get_string (json_object_array_get_idx (names, i)));
+  if (x86_feature_set_from_names (set, (const char *const *) list->pdata, list->len, &error))
+    return TRUE;
+  report_problem (check->report, "%s: %s: %s", check->path, what, error->message);
+  return FALSE;
+}
+
+static gboolean
+in_cpuid (const X86Feature *feature)
+{
+  return x86_feature_words (NULL)[feature->word].kind == X86_WORD_CPUID;
+}
+
+/* Each removal names the layer the dump says removed it. */
+static void
+check_removal_layers (RecordingCheck *check, json_object *output)
+{
+  json_object *removed = member (output, "removed");
+
+  for (size_t i = 0; removed != NULL && i < json_object_array_length (removed); i++)
+    {
+      json_object *change = json_object_array_get_idx (removed, i);
+      const char *name = json_object_get_string (member (change, "feature"));
+      const char *reason = json_object_get_string (member (change, "reason"));
+      const X86Feature *feature = x86_feature_lookup (name);
+      gboolean in_kvm, in_silicon;
+
+      if (feature == NULL || !in_cpuid (feature))
+        continue;
+      in_kvm = x86_feature_set_has (&check->kvm->supported_features, feature);
+      in_silicon = x86_feature_set_has (&check->hardware, feature);
+      if ((g_strcmp0 (reason, "kvm") == 0 && in_kvm)
+          || (g_strcmp0 (reason, "hardware") == 0 && (in_silicon || in_kvm)))
+        report_problem (check->report, "%s: %s removed by %s, but the dump's %s %s it", check->path,
+                        name, reason, in_kvm ? "KVM" : "silicon", in_kvm ? "supports" : "has");
+    }
+}
+
+/* check and expand: the guest is what the recorded QEMU created or expanded. */
+static void
+check_guest (RecordingCheck *check, json_object *output)
+{
+  const char *method = json_object_get_string (member (output, "method"));
+  const char *model = json_object_get_string (member (member (output, "requested"), "model"));
+  X86FeatureSet guest, recorded, filtered, removed_set, lost;
+  int segment;
+  json_object *removed = member (output, "removed");
+  g_autoptr (GError) error = NULL;
+
+  if (!names_to_set (check, member (member (output, "guest"), "enabled"), "guest.enabled", &guest))
+    return;
+  x86_feature_set_clear (&removed_set);
+  for (size_t i = 0; removed != NULL && i < json_object_array_length (removed); i++)
+    {
+      const X86Feature *feature = x86_feature_lookup (json_object_get_string (
+        member (json_object_array_get_idx (removed, i), "feature")));
+      if (feature != NULL)
+        x86_feature_set_add (&removed_set, feature);
+    }
+  if (g_strcmp0 (method, "post-start") == 0)
+    {
+      /* QEMU's feature-words are the started CPU after filtering; filtered-features what
+       * the filter took. */
+      json_object *words, *filtered_words;
+
+      segment = find_segment (check->replies, check->accel, check->cpu, FALSE);
+      words = segment >= 0 ? segment_return (check->replies, segment, is_qom_get_of, "feature-words") : NULL;
+      filtered_words = segment >= 0 ? segment_return (check->replies, segment, is_qom_get_of,
+                                                      "filtered-features") : NULL;
+      if (words == NULL || !x86_feature_set_from_feature_words (&recorded, words, NULL, &error))
+        {
+          report_problem (check->report, "%s: no readable feature-words of -cpu %s", check->path, check->cpu);
+          return;
+        }
+      x86_feature_set_named_only (&recorded);
+      check->report->n_guests++;
+      if (!x86_feature_set_equal (&guest, &recorded))
+        {
+          g_autofree char *missing = set_difference_text (&recorded, &guest);
+          g_autofree char *extra = set_difference_text (&guest, &recorded);
+          report_problem (check->report, "%s: the guest is not the recorded feature-words: missing [%s], "
+                          "extra [%s]", check->path, missing, extra);
+        }
+      if (filtered_words != NULL
+          && x86_feature_set_from_feature_words (&filtered, filtered_words, NULL, NULL))
+        {
+          x86_feature_set_named_only (&filtered);
+          x86_feature_set_subtract (&lost, &filtered, &removed_set);
+          if (!x86_feature_set_is_empty (&lost))
+            {
+              g_autofree char *names = set_difference_text (&lost, &removed_set);
+              report_problem (check->report, "%s: QEMU filtered [%s], which the output does not list "
+                              "as removed", check->path, names);
+            }
+        }
+    }
+  else
+    {
+      json_object *expansion;
+
+      segment = find_segment (check->replies, check->accel, NULL, FALSE);
+      expansion = segment >= 0 ? segment_return (check->replies, segment, is_expansion_of, model) : NULL;
+      if (expansion == NULL || !probe_features_from_expansion (expansion, &recorded, NULL, &error))
+        {
+          report_problem (check->report, "%s: no expansion of %s recorded", check->path, model);
+          return;
+        }
+      x86_feature_set_named_only (&recorded);
+      check->report->n_guests++;
+      x86_feature_set_subtract (&lost, &guest, &recorded);
+      if (!x86_feature_set_is_empty (&lost))
+        {
+          g_autofree char *names = set_difference_text (&lost, &recorded);
+          report_problem (check->report, "%s: the guest has [%s], which QEMU's expansion of %s lacks",
+                          check->path, names, model);
+        }
+    }
+  check_removal_layers (check, output);
+}
+
+/* host: the KVM column is the dump's KVM table, and QEMU's host model the recorded one. */
+static void
+check_host_dump (RecordingCheck *check, json_object *output)
+{
+  json_object *features = member (output, "features");
+  int segment = find_segment (check->replies, "kvm", NULL, TRUE);
+  json_object *expansion = segment >= 0 ? segment_return (check->replies, segment, is_expansion_of, "host") : NULL;
+  X86FeatureSet recorded;
+
+  json_object_object_foreach (features, name, layers)
+    {
+      const X86Feature *feature = x86_feature_lookup (name);
+      const char *kvm = json_object_get_string (member (layers, "kvm"));
+
+      if (feature != NULL && in_cpuid (feature)
+          && (g_strcmp0 (kvm, "supported") == 0)
+             != x86_feature_set_has (&check->kvm->supported_features, feature))
+        report_problem (check->report, "%s: host: kvm of %s is %s, the dump's KVM table says otherwise",
+                        check->path, name, kvm);
+    }
+  if (expansion != NULL && probe_features_from_expansion (expansion, &recorded, NULL, NULL))
+    check_host_model (check->report, check->path, output, &recorded);
+}
+
+/* models: usable and blockers are the recorded unavailable-features, where QEMU has them. */
+static void
+check_models_list (RecordingCheck *check, json_object *output)
+{
+  json_object *definitions = segment_return (check->replies, 0, is_command, "query-cpu-definitions");
+  json_object *models = member (output, "models");
+
+  for (size_t i = 0; definitions != NULL && i < json_object_array_length (definitions); i++)
+    {
+      json_object *definition = json_object_array_get_idx (definitions, i);
+      json_object *unavailable = member (definition, "unavailable-features");
+      const char *name = json_object_get_string (member (definition, "name"));
+
+      if (unavailable == NULL)
+        continue;
+      if (i == 0)
+        check->report->n_model_lists++;
+      for (size_t m = 0; models != NULL && m < json_object_array_length (models); m++)
+        {
+          json_object *model = json_object_array_get_idx (models, m);
+          json_object *blockers = member (model, "blockers");
+
+          if (g_strcmp0 (json_object_get_string (member (model, "name")), name) != 0)
+            continue;
+          if (json_object_get_boolean (member (model, "usable"))
+              != (json_object_array_length (unavailable) == 0)
+              || blockers == NULL || json_object_array_length (blockers) != json_object_array_length (unavailable))
+            report_problem (check->report, "%s: models: %s is %s with %zu blocker(s), QEMU recorded %zu "
+                            "unavailable feature(s)", check->path, name,
+                            json_object_get_boolean (member (model, "usable")) ? "usable" : "unusable",
+                            blockers != NULL ? json_object_array_length (blockers) : 0,
+                            json_object_array_length (unavailable));
+        }
+    }
+}
+
+/* @doctor, when not NULL, changes the output before it is checked (to prove the checks). */
+static void
+check_recording (Report *report, const char *path, const char *dump_path, const X86CpuidDump *dump,
+                 void (*doctor) (json_object *output))
+{
+  g_autoptr (GError) error = NULL;
+  RecordingCheck check = { report, path, NULL, NULL, NULL, NULL, { { 0 } }, x86_cpuid_dump_kvm (dump) };
+  g_autoptr (QmpReplies) replies = qmp_replies_load (path, &error);
+  g_autoptr (GPtrArray) argv = NULL;
+  g_autoptr (TestRun) run = NULL;
+  json_object *recorded_argv = member (replies != NULL ? qmp_replies_metadata (replies) : NULL, "argv");
+  json_object *output;
+  const char *verdict;
+
+  report->n_checked++;
+  if (replies == NULL || recorded_argv == NULL)
+    {
+      report_problem (report, "%s: %s", path, replies == NULL ? error->message : "no recorded argv");
+      return;
+    }
+  check.replies = replies;
+  probe_host_layers_common_features (dump, &check.hardware);
+  argv = replay_argv (&check, recorded_argv, dump_path);
+  run = test_run ((const char *const *) argv->pdata, NULL);
+  output = json_tokener_parse (run->out);
+  verdict = json_object_get_string (member (output, "verdict"));
+  if (output == NULL || check.command == NULL
+      || !(run->status == 0 || (run->status == 1 && g_strcmp0 (verdict, "fail") == 0)))
+    {
+      report_problem (report, "%s: %s: exit %d: %s", path, check.command, run->status, g_strchomp (run->err));
+      json_object_put (output);
+      return;
+    }
+  if (doctor != NULL)
+    doctor (output);
+  if (g_str_equal (check.command, "check") || g_str_equal (check.command, "expand"))
+    check_guest (&check, output);
+  else if (g_str_equal (check.command, "host"))
+    check_host_dump (&check, output);
+  else
+    check_models_list (&check, output);
+  json_object_put (output);
+}
+
+static void
+check_recordings_dir (const char *corpus)
+{
+  g_autofree char *dir = g_build_filename (corpus, "recordings", NULL);
+  g_autofree char *dump_path = g_build_filename (dir, "this-host.cpuid.json", NULL);
+  g_autoptr (GPtrArray) files = list_files (dir, "", ".replies");
+  g_autoptr (Report) report = report_new ("recordings");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_load (dump_path, &error);
+
+  if (dump == NULL || x86_cpuid_dump_kvm (dump) == NULL)
+    report_problem (report, "%s: %s", dump_path, dump == NULL ? error->message : "no KVM table");
+  for (guint i = 0; dump != NULL && x86_cpuid_dump_kvm (dump) != NULL && i < files->len; i++)
+    check_recording (report, g_ptr_array_index (files, i), dump_path, dump, NULL);
+  if (report->n_checked == 0)
+    report_problem (report, "%s: no .replies files", dir);
+  print_message ("recordings: compared with the recorded data: %u guest(s), %u host model(s), "
+                 "%u model list(s)\n", report->n_guests, report->n_host_models, report->n_model_lists);
+  report_finish (report);
+}
+
 /* ---- well-known hosts ---- */
 
 /* What some CPUs in libvirt's cputestdata have and lack, from their makers' documents, never
@@ -1391,6 +1761,52 @@ test_corpus_monitorjson (void **state)
 }
 
 static void
+test_corpus_recordings (void **state)
+{
+  check_recordings_dir (require_corpus_dir ("recordings"));
+}
+
+/* A guest missing its first feature, and a KVM removal blamed on the silicon. */
+static void
+doctor_guest (json_object *output)
+{
+  json_object *enabled = member (member (output, "guest"), "enabled");
+  json_object *removed = member (output, "removed");
+
+  json_object_array_del_idx (enabled, 0, 1);
+  for (size_t i = 0; i < json_object_array_length (removed); i++)
+    {
+      json_object *change = json_object_array_get_idx (removed, i);
+      if (g_strcmp0 (json_object_get_string (member (change, "reason")), "kvm") == 0)
+        {
+          json_object_object_add (change, "reason", json_object_new_string ("hardware"));
+          return;
+        }
+    }
+}
+
+/* The recording checks catch an output that disagrees with the recorded data. */
+static void
+test_corpus_recordings_mismatch (void **state)
+{
+  g_autofree char *dir = g_build_filename (require_corpus_dir ("recordings"), "recordings", NULL);
+  g_autofree char *path = g_build_filename (dir, "qemu-2.8.0-check-Haswell-kvm.replies", NULL);
+  g_autofree char *dump_path = g_build_filename (dir, "this-host.cpuid.json", NULL);
+  g_autoptr (X86CpuidDump) dump = x86_cpuid_dump_load (dump_path, NULL);
+  g_autoptr (Report) report = report_new ("recordings");
+
+  if (dump == NULL || !g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      print_message ("SKIP: %s or its dump is not in the corpus\n", path);
+      skip ();
+    }
+  check_recording (report, path, dump_path, dump, doctor_guest);
+  assert_int_equal (report->problems->len, 2);
+  assert_non_null (strstr (g_ptr_array_index (report->problems, 0), "is not the recorded feature-words"));
+  assert_non_null (strstr (g_ptr_array_index (report->problems, 1), "removed by hardware, but the dump's"));
+}
+
+static void
 test_corpus_known_hosts (void **state)
 {
   g_autofree char *dir = g_build_filename (require_corpus_dir ("cputestdata"), "cputestdata", NULL);
@@ -1432,6 +1848,8 @@ main (void)
     cmocka_unit_test (test_corpus_replies),
     cmocka_unit_test (test_corpus_cputest),
     cmocka_unit_test (test_corpus_monitorjson),
+    cmocka_unit_test (test_corpus_recordings),
+    cmocka_unit_test (test_corpus_recordings_mismatch),
     cmocka_unit_test (test_corpus_known_hosts),
   };
   int failed = cmocka_run_group_tests_name ("conformance on our own recordings", self_tests,
