@@ -2,6 +2,7 @@
 #include "probe/host-model.h"
 #include "probe/cache.h"
 #include "probe/host-layers.h"
+#include "probe/probe.h"
 #include "probe/qemu-info.h"
 #include "x86/host-cpuid.h"
 
@@ -12,7 +13,7 @@
 
 /* The facts are what the cache stores and what a warm run parses, so they are lean: a
  * feature list is one string of names separated by spaces, a model one small array. */
-#define FACTS_FORMAT "vcpuprobe-qemu-facts-2"
+#define FACTS_FORMAT "vcpuprobe-qemu-facts-3"
 
 /* ---- Facts: one QEMU, one accelerator ---- */
 
@@ -188,9 +189,11 @@ is_versioned_name (const char *name)
 
 /* A model libvirt could name in <model>: usable here, and not a -vN spelling (libvirt's
  * CPU map knows the unversioned names). Its name, else NULL. @definition: one entry of
- * query-cpu-definitions. */
+ * query-cpu-definitions. With @unknown_usable, a model QEMU did not say anything about
+ * (no unavailable-features: older than 2.8) is a candidate too, for a post-start to
+ * settle. */
 static const char *
-candidate_name (json_object *definition)
+candidate_name (json_object *definition, gboolean unknown_usable)
 {
   json_object *unavailable = NULL;
   const char *name = json_object_get_string (json_object_object_get (definition, "name"));
@@ -198,11 +201,59 @@ candidate_name (json_object *definition)
   if (name == NULL || is_versioned_name (name) || strcmp (name, "host") == 0
       || strcmp (name, "max") == 0 || strcmp (name, "base") == 0)
     return NULL;
-  if (!json_object_object_get_ex (definition, "unavailable-features", &unavailable)
-      || !json_object_is_type (unavailable, json_type_array)
+  if (!json_object_object_get_ex (definition, "unavailable-features", &unavailable))
+    return unknown_usable ? name : NULL;
+  if (!json_object_is_type (unavailable, json_type_array)
       || json_object_array_length (unavailable) != 0)
     return NULL;
   return name;
+}
+
+/* The usable named model whose features need the fewest changes to become the migratable
+ * host model, as libvirt's host-model CPU does: one candidate at a time. */
+typedef struct {
+  const X86FeatureSet *host;
+  const char *best;             /* borrowed from the caller's candidates */
+  guint best_changes;
+  guint n_candidates;
+  X86FeatureSet best_require, best_disable;
+} ClosestSearch;
+
+static void
+closest_consider (ClosestSearch *search, const char *name, const X86FeatureSet *features)
+{
+  X86FeatureSet require, disable;
+  guint changes;
+
+  search->n_candidates++;
+  x86_feature_set_subtract (&require, search->host, features);
+  x86_feature_set_subtract (&disable, features, search->host);
+  changes = x86_feature_set_count (&require) + x86_feature_set_count (&disable);
+  if (search->best == NULL || changes < search->best_changes)
+    {
+      search->best = name;
+      search->best_changes = changes;
+      search->best_require = require;
+      search->best_disable = disable;
+    }
+}
+
+/* {"model","require","disable","changes","candidates"}, owned by the caller; NULL when
+ * no model fits. */
+static json_object *
+closest_to_json (const ClosestSearch *search)
+{
+  json_object *closest;
+
+  if (search->best == NULL)
+    return NULL;
+  closest = json_object_new_object ();
+  json_object_object_add (closest, "model", json_object_new_string (search->best));
+  json_object_object_add (closest, "require", x86_feature_set_to_names_json (&search->best_require));
+  json_object_object_add (closest, "disable", x86_feature_set_to_names_json (&search->best_disable));
+  json_object_object_add (closest, "changes", json_object_new_int ((int) search->best_changes));
+  json_object_object_add (closest, "candidates", json_object_new_int ((int) search->n_candidates));
+  return closest;
 }
 
 /* The expansions of every candidate for the closest model, sent in one batch. */
@@ -219,7 +270,7 @@ send_candidate_expansions (QmpSession *session, json_object *definitions,
   candidates->names = g_ptr_array_new_with_free_func (g_free);
   for (size_t i = 0; i < json_object_array_length (definitions); i++)
     {
-      const char *name = candidate_name (json_object_array_get_idx (definitions, i));
+      const char *name = candidate_name (json_object_array_get_idx (definitions, i), FALSE);
       json_object *arguments;
       guint64 id;
 
@@ -242,53 +293,27 @@ candidate_expansions_clear (CandidateExpansions *candidates)
   g_clear_pointer (&candidates->names, g_ptr_array_unref);
 }
 
-/* The usable named model whose expansion needs the fewest feature changes to become the
- * migratable host model, as libvirt's host-model CPU does; its changes as require/disable.
- * The caller owns the result; NULL when no model fits. */
+/* The closest model among the expansions of the candidates (see ClosestSearch). The
+ * caller owns the result; NULL when no model fits. */
 static json_object *
 find_closest_model (QmpSession *session, const CandidateExpansions *candidates,
                     const X86FeatureSet *host, gint64 deadline_us)
 {
-  X86FeatureSet best_require, best_disable;
-  const char *best = NULL;
-  guint best_changes = G_MAXUINT;
-  guint n_candidates = 0;
-  json_object *closest;
+  ClosestSearch search = { .host = host };
 
   for (guint i = 0; i < candidates->ids->len; i++)
     {
       json_object *expansion = qmp_session_wait (session, g_array_index (candidates->ids, guint64, i),
                                                  deadline_us, NULL);
-      X86FeatureSet features, require, disable;
-      guint changes;
+      X86FeatureSet features;
 
       if (expansion == NULL)
         continue;
       if (probe_features_from_expansion (expansion, &features, NULL, NULL))
-        {
-          n_candidates++;
-          x86_feature_set_subtract (&require, host, &features);
-          x86_feature_set_subtract (&disable, &features, host);
-          changes = x86_feature_set_count (&require) + x86_feature_set_count (&disable);
-          if (changes < best_changes)
-            {
-              best = candidates->names->pdata[i];
-              best_changes = changes;
-              best_require = require;
-              best_disable = disable;
-            }
-        }
+        closest_consider (&search, candidates->names->pdata[i], &features);
       json_object_put (expansion);
     }
-  if (best == NULL)
-    return NULL;
-  closest = json_object_new_object ();
-  json_object_object_add (closest, "model", json_object_new_string (best));
-  json_object_object_add (closest, "require", x86_feature_set_to_names_json (&best_require));
-  json_object_object_add (closest, "disable", x86_feature_set_to_names_json (&best_disable));
-  json_object_object_add (closest, "changes", json_object_new_int ((int) best_changes));
-  json_object_object_add (closest, "candidates", json_object_new_int ((int) n_candidates));
-  return closest;
+  return closest_to_json (&search);
 }
 
 /* Notes in *@broken (newly allocated, first failure only) an error that says the
@@ -389,6 +414,111 @@ add_expansions (json_object *facts, QmpSession *session, guint64 migratable_id,
   return known;
 }
 
+/* ---- The host model read from started CPUs ---- */
+
+/* The candidates for the closest model that a post-start has to read, as -cpu strings
+ * after the host model's two (owned strings, NULL-terminated). */
+static GPtrArray *
+started_cpus (const char *host_model, json_object *definitions, gboolean closest_model)
+{
+  GPtrArray *cpus = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (cpus, g_strdup (host_model));
+  g_ptr_array_add (cpus, g_strdup_printf ("%s,migratable=off", host_model));
+  for (size_t i = 0; closest_model && definitions != NULL
+                     && json_object_is_type (definitions, json_type_array)
+                     && i < json_object_array_length (definitions); i++)
+    {
+      const char *name = candidate_name (json_object_array_get_idx (definitions, i), TRUE);
+
+      if (name != NULL)
+        g_ptr_array_add (cpus, g_strdup (name));
+    }
+  g_ptr_array_add (cpus, NULL);
+  return cpus;
+}
+
+/* The host model where QEMU cannot expand it (older than 2.9.0), or where --method
+ * post-start asks: `host` (kvm) or `max` (tcg) started paused with migratable on and off,
+ * read by the post-start strategy, and the closest model from the candidates started the
+ * same way, all at once. Adds host_model (or expansion_missing) and closest to @facts.
+ * Feature-words have no MSR words, so MSR features are not in a host model read so. */
+static void
+add_started_host_model (json_object *facts, QmpSource *source, const char *accel,
+                        const char *machine, const QmpVersion *version, json_object *definitions,
+                        gboolean closest_model, gint64 deadline_us)
+{
+  const char *host_model = strcmp (accel, "kvm") == 0 ? "host" : "max";
+  g_autofree char *version_text = qmp_version_to_string (version);
+  g_autoptr (GPtrArray) cpus = NULL;
+  g_autoptr (GPtrArray) started = NULL;
+  ProbeStartedCpu *migratable, *supported;
+  ClosestSearch search = { 0 };
+  ProbeOptions options;
+  json_object *host_json;
+
+  facts_set_string (facts, "host_model_method", "post-start");
+  if (strcmp (host_model, "max") == 0 && !qmp_version_at_least (version, 2, 9, 0))
+    {
+      g_autofree char *missing = g_strdup_printf (
+        "QEMU %s has no `max` CPU model (it came with 2.9.0) and cannot expand one: what "
+        "tcg can give a guest is not known", version_text);
+
+      facts_set_string (facts, "expansion_missing", missing);
+      return;
+    }
+  probe_options_init_source (&options, source, deadline_us);
+  options.accel = accel;
+  /* "none" has no CPU to read: the default machine has. */
+  options.machine = machine != NULL && strcmp (machine, "none") != 0 ? machine : NULL;
+  cpus = started_cpus (host_model, definitions, closest_model);
+  started = probe_start_cpus (&options, (const char *const *) cpus->pdata);
+  migratable = started->pdata[0];
+  supported = started->pdata[1];
+  if (migratable->error != NULL)
+    {
+      g_autofree char *missing = g_strdup_printf (
+        "%s `%s` is read from a paused QEMU started with -cpu %s, and %s",
+        qmp_version_at_least (version, 2, 9, 0) ? "--method post-start:" : "QEMU older than 2.9.0 cannot expand it:",
+        host_model, host_model, migratable->error->message);
+
+      facts_set_string (facts, "expansion_missing", missing);
+      return;
+    }
+  host_json = json_object_new_object ();
+  json_object_object_add (host_json, "migratable", names_to_string (&migratable->guest));
+  if (supported->error != NULL)
+    {
+      /* A QEMU without the migratable property refuses migratable=off, and a recording
+       * may lack that session: the non-migratable extras are then unknown, said so, and
+       * the sets are taken as one rather than guessed. */
+      g_autofree char *note = g_strdup_printf ("%s,migratable=off not read (%s): the "
+                                               "features only a non-migratable guest gets "
+                                               "are not known (taken as none)", host_model,
+                                               supported->error->message);
+
+      json_object_object_add (host_json, "supported", names_to_string (&migratable->guest));
+      facts_set_string (facts, "host_model_note", note);
+    }
+  else
+    json_object_object_add (host_json, "supported", names_to_string (&supported->guest));
+  json_object_object_add (facts, "host_model", host_json);
+  facts_set_string (facts, "host_model_machine", migratable->machine);
+
+  search.host = &migratable->guest;
+  for (guint i = 2; i < started->len; i++)
+    {
+      ProbeStartedCpu *candidate = started->pdata[i];
+
+      /* Usable: started, and nothing filtered (which a QEMU before 2.1 cannot tell). */
+      if (candidate->error == NULL && candidate->filtered_known
+          && x86_feature_set_is_empty (&candidate->filtered))
+        closest_consider (&search, candidate->cpu, &candidate->guest);
+    }
+  if (search.best != NULL)
+    json_object_object_add (facts, "closest", closest_to_json (&search));
+}
+
 /* Why kvm cannot be probed on this host, or NULL when /dev/kvm opens read-write; then
  * *@fd (may be NULL) keeps the open device for the caller. */
 static char *
@@ -409,7 +539,8 @@ kvm_unusable_reason (int *fd)
  * @kvm_checked. */
 static json_object *
 gather_facts (QmpSource *source, const char *accel, const char *machine,
-              gboolean closest_model, gboolean kvm_checked, gint64 deadline_us)
+              gboolean closest_model, gboolean kvm_checked, ProbeMethod method,
+              gint64 deadline_us)
 {
   json_object *facts = json_object_new_object ();
   QemuLaunchOptions launch = { .machine = machine, .accel = accel };
@@ -425,6 +556,9 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   QmpSession *session;
   guint64 kvm_id, machines_id, definitions_id, migratable_id = 0, supported_id = 0;
   gboolean expanded = FALSE;
+  gboolean can_expand, post_start;
+  g_autoptr (ProbeJson) definitions = NULL;
+  QmpVersion version_numbers;
   json_object *reply;
 
   facts_set_string (facts, "format", FACTS_FORMAT);
@@ -447,7 +581,11 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
       return facts;
     }
   session = qmp_connection_session (connection);
-  version = qmp_version_to_string (qmp_session_get_version (session));
+  version_numbers = *qmp_session_get_version (session);
+  version = qmp_version_to_string (&version_numbers);
+  can_expand = qmp_version_at_least (&version_numbers, 2, 9, 0);
+  /* QEMU older than 2.9 cannot expand its host model, but shows it on a started CPU. */
+  post_start = method == PROBE_METHOD_POST_START || (method == PROBE_METHOD_AUTO && !can_expand);
   json_object_object_add (facts, "usable", json_object_new_boolean (TRUE));
   facts_set_string (facts, "version", version);
   facts_set_string (facts, "package", qmp_session_package (session));
@@ -458,7 +596,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   kvm_id = send_command (session, "query-kvm", NULL, &broken);
   machines_id = send_command (session, "query-machines", NULL, &broken);
   definitions_id = send_command (session, "query-cpu-definitions", NULL, &broken);
-  if (qmp_version_at_least (qmp_session_get_version (session), 2, 9, 0))
+  if (can_expand && !post_start)
     {
       json_object *off = json_object_new_object ();
 
@@ -477,6 +615,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
       if (closest_model && migratable_id != 0 && broken == NULL)
         send_candidate_expansions (session, reply, &candidates);
       json_object_object_add (facts, "models", compact_definitions (reply));
+      definitions = json_object_get (reply);
     }
   else
     facts_set_string (facts, "models_missing", problem != NULL ? problem : "not a list");
@@ -484,12 +623,15 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   g_clear_pointer (&problem, g_free);
 
   if (migratable_id != 0)
-    expanded = add_expansions (facts, session, migratable_id, supported_id, deadline_us,
-                               &migratable, &broken);
-  else
+    {
+      facts_set_string (facts, "host_model_method", "expansion");
+      expanded = add_expansions (facts, session, migratable_id, supported_id, deadline_us,
+                                 &migratable, &broken);
+    }
+  else if (!post_start)
     facts_set_string (facts, "expansion_missing",
-                      "QEMU older than 2.9.0 has no x86 query-cpu-model-expansion: "
-                      "the host model needs a post-start probe");
+                      "QEMU older than 2.9.0 has no x86 query-cpu-model-expansion, and "
+                      "--method expansion rules out reading the host model after start");
 
   reply = wait_reply (session, kvm_id, "query-kvm", deadline_us, &problem, &broken);
   json_object_object_add (facts, "query_kvm", reply);
@@ -534,6 +676,9 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
     }
   candidate_expansions_clear (&candidates);
   qmp_connection_close (g_steal_pointer (&connection), NULL);
+  if (post_start)
+    add_started_host_model (facts, source, accel, machine, &version_numbers, definitions,
+                            closest_model, deadline_us);
   return facts;
 }
 
@@ -541,7 +686,8 @@ json_object *
 probe_host_gather_facts (QmpSource *source, const char *accel, const char *machine,
                          gboolean closest_model, gint64 deadline_us)
 {
-  return gather_facts (source, accel, machine, closest_model, FALSE, deadline_us);
+  return gather_facts (source, accel, machine, closest_model, FALSE, PROBE_METHOD_AUTO,
+                       deadline_us);
 }
 
 /* ---- Decoding ---- */
@@ -669,6 +815,9 @@ probe_accel_info_from_facts (json_object *facts)
   info->default_machine = string_member (facts, "default_machine");
   info->host_model_name = string_member (facts, "host_model_name");
   info->expansion_missing = string_member (facts, "expansion_missing");
+  info->host_model_method = string_member (facts, "host_model_method");
+  info->host_model_machine = string_member (facts, "host_model_machine");
+  info->host_model_note = string_member (facts, "host_model_note");
   if (json_object_object_get_ex (facts, "host_model", &host_model) && host_model != NULL)
     {
       info->expansion_known = TRUE;
@@ -696,6 +845,9 @@ probe_accel_info_free (ProbeAccelInfo *info)
   g_free (info->default_machine);
   g_free (info->expansion_missing);
   g_free (info->host_model_name);
+  g_free (info->host_model_method);
+  g_free (info->host_model_machine);
+  g_free (info->host_model_note);
   g_free (info->cache_status);
   g_free (info->models);
   if (info->strings != NULL)
@@ -780,6 +932,7 @@ typedef struct {
   const char *machine;
   gboolean closest_model;
   gboolean kvm_checked;      /* /dev/kvm opened read-write already */
+  ProbeMethod method;
   gint64 deadline_us;
   ProbeCacheKey *key;        /* NULL: not cached */
   ProbeCache *cache;
@@ -813,7 +966,7 @@ gather_job_run (gpointer user_data)
   GatherJob *job = user_data;
 
   job->facts = gather_facts (job->source, job->accel, job->machine, job->closest_model,
-                             job->kvm_checked, job->deadline_us);
+                             job->kvm_checked, job->method, job->deadline_us);
   return NULL;
 }
 
@@ -866,14 +1019,22 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
   QmpSourceKind kind = qmp_source_kind (request->source);
   gboolean kvm_requested = FALSE;
   gboolean this_host = request->cpuid_dump == NULL;
-  gboolean cacheable = request->use_cache && kind == QMP_SOURCE_LAUNCH && this_host;
+  /* A forced method answers what the cache keeps for the automatic one in another way:
+   * never stored, never served. */
+  gboolean cacheable = request->use_cache && kind == QMP_SOURCE_LAUNCH && this_host
+                       && request->method == PROBE_METHOD_AUTO;
   guint n_accels = request->accels != NULL ? g_strv_length ((char **) request->accels) : 0;
   g_autofree GatherJob *jobs = g_new0 (GatherJob, MAX (n_accels, 1));
   int kvm_fd = -1;
   const char *not_cached = !request->use_cache ? "not cached: --no-cache"
                            : kind == QMP_SOURCE_REPLAY ? "not cached: a replay"
                            : kind == QMP_SOURCE_SOCKET ? "not cached: a running QEMU"
-                           : "not cached: CPUID from a dump";
+                           : request->cpuid_dump != NULL ? "not cached: CPUID from a dump"
+                           : request->method == PROBE_METHOD_POST_START
+                           ? "not cached: --method post-start"
+                           : request->method == PROBE_METHOD_EXPANSION
+                           ? "not cached: --method expansion"
+                           : "not cached: the CPUID could not be read";
 
   /* /dev/kvm is opened once: whether kvm can run, then KVM's tables from the same fd.
    * A replay or a running QEMU answers for kvm whatever this host has. */
@@ -920,6 +1081,7 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
       job->closest_model = request->closest_model
                            && (strcmp (job->accel, "kvm") == 0 || !kvm_requested);
       job->kvm_checked = kvm_fd >= 0;
+      job->method = request->method;
       job->deadline_us = request->deadline_us;
       job->cache = cache;
       if (cacheable)

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 #include "qmp/source.h"
+#include "probe/qemu-info.h"
 #include "x86/cpu-identity.h"
 #include "x86/cpuid-dump.h"
 #include "x86/kvm-cpuid.h"
@@ -40,6 +41,9 @@ typedef struct {
   gboolean expansion_known;   /* QEMU >= 2.9 answered the host-model expansions */
   char *expansion_missing;    /* why not, else NULL */
   char *host_model_name;      /* "host" (kvm) or "max" (tcg) */
+  char *host_model_method;    /* "expansion", "post-start" (a paused QEMU), NULL: not tried */
+  char *host_model_machine;   /* post-start: the machine type the CPU was started on */
+  char *host_model_note;      /* what the host model lacks for the way it was read, or NULL */
   X86FeatureSet migratable;   /* host model with migratable on */
   X86FeatureSet supported;    /* host model with migratable off */
   gboolean models_known;      /* query-cpu-definitions answered */
@@ -66,6 +70,9 @@ typedef struct {
   gboolean use_cache;           /* ignored for replay and socket sources */
   const char *cache_directory;  /* NULL: probe_cache_default_directory() */
   gboolean closest_model;       /* also find the closest named model (costs expansions) */
+  ProbeMethod method;           /* how the host model is read: AUTO expands it where QEMU
+                                 * can (>= 2.9) and starts it paused where not; POST_START
+                                 * starts it on any QEMU; EXPANSION never starts it */
   gint64 deadline_us;
 } ProbeHostRequest;
 

@@ -302,6 +302,129 @@ read_old_baseline (const ProbeOptions *options, const char *model, const char *m
   return ok;
 }
 
+/* ---- Many CPUs, each started paused ---- */
+
+void
+probe_started_cpu_free (ProbeStartedCpu *started)
+{
+  if (started == NULL)
+    return;
+  g_free (started->cpu);
+  g_clear_error (&started->error);
+  g_free (started->machine);
+  g_free (started);
+}
+
+/* Whether @replies recorded a QEMU started with -cpu @cpu under @accel. Only a session
+ * whose metadata names that -cpu counts: a file without metadata, or with one session,
+ * is served whole whatever is asked, which would answer a post-start probe with another
+ * conversation's replies. */
+static gboolean
+replay_has_cpu_session (QmpReplies *replies, const char *accel, const char *cpu)
+{
+  for (guint i = 0; i < qmp_replies_n_segments (replies); i++)
+    {
+      json_object *launch = qmp_replies_segment_launch (replies, i);
+      json_object *recorded_cpu = NULL, *recorded_accel = NULL;
+
+      if (launch == NULL || !json_object_object_get_ex (launch, "cpu", &recorded_cpu)
+          || g_strcmp0 (json_object_get_string (recorded_cpu), cpu) != 0)
+        continue;
+      if (json_object_object_get_ex (launch, "accel", &recorded_accel)
+          && recorded_accel != NULL
+          && g_strcmp0 (json_object_get_string (recorded_accel), accel) != 0)
+        continue;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+start_one_cpu (const ProbeOptions *options, ProbeStartedCpu *started)
+{
+  const char *machine = options->machine != NULL ? options->machine : DEFAULT_MACHINE;
+  QemuLaunchOptions launch = { .machine = machine, .accel = options->accel, .cpu = started->cpu };
+  g_autoptr (QmpConnection) connection = NULL;
+  ProbeGuestCpu cpu = { 0 };
+  QmpSource *source = options->open == NULL ? options->source : NULL;
+
+  if (!options->sessions_are_new)
+    {
+      g_set_error (&started->error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT,
+                   "a running QEMU cannot be started again with -cpu %s", started->cpu);
+      return;
+    }
+  if (source != NULL && qmp_source_kind (source) == QMP_SOURCE_REPLAY
+      && !replay_has_cpu_session (qmp_source_replies (source), options->accel, started->cpu))
+    {
+      g_set_error (&started->error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT,
+                   "recording %s has no post-start session of -cpu %s under %s",
+                   qmp_source_describe (source), started->cpu,
+                   options->accel != NULL ? options->accel : "any accelerator");
+      return;
+    }
+  connection = open_session (options, &launch, &started->error);
+  if (connection == NULL)
+    return;
+  if (probe_post_start_read (qmp_connection_session (connection), options->accel, machine, FALSE,
+                             &cpu, options->deadline_us, &started->error))
+    {
+      started->guest = cpu.guest;
+      started->filtered_known = !cpu.filtered_derived;
+      x86_feature_set_subtract (&started->filtered, &cpu.expansion, &cpu.guest);
+      started->machine = g_steal_pointer (&cpu.machine);
+    }
+  probe_guest_cpu_clear (&cpu);
+}
+
+typedef struct {
+  const ProbeOptions *options;
+  GPtrArray *started;
+  gint next;
+} StartQueue;
+
+static gpointer
+start_worker (gpointer data)
+{
+  StartQueue *queue = data;
+  guint index;
+
+  while ((index = (guint) g_atomic_int_add (&queue->next, 1)) < queue->started->len)
+    start_one_cpu (queue->options, queue->started->pdata[index]);
+  return NULL;
+}
+
+GPtrArray *
+probe_start_cpus (const ProbeOptions *options, const char *const *cpus)
+{
+  GPtrArray *started = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_started_cpu_free);
+  StartQueue queue = { options, started, 0 };
+  gboolean parallel = options->open != NULL
+                      || qmp_source_kind (options->source) == QMP_SOURCE_LAUNCH;
+  /* QEMU's start is CPU work: more at once than processors only makes each slower. */
+  guint n_workers = parallel ? CLAMP (g_get_num_processors (), 2, 8) : 1;
+  g_autoptr (GPtrArray) workers = g_ptr_array_new ();
+
+  for (guint i = 0; cpus[i] != NULL; i++)
+    {
+      ProbeStartedCpu *entry = g_new0 (ProbeStartedCpu, 1);
+
+      entry->cpu = g_strdup (cpus[i]);
+      g_ptr_array_add (started, entry);
+    }
+  n_workers = MIN (n_workers, started->len);
+  if (n_workers <= 1)
+    {
+      start_worker (&queue);
+      return started;
+    }
+  for (guint i = 0; i < n_workers; i++)
+    g_ptr_array_add (workers, g_thread_new ("post-start", start_worker, &queue));
+  for (guint i = 0; i < workers->len; i++)
+    g_thread_join (workers->pdata[i]);
+  return started;
+}
+
 /* ---- The result ---- */
 
 void

@@ -71,6 +71,32 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeResult, probe_result_free)
  * the guest CPU"), QMP and launch errors for QEMU failures. */
 ProbeResult *probe_run (const CpuDef *def, const ProbeOptions *options, GError **error);
 
+/* One CPU started paused by probe_start_cpus(): what its first vCPU got. */
+typedef struct {
+  char *cpu;                   /* the -cpu string it was started with */
+  GError *error;               /* why it was not read, else NULL: QEMU refused the -cpu
+                                * line (QEMU_LAUNCH_ERROR_EXITED), a replay has no session
+                                * launched with it (QMP_SOURCE_ERROR_NO_SEGMENT), ... */
+  X86FeatureSet guest;         /* feature-words: what the guest gets */
+  gboolean filtered_known;     /* QEMU has filtered-features (since 2.1) */
+  X86FeatureSet filtered;      /* what QEMU took away for lack of support; empty when unknown */
+  char *machine;               /* the machine type QEMU resolved (NULL when not read) */
+} ProbeStartedCpu;
+
+void probe_started_cpu_free (ProbeStartedCpu *started);
+
+/* Starts one throw-away QEMU per -cpu string of @cpus (NULL-terminated) under
+ * @options->accel on @options->machine (NULL: "pc"), vCPUs paused, and reads each CPU
+ * with the post-start strategy (probe/post-start.h): the one way this tree reads a
+ * started CPU. Launched QEMUs run in parallel, a few at a time (the processors of this
+ * host, at least two, at most eight), all bounded by @options->deadline_us; a replay
+ * serves them one after the other, and a -cpu string it has no session recorded with is
+ * not opened at all (QMP_SOURCE_ERROR_NO_SEGMENT): a recording without metadata would
+ * otherwise answer for any of them. A running QEMU (socket) cannot start CPUs: every
+ * entry fails. Returns one ProbeStartedCpu per string, in order; per-CPU failures are in
+ * the entries. */
+GPtrArray *probe_start_cpus (const ProbeOptions *options, const char *const *cpus);
+
 /* The JSON of DESIGN.md §4: qemu{binary,version,package,accel,machine}, method,
  * requested{model,features}, guest{model,enabled[],disabled[]}, added[], removed[],
  * verdict, problems[], updated{model,features}, xml{original,updated}, cpu_string,

@@ -105,6 +105,14 @@ host_model_json (const ProbeAccelInfo *info)
     }
   x86_feature_set_subtract (&non_migratable, &info->supported, &info->migratable);
   json_object_object_add (model, "known", json_object_new_boolean (TRUE));
+  /* Only a host model read from a started CPU says how: the expansion goldens keep their
+   * layout. */
+  if (g_strcmp0 (info->host_model_method, "post-start") == 0)
+    {
+      json_object_object_add (model, "method", json_object_new_string ("post-start"));
+      json_object_object_add (model, "machine", string_or_null (info->host_model_machine));
+      json_object_object_add (model, "note", string_or_null (info->host_model_note));
+    }
   json_object_object_add (model, "migratable", x86_feature_set_to_names_json (&info->migratable));
   json_object_object_add (model, "enabled", x86_feature_set_to_names_json (&info->supported));
   json_object_object_add (model, "non_migratable", x86_feature_set_to_names_json (&non_migratable));
@@ -312,6 +320,12 @@ text_host_model (GString *out, const ProbeAccelInfo *info)
       g_string_append_printf (out, "  unknown: %s\n", info->expansion_missing);
       return;
     }
+  if (g_strcmp0 (info->host_model_method, "post-start") == 0)
+    g_string_append_printf (out, "  read from a paused QEMU (-cpu %s on machine %s, post-start); "
+                            "MSR features are not read that way\n", info->host_model_name,
+                            info->host_model_machine != NULL ? info->host_model_machine : "?");
+  if (info->host_model_note != NULL)
+    g_string_append_printf (out, "  %s\n", info->host_model_note);
   x86_feature_set_subtract (&non_migratable, &info->supported, &info->migratable);
   names = x86_feature_set_to_names (&non_migratable, FALSE);
   g_string_append_printf (out, "  %u features with migratable=on; %u with migratable=off",
@@ -362,8 +376,8 @@ text_models_summary (GString *out, const ProbeHost *host)
             usable++;
         }
       if (unknown == total)
-        g_string_append_printf (out, "  %-16s %u models; usability unknown (QEMU older than 2.8: "
-                                "needs a post-start probe, `models --probe-old`)\n", info->accel, total);
+        g_string_append_printf (out, "  %-16s %u models; usability unknown (QEMU older than 2.8 does "
+                                "not say: `vcpuprobe models` starts each one to see)\n", info->accel, total);
       else
         g_string_append_printf (out, "  %-16s %u of %u usable\n", info->accel, usable, total);
     }
@@ -475,6 +489,9 @@ cli_host_read (CliSource *source, const CliOptions *options, const char *const *
   /* A cache hit asks QEMU nothing, which would leave --record an empty recording. */
   request.use_cache = !options->no_cache && options->record == NULL;
   request.closest_model = TRUE;
+  request.method = options->method == CLI_METHOD_POST_START ? PROBE_METHOD_POST_START
+                   : options->method == CLI_METHOD_EXPANSION ? PROBE_METHOD_EXPANSION
+                   : PROBE_METHOD_AUTO;
   request.deadline_us = cli_options_deadline (options);
   host = probe_host_read (&request, error);
   if (host == NULL)
