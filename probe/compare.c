@@ -13,6 +13,7 @@ static const char *const reason_names[] = {
   [PROBE_REASON_HARDWARE]      = "hardware",
   [PROBE_REASON_KVM]           = "kvm",
   [PROBE_REASON_QEMU]          = "qemu",
+  [PROBE_REASON_KVM_EMULATED]  = "kvm-emulated",
   [PROBE_REASON_UNKNOWN]       = "unknown",
 };
 
@@ -215,6 +216,18 @@ explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
 
   if (kvm_known && x86_feature_set_has (&layers->kvm, feature))
     return make_change (feature, PROBE_REASON_QEMU, "KVM supports it, QEMU does not");
+  if (kvm_known && hardware_known && !x86_feature_set_has (&layers->hardware, feature))
+    {
+      /* The silicon lacks it, but KVM can supply it: this KVM is the one that did not. */
+      const char *why = x86_kvm_emulated_why (&layers->kvm_host_kind, &layers->hardware, feature);
+
+      if (why != NULL)
+        {
+          g_autofree char *detail = g_strdup_printf ("not in the silicon, and this KVM does not "
+                                                     "supply it although KVM can: %s", why);
+          return make_change (feature, PROBE_REASON_KVM, detail);
+        }
+    }
   if (hardware_known && !x86_feature_set_has (&layers->hardware, feature))
     {
       /* Say where the CPUID came from: this host's CPUs, or the dump standing in for them. */
@@ -273,6 +286,7 @@ probe_diff_free (ProbeDiff *diff)
     return;
   g_array_unref (diff->added);
   g_array_unref (diff->removed);
+  g_array_unref (diff->emulated);
   g_ptr_array_unref (diff->problems);
   g_free (diff);
 }
@@ -320,6 +334,34 @@ collect_removed (guint word, guint bit, const X86Feature *feature, gpointer user
     return;
   change = explain_removed (walk->input, feature);
   g_array_append_val (walk->diff->removed, change);
+}
+
+/* The guest's features that only KVM's own rules explain (x86/kvm-emulated.h). */
+static void
+collect_emulated (const ProbeCompareInput *input, ProbeDiff *diff)
+{
+  const ProbeHostLayers *layers = input->layers;
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+
+  if (!accel_is_kvm (input->accel) || layers == NULL || !layers->hardware_known || !layers->kvm_known)
+    return;
+  for (guint i = 0; i < n_features; i++)
+    {
+      const X86Feature *feature = &features[i];
+      const char *why;
+
+      if (!reported (feature) || !feature_in_silicon (feature)
+          || !x86_feature_set_has (&input->guest, feature)
+          || !x86_feature_set_has (&layers->kvm, feature))
+        continue;
+      why = x86_kvm_emulated_why (&layers->kvm_host_kind, &layers->hardware, feature);
+      if (why != NULL)
+        {
+          ProbeChange change = make_change (feature, PROBE_REASON_KVM_EMULATED, why);
+          g_array_append_val (diff->emulated, change);
+        }
+    }
 }
 
 static const char *
@@ -386,6 +428,8 @@ probe_compare (const ProbeCompareInput *input)
   g_array_set_clear_func (diff->added, clear_change);
   g_array_set_clear_func (diff->removed, clear_change);
   diff->problems = g_ptr_array_new_with_free_func (g_free);
+  diff->emulated = g_array_new (FALSE, FALSE, sizeof (ProbeChange));
+  g_array_set_clear_func (diff->emulated, clear_change);
 
   /* Blind features count only where the definition names them. */
   blind = input->baseline_blind;
@@ -406,6 +450,7 @@ probe_compare (const ProbeCompareInput *input)
 
   x86_feature_set_foreach (&added, collect_added, &walk);
   x86_feature_set_foreach (&removed, collect_removed, &walk);
+  collect_emulated (input, diff);
   judge (input, diff);
   return diff;
 }

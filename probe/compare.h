@@ -39,9 +39,14 @@
  *   accelerator     the accelerator is not kvm (tcg cannot emulate it: not in max);
  *   qemu            KVM supports it (whatever the silicon says: KVM emulates some bits),
  *                   yet QEMU's supported set lacks it;
- *   hardware        KVM lacks it and so does some logical CPU of the host;
- *   kvm             KVM lacks it, every CPU has it (MSR bits: KVM's feature-MSR answer);
+ *   hardware        KVM lacks it and so does some logical CPU of the host, and KVM has no
+ *                   rule to offer it anyway (x86/kvm-emulated.h);
+ *   kvm             KVM lacks it, every CPU has it (MSR bits: KVM's feature-MSR answer), or
+ *                   the silicon lacks it but KVM can emulate or derive it and this one did not;
  *   unknown         the layers needed to decide were not read (a replay without a dump).
+ * emulated = the guest's features that the silicon lacks and KVM supplies by one of the
+ *   rules of x86/kvm-emulated.h (kvm only; reason kvm-emulated, the rule as detail): no
+ *   difference from the definition, but the layer the guest owes them to.
  * Features in `baseline_blind` that the definition does not name are in neither list, and
  * a bit QEMU sets through another feature's property (kvmclock2) is said by that feature.
  *
@@ -69,6 +74,7 @@ typedef enum {
   PROBE_REASON_KVM,
   PROBE_REASON_QEMU,
   PROBE_REASON_UNKNOWN,
+  PROBE_REASON_KVM_EMULATED,
 } ProbeReason;
 
 /* "accel-default", "model-version", ... as in the JSON output. */
@@ -105,6 +111,7 @@ typedef struct {
   GArray *added;       /* of ProbeChange, in table order */
   GArray *removed;     /* of ProbeChange, in table order */
   GPtrArray *problems; /* phrases ("avx2 required but removed by kvm"), owned */
+  GArray *emulated;    /* of ProbeChange (kvm-emulated), in table order: see above */
   gboolean pass;
 } ProbeDiff;
 

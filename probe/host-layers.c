@@ -63,6 +63,7 @@ probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host, GErr
       layers->hardware_origin = g_strdup (cpuid_dump != NULL ? x86_cpuid_dump_origin (cpuid_dump)
                                                              : "hardware");
       probe_host_layers_common_features (hardware, &layers->hardware);
+      x86_kvm_host_kind (hardware, &layers->hardware, &layers->kvm_host_kind);
     }
 
   if (hardware != NULL && x86_cpuid_dump_kvm (hardware) != NULL)

@@ -9,10 +9,13 @@
 #pragma once
 #include <glib.h>
 #include "x86/feature-set.h"
+#include "x86/kvm-emulated.h"
 
 typedef struct {
   gboolean hardware_known;
   X86FeatureSet hardware;       /* named features present on every logical CPU */
+  X86KvmHostKind kvm_host_kind; /* which of KVM's rules apply (x86/kvm-emulated.h); when
+                                 * hardware_known */
   char *hardware_origin;        /* "hardware" or the dump's path; NULL when unknown */
   gboolean kvm_known;
   X86FeatureSet kvm;            /* KVM_GET_SUPPORTED_CPUID, named features */

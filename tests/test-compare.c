@@ -510,6 +510,66 @@ test_json_shape (void **state)
   json_object_put (json);
 }
 
+/* An AMD host (kvm_amd) with AMD's ibpb and ibrs, whose KVM offers Intel's spec-ctrl. */
+static ProbeHostLayers *
+amd_host (const char *kvm_features)
+{
+  ProbeHostLayers *layers = g_new0 (ProbeHostLayers, 1);
+
+  layers->hardware_known = TRUE;
+  layers->hardware_origin = g_strdup ("hardware");
+  set_of (&layers->hardware, "fpu sse ibpb ibrs amd-ssbd");
+  layers->kvm_host_kind.module = X86_KVM_MODULE_SVM;
+  layers->kvm_known = TRUE;
+  set_of (&layers->kvm, kvm_features);
+  return layers;
+}
+
+/* The guest owes spec-ctrl and ssbd to KVM, not to the silicon: said, and no failure. */
+static void
+test_kvm_emulated_listed (void **state)
+{
+  ProbeCompareInput input;
+  g_autoptr (ProbeHostLayers) layers = amd_host ("fpu sse ibpb ibrs amd-ssbd spec-ctrl ssbd x2apic");
+  g_autoptr (ProbeDiff) diff = NULL;
+
+  plain_input (&input, "kvm", "pc-i440fx-7.2", "fpu sse spec-ctrl ssbd x2apic");
+  input.layers = layers;
+  diff = probe_compare (&input);
+  assert_true (diff->pass);
+  assert_int_equal (diff->emulated->len, 3);
+  assert_change (diff->emulated, "spec-ctrl", PROBE_REASON_KVM_EMULATED, NULL);
+  assert_change (diff->emulated, "ssbd", PROBE_REASON_KVM_EMULATED, NULL);
+  assert_change (diff->emulated, "x2apic", PROBE_REASON_KVM_EMULATED, NULL);
+  assert_non_null (strstr (change_of (diff->emulated, "spec-ctrl")->detail, "kvm/cpuid.c"));
+
+  /* Under tcg nothing is KVM's. */
+  plain_input (&input, "tcg", "pc-i440fx-7.2", "fpu sse spec-ctrl ssbd x2apic");
+  input.layers = layers;
+  g_clear_pointer (&diff, probe_diff_free);
+  diff = probe_compare (&input);
+  assert_int_equal (diff->emulated->len, 0);
+}
+
+/* A KVM that could have derived spec-ctrl from the silicon and did not is to blame, not
+ * the silicon; umip, which only VMX hosts emulate, stays the silicon's. */
+static void
+test_removed_kvm_could_emulate (void **state)
+{
+  ProbeCompareInput input;
+  g_autoptr (ProbeHostLayers) layers = amd_host ("fpu sse ibpb ibrs amd-ssbd");
+  g_autoptr (ProbeDiff) diff = NULL;
+
+  plain_input (&input, "kvm", "pc-i440fx-7.2", "fpu spec-ctrl umip");
+  input.layers = layers;
+  set_of (&input.guest, "fpu");
+  diff = probe_compare (&input);
+  assert_change (diff->removed, "spec-ctrl", PROBE_REASON_KVM, NULL);
+  assert_non_null (strstr (change_of (diff->removed, "spec-ctrl")->detail, "although KVM can"));
+  assert_change (diff->removed, "umip", PROBE_REASON_HARDWARE, "not in the CPUID of every CPU");
+  assert_true (has_problem (diff, "spec-ctrl of the model removed by kvm"));
+}
+
 int
 main (void)
 {
@@ -527,6 +587,8 @@ main (void)
     cmocka_unit_test (test_removed_kvm_leaf_off_kvm),
     cmocka_unit_test (test_removed_kvm_not_hardware),
     cmocka_unit_test (test_removed_hardware),
+    cmocka_unit_test (test_kvm_emulated_listed),
+    cmocka_unit_test (test_removed_kvm_could_emulate),
     cmocka_unit_test (test_removed_qemu_when_kvm_supports),
     cmocka_unit_test (test_removed_kvm_leaf_is_never_hardware),
     cmocka_unit_test (test_removed_msr_bit_under_kvm),
