@@ -543,6 +543,9 @@ test_models_probe_old_agrees (void **state)
 
       if (other == NULL)
         fail_msg ("%s: not in the post-start list", (char *) name);
+      /* QEMU cannot start it here at all: no vCPU to compare ("refused" says why). */
+      if (json_object_object_get_ex (other, "refused", NULL))
+        continue;
       listed_blockers = cpuid_blockers (model);
       probed_blockers = cpuid_blockers (other);
       if (json_object_get_boolean (test_json_member (model, "usable", json_type_boolean))
