@@ -118,6 +118,8 @@ result_text (GString *out, CliSource *source, const ProbeResult *result, gboolea
 
   changes_text (out, "Added (in the guest, not in the definition)", result->diff->added);
   changes_text (out, "Removed (in the definition, not in the guest)", result->diff->removed);
+  if (result->diff->emulated->len > 0)
+    changes_text (out, "Emulated (in the guest, not in the silicon)", result->diff->emulated);
   g_string_append_printf (out, "\n%s: %s\n", is_check ? "Verdict" : "Verdict for check='full'",
                           result->diff->pass ? "pass" : "fail");
   for (guint i = 0; i < result->diff->problems->len; i++)
