@@ -1123,6 +1123,13 @@ check_host_dump (RecordingCheck *check, json_object *output)
              != x86_feature_set_has (&check->kvm->supported_features, feature))
         report_problem (check->report, "%s: host: kvm of %s is %s, the dump's KVM table says otherwise",
                         check->path, name, kvm);
+      /* KVM's table beyond the silicon: each bit must be one of KVM's own (kvm-emulated). */
+      if (feature != NULL && in_cpuid (feature) && g_strcmp0 (kvm, "supported") == 0
+          && g_strcmp0 (json_object_get_string (member (layers, "hardware")), "all") != 0
+          && x86_feature_words (NULL)[feature->word].leaf != KVM_PARAVIRT_LEAF
+          && member (layers, "kvm_emulated") == NULL)
+        report_finding (check->report, "%s: host: KVM supports %s, which the silicon lacks and no "
+                        "rule of KVM's explains", check->path, name);
     }
   if (expansion != NULL && probe_features_from_expansion (expansion, &recorded, NULL, NULL))
     check_host_model (check->report, check->path, output, &recorded);

@@ -7,6 +7,7 @@
 #include "tools/output-text.h"
 #include "tools/output-xml.h"
 #include "tools/qmp-source.h"
+#include "x86/kvm-emulated.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,15 +20,28 @@ typedef struct {
   const char *kvm;         /* "supported", "emulated", "no", NULL: unknown */
   const char *qemu_host;   /* "migratable", "non-migratable", "no", NULL: unknown */
   int qemu_max;            /* 1, 0, -1: unknown */
+  const char *kvm_emulated; /* KVM supports it, the silicon of every CPU lacks it: the rule
+                             * of x86/kvm-emulated.h that explains it; else NULL */
 } FeatureLayers;
 
+/* Which of KVM's rules apply to this host; FALSE when its silicon or KVM is unknown. */
+static gboolean
+kvm_host_kind (const ProbeHost *host, X86KvmHostKind *kind)
+{
+  if (host->hardware == NULL || host->kvm == NULL || !host->kvm->available)
+    return FALSE;
+  x86_kvm_host_kind (host->hardware, &host->hardware_all, kind);
+  return TRUE;
+}
+
+/* @kind: from kvm_host_kind(), or NULL when it returned FALSE. */
 static FeatureLayers
-layers_of (const ProbeHost *host, const X86Feature *feature)
+layers_of (const ProbeHost *host, const X86KvmHostKind *kind, const X86Feature *feature)
 {
   ProbeAccelInfo *kvm_info = probe_host_accel (host, "kvm");
   ProbeAccelInfo *tcg_info = probe_host_accel (host, "tcg");
   gboolean from_cpuid = x86_feature_words (NULL)[feature->word].kind == X86_WORD_CPUID;
-  FeatureLayers layers = { NULL, NULL, NULL, -1 };
+  FeatureLayers layers = { NULL, NULL, NULL, -1, NULL };
 
   if (host->hardware != NULL && from_cpuid)
     layers.hardware = x86_feature_set_has (&host->hardware_all, feature) ? "all"
@@ -36,6 +50,8 @@ layers_of (const ProbeHost *host, const X86Feature *feature)
     layers.kvm = x86_feature_set_has (&host->kvm->supported_features, feature) ? "supported"
                  : x86_feature_set_has (&host->kvm->emulated_features, feature) ? "emulated"
                  : "no";
+  if (kind != NULL && from_cpuid && x86_feature_set_has (&host->kvm->supported_features, feature))
+    layers.kvm_emulated = x86_kvm_emulated_why (kind, &host->hardware_all, feature);
   if (kvm_info != NULL && kvm_info->usable && kvm_info->expansion_known)
     layers.qemu_host = x86_feature_set_has (&kvm_info->migratable, feature) ? "migratable"
                        : x86_feature_set_has (&kvm_info->supported, feature) ? "non-migratable"
@@ -165,10 +181,12 @@ features_json (const ProbeHost *host)
   json_object *features = json_object_new_object ();
   guint n_features;
   const X86Feature *table = x86_features (&n_features);
+  X86KvmHostKind kind;
+  gboolean kind_known = kvm_host_kind (host, &kind);
 
   for (guint i = 0; i < n_features; i++)
     {
-      FeatureLayers layers = layers_of (host, &table[i]);
+      FeatureLayers layers = layers_of (host, kind_known ? &kind : NULL, &table[i]);
       json_object *feature;
 
       if (layers_empty (&layers))
@@ -177,6 +195,8 @@ features_json (const ProbeHost *host)
       json_object_object_add (feature, "hardware", string_or_null (layers.hardware));
       json_object_object_add (feature, "kvm", string_or_null (layers.kvm));
       json_object_object_add (feature, "qemu_host", string_or_null (layers.qemu_host));
+      if (layers.kvm_emulated != NULL)
+        json_object_object_add (feature, "kvm_emulated", json_object_new_string (layers.kvm_emulated));
       json_object_object_add (feature, "qemu_max",
                               layers.qemu_max < 0 ? NULL : json_object_new_boolean (layers.qemu_max));
       json_object_object_add (features, table[i].name, feature);
@@ -421,6 +441,30 @@ text_missing (GString *out, const ProbeHost *host)
   g_string_append_printf (out, "  %-16s%s\n", "removed by QEMU", by_qemu->len > 0 ? by_qemu->str : " none");
 }
 
+/* The other way round: what KVM gives the guest although the silicon lacks it, and why. */
+static void
+text_kvm_emulated (GString *out, const ProbeHost *host)
+{
+  guint n_features;
+  const X86Feature *table = x86_features (&n_features);
+  X86KvmHostKind kind;
+  gboolean any = FALSE;
+
+  if (!kvm_host_kind (host, &kind))
+    return;
+  for (guint i = 0; i < n_features; i++)
+    {
+      FeatureLayers layers = layers_of (host, &kind, &table[i]);
+
+      if (layers.kvm_emulated == NULL || (table[i].flags & X86_FEATURE_SECOND_BIT))
+        continue;
+      if (!any)
+        g_string_append (out, "\nSupported by KVM, not in the hardware of every CPU (kvm-emulated)\n");
+      any = TRUE;
+      g_string_append_printf (out, "  %-24s %s\n", table[i].name, layers.kvm_emulated);
+    }
+}
+
 static const char *
 or_dash (const char *text)
 {
@@ -432,13 +476,15 @@ text_table (GString *out, const ProbeHost *host)
 {
   guint n_features;
   const X86Feature *table = x86_features (&n_features);
+  X86KvmHostKind kind;
+  gboolean kind_known = kvm_host_kind (host, &kind);
 
   g_string_append (out, "\nLayers per feature (hardware: on all/some/none of the CPUs; ? = not known)\n");
   g_string_append_printf (out, "  %-24s %-9s %-10s %-15s %s\n", "feature", "hardware", "kvm",
                           "qemu host", "tcg max");
   for (guint i = 0; i < n_features; i++)
     {
-      FeatureLayers layers = layers_of (host, &table[i]);
+      FeatureLayers layers = layers_of (host, kind_known ? &kind : NULL, &table[i]);
 
       if (layers_empty (&layers))
         continue;
@@ -461,6 +507,7 @@ host_text (GString *out, const ProbeHost *host, const ProbeAccelInfo *primary, C
     text_host_model (out, host->accels->pdata[i]);
   text_models_summary (out, host);
   text_missing (out, host);
+  text_kvm_emulated (out, host);
   text_table (out, host);
 }
 

@@ -13,6 +13,9 @@
  *  - arch/x86/kvm/vmx/vmx.c, vmx_set_cpu_caps(): UMIP whenever vmx_umip_emulated(), i.e.
  *    the VMX secondary control "descriptor-table exiting", which every VMX host since
  *    Westmere has (CPUID cannot show VMX controls: any VMX host is taken to have it);
+ *  - arch/x86/kvm/cpuid.c also offers, as SYNTHESIZED_F, bits the kernel sets in its own
+ *    view of the CPU from the bugs it found: tsa-sq-no and tsa-l1-no (Linux 6.16 and the
+ *    stable kernels that took the TSA mitigation), verw-clear, lfence-always-serializing;
  *  - arch/x86/kernel/cpu/common.c, init_speculation_control(): the kernel's synthetic
  *    IBRS and IBPB come from Intel's spec-ctrl or AMD's ibrs / ibpb, STIBP from Intel's
  *    stibp or AMD's amd-stibp.
@@ -60,6 +63,17 @@ static const KvmRule rules[] = {
   { "amd-no-ssb", X86_KVM_MODULE_UNKNOWN, FALSE, { NULL }, { NULL },
     "KVM sets it when the host kernel finds the CPU immune to speculative store bypass "
     "(kvm/cpuid.c)" },
+  /* Mitigation bits the kernel synthesizes from what it found (SYNTHESIZED_F). */
+  { "tsa-sq-no", X86_KVM_MODULE_UNKNOWN, FALSE, { NULL }, { NULL },
+    "KVM sets it when the host kernel finds the CPU not affected by transient scheduler "
+    "attacks (kvm/cpuid.c)" },
+  { "tsa-l1-no", X86_KVM_MODULE_UNKNOWN, FALSE, { NULL }, { NULL },
+    "KVM sets it when the host kernel finds the CPU not affected by transient scheduler "
+    "attacks (kvm/cpuid.c)" },
+  { "verw-clear", X86_KVM_MODULE_UNKNOWN, FALSE, { NULL }, { NULL },
+    "KVM sets it when the host kernel knows VERW clears CPU buffers (kvm/cpuid.c)" },
+  { "lfence-always-serializing", X86_KVM_MODULE_UNKNOWN, FALSE, { NULL }, { NULL },
+    "KVM sets it when the host kernel made LFENCE serializing (kvm/cpuid.c)" },
   { "virt-ssbd", X86_KVM_MODULE_SVM, TRUE, { NULL }, { "amd-ssbd", NULL },
     "KVM offers VIRT_SPEC_CTRL on AMD hosts with amd-ssbd or the LS_CFG control of family "
     "15h-18h (kvm/svm/svm.c)" },
