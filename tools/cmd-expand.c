@@ -7,7 +7,9 @@
 #include "probe/probe.h"
 #include "qmp/launch.h"
 #include "tools/commands.h"
+#include "tools/cpu-mode.h"
 #include "tools/guest-origin.h"
+#include "tools/libvirt-judge.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
 #include "tools/qmp-source.h"
@@ -90,7 +92,8 @@ changes_text (GString *out, const char *title, GArray *changes)
 }
 
 static void
-result_text (GString *out, CliSource *source, const ProbeResult *result, gboolean is_check)
+result_text (GString *out, CliSource *source, const ProbeResult *result, const CliJudge *judge,
+             gboolean is_check)
 {
   g_autofree char *version = qmp_version_to_string (&result->version);
   g_autofree char *updated_xml = cpu_def_to_xml (result->updated);
@@ -120,6 +123,8 @@ result_text (GString *out, CliSource *source, const ProbeResult *result, gboolea
   changes_text (out, "Removed (in the definition, not in the guest)", result->diff->removed);
   if (result->diff->emulated->len > 0)
     changes_text (out, "Emulated (in the guest, not in the silicon)", result->diff->emulated);
+  if (cli_judge_text (judge, is_check, out))
+    return;
   g_string_append_printf (out, "\n%s: %s\n", is_check ? "Verdict" : "Verdict for check='full'",
                           result->diff->pass ? "pass" : "fail");
   for (guint i = 0; i < result->diff->problems->len; i++)
@@ -180,6 +185,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
 {
   const char *argument = g_ptr_array_index (options->args, 0);
   g_autoptr (CpuDef) def = NULL;
+  g_autoptr (CpuDef) started = NULL;
   g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (X86CpuidDump) dump = NULL;
@@ -213,7 +219,9 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   probe.method = methods[options->method];
   probe.strict = strict;
   probe.cpuid_dump = dump;
-  result = probe_run (def, &probe, error);
+  /* host-model: the custom CPU libvirt would start instead. */
+  started = cli_resolve_cpu_mode (def, argument, probe.accel, &origin, source, error);
+  result = started != NULL ? probe_run (started, &probe, error) : NULL;
   if (result == NULL)
     {
       cli_source_finish_failed (source, error);

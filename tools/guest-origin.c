@@ -6,6 +6,7 @@ void
 cli_guest_origin_init (CliGuestOrigin *origin, const CliOptions *options, const CpuDef *def)
 {
   origin->options = *options;
+  origin->resolved_mode = NULL;
 
   /* Any source option names the QEMU: a socket or a recording has its own binary. */
   if (options->qemu != NULL || options->socket != NULL || options->replay != NULL)
@@ -75,6 +76,8 @@ cli_guest_origin_add_json (const CliGuestOrigin *origin, json_object *result)
   json_object_object_add (sources, "machine",
                           json_object_new_string (cli_origin_name (origin->machine)));
   json_object_object_add (qemu, "sources", sources);
+  if (origin->resolved_mode != NULL)
+    json_object_object_add (result, "resolved_from", json_object_new_string (origin->resolved_mode));
 }
 
 void
@@ -83,4 +86,7 @@ cli_guest_origin_add_text (const CliGuestOrigin *origin, GString *out)
   g_string_append_printf (out, "Sources: QEMU from %s, accel from %s, machine from %s\n",
                           cli_origin_name (origin->binary), cli_origin_name (origin->accel),
                           cli_origin_name (origin->machine));
+  if (origin->resolved_mode != NULL)
+    g_string_append_printf (out, "CPU mode %s: probed as the custom CPU libvirt makes of it\n",
+                            origin->resolved_mode);
 }

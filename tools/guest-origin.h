@@ -25,6 +25,9 @@ typedef struct {
   CliOrigin binary;
   CliOrigin accel;
   CliOrigin machine;
+  /* The libvirt mode libvirt itself turns into the custom CPU that is probed
+   * ("host-model"), else NULL. Static. */
+  const char *resolved_mode;
 } CliGuestOrigin;
 
 void cli_guest_origin_init (CliGuestOrigin *origin, const CliOptions *options, const CpuDef *def);
@@ -33,7 +36,9 @@ void cli_guest_origin_init (CliGuestOrigin *origin, const CliOptions *options, c
 const char *cli_origin_name (CliOrigin origin);
 
 /* Adds "sources": {"binary", "accel", "machine"} (each a cli_origin_name()) to the "qemu"
- * member of @result (a check or expand document), creating that member if it is missing. */
+ * member of @result (a check or expand document), creating that member if it is missing;
+ * with a resolved mode, also "resolved_from": MODE at the top of @result. */
 void cli_guest_origin_add_json (const CliGuestOrigin *origin, json_object *result);
-/* Appends "Sources: QEMU from ORIGIN, accel from ORIGIN, machine from ORIGIN\n". */
+/* Appends "Sources: QEMU from ORIGIN, accel from ORIGIN, machine from ORIGIN\n", and with
+ * a resolved mode a line that says the probed CPU is libvirt's custom CPU for it. */
 void cli_guest_origin_add_text (const CliGuestOrigin *origin, GString *out);
