@@ -1,0 +1,265 @@
+/* tests/test-libvirt-domain.c — a domain XML read as libvirt reads it, through the CLI and
+ * against the real QEMU: its type gives the accelerator (qemu = tcg), <os><type machine>
+ * the machine type (an alias resolved by QEMU), <devices><emulator> the QEMU; options
+ * still win, and every output says where each came from. libvirt's own CPU modes:
+ * host-model probed as the custom CPU libvirt makes of it, host-passthrough refused for
+ * a qemu (TCG) domain. */
+#include "tests/test-util.h"
+
+#include <string.h>
+#include <json-c/json.h>
+
+/* A cache of this program's own, so no earlier run's cache answers for QEMU; the domain
+ * files beside it, since each case's TMPDIR must end empty. */
+static char *cache_dir;
+static char *domain_dir;
+
+/* A domain of @type on @machine (NULL: no machine attribute) with @cpu, run by @emulator
+ * (NULL: no <emulator>), written into domain_dir. Newly allocated path. */
+static char *
+write_domain (const char *type, const char *machine, const char *cpu, const char *emulator)
+{
+  g_autofree char *machine_attribute
+    = machine != NULL ? g_strdup_printf (" machine='%s'", machine) : g_strdup ("");
+  g_autofree char *devices
+    = emulator != NULL ? g_strdup_printf ("  <devices><emulator>%s</emulator></devices>\n", emulator)
+                       : g_strdup ("");
+  g_autofree char *xml = g_strdup_printf ("<domain type='%s'>\n"
+                                          "  <name>guest</name>\n"
+                                          "  <os><type arch='x86_64'%s>hvm</type></os>\n"
+                                          "  %s\n"
+                                          "%s"
+                                          "</domain>\n",
+                                          type, machine_attribute, cpu, devices);
+  char *path = g_build_filename (domain_dir, "domain.xml", NULL);
+
+  g_assert_true (g_file_set_contents (path, xml, -1, NULL));
+  return path;
+}
+
+/* vcpuprobe --timeout 120 ARGS..., then the leak checks. */
+static TestRun *
+run_argv (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  TestRun *run;
+
+  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  g_ptr_array_add (argv, "--timeout");
+  g_ptr_array_add (argv, "120");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  run = test_run ((const char *const *) argv->pdata, NULL);
+  test_assert_nothing_left ();
+  return run;
+}
+
+#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+
+static const char *
+member_string (json_object *object, const char *key)
+{
+  return json_object_get_string (test_json_member (object, key, json_type_string));
+}
+
+/* The guest's features of a check or expand document, as one space-separated string. */
+static char *
+guest_features (json_object *result)
+{
+  json_object *enabled = test_json_member (test_json_member (result, "guest", json_type_object),
+                                           "enabled", json_type_array);
+  g_autoptr (GString) names = g_string_new (NULL);
+
+  for (size_t i = 0; i < json_object_array_length (enabled); i++)
+    g_string_append_printf (names, " %s", json_object_get_string (json_object_array_get_idx (enabled, i)));
+  return g_string_free (g_steal_pointer (&names), FALSE);
+}
+
+static void
+assert_sources (json_object *result, const char *binary, const char *accel, const char *machine)
+{
+  json_object *sources = test_json_member (test_json_member (result, "qemu", json_type_object),
+                                           "sources", json_type_object);
+
+  assert_string_equal (member_string (sources, "binary"), binary);
+  assert_string_equal (member_string (sources, "accel"), accel);
+  assert_string_equal (member_string (sources, "machine"), machine);
+}
+
+/* type='qemu' on pc-i440fx-1.4 is tcg on pc-i440fx-1.4: the same guest as those options
+ * give, feature for feature (arat and vme included), and not the default guest. */
+static void
+test_domain_type_and_machine (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *path = write_domain ("qemu", "pc-i440fx-1.4",
+                                        "<cpu mode='custom' match='exact'><model>Westmere</model></cpu>",
+                                        test_qemu_binary ());
+  g_autoptr (TestRun) from_domain = RUN ("expand", path, "--format", "json");
+  g_autoptr (TestRun) from_options = RUN ("--qemu", test_qemu_binary (), "--accel", "tcg",
+                                          "--machine", "pc-i440fx-1.4", "expand", "Westmere",
+                                          "--format", "json");
+  test_assert_exit (from_domain, 0);
+  test_assert_exit (from_options, 0);
+  json_object *domain_result = test_parse_json (from_domain->out);
+  json_object *options_result = test_parse_json (from_options->out);
+  json_object *qemu = test_json_member (domain_result, "qemu", json_type_object);
+  g_autofree char *domain_guest = guest_features (domain_result);
+  g_autofree char *options_guest = guest_features (options_result);
+
+  assert_string_equal (member_string (qemu, "accel"), "tcg");
+  assert_string_equal (member_string (qemu, "machine"), "pc-i440fx-1.4");
+  assert_string_equal (member_string (qemu, "binary"), test_qemu_binary ());
+  assert_sources (domain_result, "domain", "domain", "domain");
+  assert_string_equal (domain_guest, options_guest);
+  assert_sources (options_result, "option", "option", "option");
+  json_object_put (domain_result);
+  json_object_put (options_result);
+
+  /* The text says it too. */
+  g_autoptr (TestRun) text = RUN ("check", path);
+  assert_true (text->status == 0 || text->status == 1);
+  assert_non_null (strstr (text->out, "Sources: QEMU from domain, accel from domain, machine from domain\n"));
+  assert_non_null (strstr (text->out, "accel tcg, machine pc-i440fx-1.4"));
+}
+
+/* Options win over the domain; what the domain does not say comes from the defaults. */
+static void
+test_options_override_domain (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *path = write_domain ("qemu", "pc-i440fx-1.4",
+                                        "<cpu><model>qemu64</model></cpu>", NULL);
+  g_autoptr (TestRun) run = RUN ("--qemu", test_qemu_binary (), "--machine", "pc-i440fx-2.4",
+                                 "check", path, "--format", "json");
+  assert_true (run->status == 0 || run->status == 1);
+  json_object *result = test_parse_json (run->out);
+  json_object *qemu = test_json_member (result, "qemu", json_type_object);
+
+  assert_string_equal (member_string (qemu, "machine"), "pc-i440fx-2.4");
+  assert_string_equal (member_string (qemu, "accel"), "tcg");
+  assert_sources (result, "option", "domain", "option");
+  json_object_put (result);
+
+  if (test_kvm_usable ())
+    {
+      g_autoptr (TestRun) kvm = RUN ("--qemu", test_qemu_binary (), "--accel", "kvm",
+                                     "check", path, "--format", "json");
+      assert_true (kvm->status == 0 || kvm->status == 1);
+      result = test_parse_json (kvm->out);
+      assert_string_equal (member_string (test_json_member (result, "qemu", json_type_object),
+                                          "accel"), "kvm");
+      assert_sources (result, "option", "option", "domain");
+      json_object_put (result);
+    }
+}
+
+/* An alias of a machine type is resolved by QEMU's query-machines, as libvirt does. */
+static void
+test_machine_alias_resolved (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *path = write_domain ("qemu", "pc", "<cpu><model>qemu64</model></cpu>",
+                                        test_qemu_binary ());
+  g_autoptr (TestRun) run = RUN ("expand", path, "--format", "json");
+  test_assert_exit (run, 0);
+  json_object *result = test_parse_json (run->out);
+  const char *machine = member_string (test_json_member (result, "qemu", json_type_object),
+                                       "machine");
+
+  assert_true (g_str_has_prefix (machine, "pc-i440fx-"));
+  assert_sources (result, "domain", "domain", "domain");
+  json_object_put (result);
+}
+
+/* A domain QEMU cannot stand for, and an emulator that is no QEMU: one clear line. */
+static void
+test_domain_refused (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *xen = write_domain ("xen", NULL, "<cpu><model>qemu64</model></cpu>", NULL);
+  g_autoptr (TestRun) run = RUN ("check", xen);
+
+  test_assert_exit (run, 2);
+  test_assert_one_error_line (run, "domain type 'xen'");
+
+  g_autofree char *missing = write_domain ("qemu", NULL, "<cpu><model>qemu64</model></cpu>",
+                                           "/nonexistent/qemu-system-x86_64");
+  g_autoptr (TestRun) no_qemu = RUN ("check", missing);
+  assert_true (no_qemu->status == 2 || no_qemu->status == 3);
+  test_assert_one_error_line (no_qemu, "/nonexistent/qemu-system-x86_64");
+}
+
+/* host-model is the custom CPU libvirt makes of the host model: a named model and
+ * features, with the definition's own over them; check partial unless said. */
+static void
+test_host_model_resolved (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *path = write_domain ("qemu", "pc-i440fx-7.2",
+                                        "<cpu mode='host-model'>"
+                                        "<feature policy='disable' name='sse4.2'/></cpu>",
+                                        test_qemu_binary ());
+  g_autoptr (TestRun) run = RUN ("expand", path, "--format", "json");
+  test_assert_exit (run, 0);
+  json_object *result = test_parse_json (run->out);
+  json_object *requested = test_json_member (result, "requested", json_type_object);
+  json_object *features = test_json_member (requested, "features", json_type_object);
+  g_autofree char *guest = guest_features (result);
+  g_autofree char *guest_end = g_strconcat (guest, " ", NULL);
+
+  /* The guest is a named model's, less what the definition disables. */
+  assert_string_equal (member_string (result, "resolved_from"), "host-model");
+  assert_non_null (member_string (test_json_member (result, "guest", json_type_object), "model"));
+  assert_string_equal (member_string (features, "sse4.2"), "disable");
+  assert_null (strstr (guest_end, " sse4.2 "));
+  json_object_put (result);
+
+  g_autoptr (TestRun) text = RUN ("check", path);
+  assert_true (text->status == 0 || text->status == 1);
+  assert_non_null (strstr (text->out, "CPU mode host-model: probed as the custom CPU libvirt makes of it\n"));
+}
+
+/* libvirt refuses host-passthrough for a qemu domain; maximum it starts. */
+static void
+test_passthrough_refused_under_tcg (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *passthrough = write_domain ("qemu", NULL, "<cpu mode='host-passthrough'/>",
+                                               test_qemu_binary ());
+  g_autoptr (TestRun) run = RUN ("check", passthrough);
+
+  test_assert_exit (run, 2);
+  test_assert_one_error_line (run, "host-passthrough");
+
+  g_autofree char *maximum = write_domain ("qemu", NULL, "<cpu mode='maximum'/>", test_qemu_binary ());
+  g_autoptr (TestRun) max = RUN ("expand", maximum, "--format", "json");
+  test_assert_exit (max, 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    TEST_CASE_IN_TMPDIR (test_domain_type_and_machine),
+    TEST_CASE_IN_TMPDIR (test_options_override_domain),
+    TEST_CASE_IN_TMPDIR (test_machine_alias_resolved),
+    TEST_CASE_IN_TMPDIR (test_domain_refused),
+    TEST_CASE_IN_TMPDIR (test_host_model_resolved),
+    TEST_CASE_IN_TMPDIR (test_passthrough_refused_under_tcg),
+  };
+  int failed;
+
+  test_skip_program_without_named_qemu ();
+  test_adopt_orphans ();
+  cache_dir = test_make_tmpdir ();
+  domain_dir = test_make_tmpdir ();
+  g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
+  failed = cmocka_run_group_tests (tests, NULL, NULL);
+  test_rmdir_r (cache_dir);
+  test_rmdir_r (domain_dir);
+  g_free (cache_dir);
+  g_free (domain_dir);
+  return failed;
+}
