@@ -148,7 +148,8 @@ result_xml (GString *out, const ProbeResult *result)
 
 static gboolean
 print_result (const CliOptions *options, const CliGuestOrigin *origin, CliSource *source,
-              const ProbeResult *result, gboolean is_check, GError **error)
+              const ProbeResult *result, const CliJudge *judge, gboolean is_check,
+              GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
 
@@ -161,19 +162,21 @@ print_result (const CliOptions *options, const CliGuestOrigin *origin, CliSource
 
         cli_source_add_replay_json (source, json);
         cli_guest_origin_add_json (origin, json);
+        cli_judge_amend_json (judge, json);
         printed = cli_json_print (json, error);
 
         json_object_put (json);
         return printed;
       }
     case CLI_FORMAT_XML:
-      result_xml (out, result);
+      if (!cli_judge_xml (judge, out))
+        result_xml (out, result);
       break;
     case CLI_FORMAT_TEXT:
     default:
       cli_source_add_replay_text (source, out);
       cli_guest_origin_add_text (origin, out);
-      result_text (out, source, result, is_check);
+      result_text (out, source, result, judge, is_check);
       break;
     }
   return cli_output_print (out->str, error);
@@ -186,6 +189,8 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   const char *argument = g_ptr_array_index (options->args, 0);
   g_autoptr (CpuDef) def = NULL;
   g_autoptr (CpuDef) started = NULL;
+  g_autoptr (CpuDef) asked = NULL;
+  g_auto (CliJudge) judge = { 0 };
   g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (X86CpuidDump) dump = NULL;
@@ -198,6 +203,8 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       classify_input_error (*error, argument);
       return -1;
     }
+  if (!cli_judge_start (&judge, options, argument, def, error))
+    return -1;
   /* A domain XML names its QEMU, accelerator and machine type; options still win. */
   cli_guest_origin_init (&origin, options, def);
   options = &origin.options;
@@ -221,7 +228,9 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   probe.cpuid_dump = dump;
   /* host-model: the custom CPU libvirt would start instead. */
   started = cli_resolve_cpu_mode (def, argument, probe.accel, &origin, source, error);
-  result = started != NULL ? probe_run (started, &probe, error) : NULL;
+  /* libvirt input: the -cpu libvirt itself would build for it. */
+  asked = started != NULL ? cli_judge_definition_to_probe (&judge, started) : NULL;
+  result = asked != NULL ? probe_run (asked, &probe, error) : NULL;
   if (result == NULL)
     {
       cli_source_finish_failed (source, error);
@@ -230,9 +239,10 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     }
   if (!cli_source_finish (source, error))
     return -1;
-  if (!print_result (options, &origin, source, result, is_check, error))
+  cli_judge_finish (&judge, started, result);
+  if (!print_result (options, &origin, source, result, &judge, is_check, error))
     return -1;
-  return is_check && !result->diff->pass ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
+  return is_check && !cli_judge_pass (&judge, result) ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
 }
 
 static int

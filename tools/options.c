@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <string.h>
+#include "probe/libvirt-cpu-map.h"
 #include "qmp/source.h"
 #include "tools/commands.h"
 #include "x86/cpuid-dump.h"
@@ -21,6 +22,7 @@ static const char usage_text[] =
   "  qmp CMD [ARGS]  run one QMP command (ARGS as a JSON object), print the reply as JSON\n"
   "Options: --qemu PATH | --socket PATH | --replay FILE, --record FILE, --accel kvm|tcg,\n"
   "  --machine TYPE, --method auto|expansion|post-start, --cpuid-dump FILE,\n"
+  "  --cpu-map DIR (libvirt's CPU map; default /usr/share/libvirt/cpu_map),\n"
   "  --format text|json|xml, --timeout SECONDS, --no-cache, --debug, --help, --version\n"
   "Global options may stand before or after COMMAND; options of one command (`cpuid --cpu N`,\n"
   "  `check --strict`, `models --probe-old`) after it.\n"
@@ -65,6 +67,7 @@ static const GlobalOption global_options[] = {
   { "machine",    OPTION_STRING,  G_STRUCT_OFFSET (CliOptions, machine),         NULL },
   { "method",     OPTION_CHOICE,  G_STRUCT_OFFSET (CliOptions, method),          method_choices },
   { "cpuid-dump", OPTION_STRING,  G_STRUCT_OFFSET (CliOptions, cpuid_dump),      NULL },
+  { "cpu-map",    OPTION_STRING,  G_STRUCT_OFFSET (CliOptions, cpu_map),         NULL },
   { "format",     OPTION_CHOICE,  G_STRUCT_OFFSET (CliOptions, format),          format_choices },
   { "timeout",    OPTION_TIMEOUT, G_STRUCT_OFFSET (CliOptions, timeout_seconds), NULL },
   { "no-cache",   OPTION_FLAG,    G_STRUCT_OFFSET (CliOptions, no_cache),        NULL },
@@ -99,6 +102,7 @@ cli_options_free (CliOptions *options)
   g_free (options->accel);
   g_free (options->machine);
   g_free (options->cpuid_dump);
+  g_free (options->cpu_map);
   g_ptr_array_unref (options->args);
   g_hash_table_unref (options->command_options);
   g_ptr_array_unref (options->argv);
@@ -409,6 +413,9 @@ cli_exit_for_error (const GError *error)
   if (error->domain == X86_CPUID_ERROR)
     return error->code == X86_CPUID_ERROR_HARDWARE ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
   if (error->domain == X86_FEATURE_ERROR)
+    return CLI_EXIT_USAGE;
+  /* A --cpu-map, or the installed map, libvirt itself could not load either. */
+  if (error->domain == LIBVIRT_CPU_MAP_ERROR)
     return CLI_EXIT_USAGE;
   /* QMP_ERROR, QEMU_LAUNCH_ERROR and anything unforeseen: QEMU or the probe failed. */
   return CLI_EXIT_FAILURE;

@@ -55,6 +55,7 @@ typedef struct {
   char *machine;          /* NULL: the command's default */
   CliMethod method;
   char *cpuid_dump;
+  char *cpu_map;           /* libvirt's CPU map directory; NULL: the installed one, if any */
   CliFormat format;
   double timeout_seconds;
   gboolean no_cache;

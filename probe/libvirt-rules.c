@@ -1,0 +1,456 @@
+/* probe/libvirt-rules.c — libvirt's -cpu line, check modes and updated <cpu>
+ * (probe/libvirt-rules.h). */
+#include "probe/libvirt-rules.h"
+
+#include <string.h>
+#include "probe/compare.h"
+
+static const char *const rule_names[] = {
+  [LIBVIRT_RULE_QEMU_MODEL]    = "qemu-model",
+  [LIBVIRT_RULE_CHECK_NONE]    = "libvirt-check-none",
+  [LIBVIRT_RULE_CHECK_PARTIAL] = "libvirt-check-partial",
+  [LIBVIRT_RULE_CHECK_FULL]    = "libvirt-check-full",
+};
+
+const char *
+libvirt_rule_name (LibvirtRule rule)
+{
+  g_return_val_if_fail (rule < G_N_ELEMENTS (rule_names), NULL);
+  return rule_names[rule];
+}
+
+/* qemuDomainDefCPUPostParse: custom CPUs under tcg are not compared with the host. */
+CpuCheck
+libvirt_rules_effective_check (const CpuDef *def, const char *accel)
+{
+  if (def->check != CPU_CHECK_UNSET)
+    return def->check;
+  switch (def->mode)
+    {
+    case CPU_MODE_HOST_PASSTHROUGH:
+    case CPU_MODE_MAXIMUM:
+      return CPU_CHECK_NONE;
+    case CPU_MODE_HOST_MODEL:
+      return CPU_CHECK_PARTIAL;
+    case CPU_MODE_CUSTOM:
+    default:
+      return g_strcmp0 (accel, "tcg") == 0 ? CPU_CHECK_NONE : CPU_CHECK_PARTIAL;
+    }
+}
+
+CpuDef *
+libvirt_rules_qemu_definition (const CpuDef *def, const LibvirtCpuMap *map)
+{
+  CpuDef *asked = cpu_def_copy (def);
+  const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
+                                 ? libvirt_cpu_map_find_model (map, def->model) : NULL;
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+
+  if (model == NULL)
+    return asked;
+  /* libvirt adds them after the definition's own features, in the model's order; our
+   * table order is the same words in the same order for the few there are. */
+  for (guint i = 0; i < n_features; i++)
+    if (x86_feature_set_has (&model->removed, &features[i])
+        && !cpu_def_get_policy (def, &features[i], NULL))
+      cpu_def_set_policy (asked, &features[i], CPU_POLICY_DISABLE);
+  return asked;
+}
+
+void
+libvirt_verdict_free (LibvirtVerdict *verdict)
+{
+  if (verdict == NULL)
+    return;
+  g_free (verdict->message);
+  g_ptr_array_unref (verdict->refusals);
+  cpu_def_free (verdict->updated);
+  g_free (verdict);
+}
+
+/* ---- Names ---- */
+
+static const char *
+libvirt_name (const LibvirtCpuMap *map, const X86Feature *feature)
+{
+  const LibvirtCpuFeature *known = libvirt_cpu_map_feature_of (map, feature);
+
+  return known != NULL ? known->name : x86_feature_libvirt_name (feature);
+}
+
+GPtrArray *
+libvirt_rules_feature_names (const LibvirtCpuMap *map, const X86FeatureSet *set)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  guint n_map, n_table;
+  const LibvirtCpuFeature *const *map_features = libvirt_cpu_map_features (map, &n_map);
+  const X86Feature *table = x86_features (&n_table);
+
+  for (guint i = 0; i < n_map; i++)
+    if (map_features[i]->feature != NULL && x86_feature_set_has (set, map_features[i]->feature)
+        && libvirt_cpu_map_feature_of (map, map_features[i]->feature) == map_features[i])
+      g_ptr_array_add (names, g_strdup (map_features[i]->name));
+  for (guint i = 0; i < n_table; i++)
+    if (x86_feature_set_has (set, &table[i]) && libvirt_cpu_map_feature_of (map, &table[i]) == NULL)
+      g_ptr_array_add (names, g_strdup (table[i].name));
+  return names;
+}
+
+/* "a,b" as libvirt joins names in virCPUx86UpdateLive, or "a, b" as virCPUx86Compare does. */
+static char *
+join_names (const LibvirtCpuMap *map, const X86FeatureSet *set, const char *separator)
+{
+  g_autoptr (GPtrArray) names = libvirt_rules_feature_names (map, set);
+
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (separator, (char **) names->pdata);
+}
+
+/* ---- The verdict ---- */
+
+typedef struct {
+  X86FeatureSet on;          /* force | require */
+  X86FeatureSet forced;
+  X86FeatureSet optional;
+  X86FeatureSet off;         /* disable | forbid */
+  X86FeatureSet forbidden;
+} Policies;
+
+static void
+read_policies (const CpuDef *def, Policies *policies)
+{
+  memset (policies, 0, sizeof *policies);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_FORCE, &policies->on);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_REQUIRE, &policies->on);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_FORCE, &policies->forced);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_OPTIONAL, &policies->optional);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_DISABLE, &policies->off);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_FORBID, &policies->off);
+  cpu_def_add_features_with_policy (def, CPU_POLICY_FORBID, &policies->forbidden);
+}
+
+/* What libvirt refuses whatever the check: at define time, names its map lacks
+ * (virCPUValidateFeatures); at start, a model it lacks (x86ModelFromCPU); after start, a
+ * required invtsc the guest does not have (qemuProcessVerifyCPUFeatures). */
+static void
+find_refusals (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts,
+               GPtrArray *refusals)
+{
+  const X86Feature *invtsc = x86_feature_lookup ("invtsc");
+  CpuPolicy policy;
+
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const X86Feature *feature = g_array_index (def->features, CpuFeature, i).feature;
+
+      if (libvirt_cpu_map_feature_of (map, feature) == NULL)
+        g_ptr_array_add (refusals, g_strdup_printf ("unknown CPU feature: %s",
+                                                    x86_feature_libvirt_name (feature)));
+    }
+  if (def->mode == CPU_MODE_CUSTOM && def->model != NULL
+      && libvirt_cpu_map_find_model (map, def->model) == NULL)
+    g_ptr_array_add (refusals, g_strdup_printf ("Unknown CPU model %s", def->model));
+  if (invtsc != NULL && cpu_def_get_policy (def, invtsc, &policy)
+      && (policy == CPU_POLICY_FORCE || policy == CPU_POLICY_REQUIRE)
+      && !x86_feature_set_has (facts->guest, invtsc))
+    g_ptr_array_add (refusals, g_strdup ("host doesn't support invariant TSC"));
+}
+
+/* (M ∪ R) − D of virCPUx86UpdateLive, optional features settled by the guest as libvirt
+ * settles them before start (virCPUUpdate: require when the host has them, else disable). */
+static void
+expected_features (const LibvirtCpuModel *model, const Policies *policies,
+                   const X86FeatureSet *guest, X86FeatureSet *expected)
+{
+  X86FeatureSet optional_on;
+
+  x86_feature_set_clear (expected);
+  if (model != NULL)
+    *expected = model->features;
+  x86_feature_set_union (expected, expected, &policies->on);
+  x86_feature_set_intersect (&optional_on, &policies->optional, guest);
+  x86_feature_set_union (expected, expected, &optional_on);
+  x86_feature_set_subtract (expected, expected, &policies->off);
+}
+
+static void
+judge_full (LibvirtVerdict *verdict, const LibvirtCpuMap *map, const X86FeatureSet *expected,
+            const LibvirtGuestFacts *facts)
+{
+  const X86FeatureSet *known = libvirt_cpu_map_known (map);
+  X86FeatureSet filtered_known;
+
+  x86_feature_set_intersect (&verdict->extra, facts->guest, known);
+  x86_feature_set_subtract (&verdict->extra, &verdict->extra, expected);
+  x86_feature_set_subtract (&verdict->missing, expected, facts->guest);
+  x86_feature_set_intersect (&verdict->missing, &verdict->missing, known);
+  x86_feature_set_intersect (&filtered_known, facts->filtered, known);
+  x86_feature_set_union (&verdict->missing, &verdict->missing, &filtered_known);
+}
+
+static char *
+full_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
+{
+  g_autofree char *extra = join_names (map, &verdict->extra, ",");
+  g_autofree char *missing = join_names (map, &verdict->missing, ",");
+
+  if (*extra == '\0' && *missing == '\0')
+    return NULL;
+  return g_strdup_printf ("guest CPU doesn't match specification: %s%s%s%s%s",
+                          *extra != '\0' ? "extra features: " : "", extra,
+                          *extra != '\0' && *missing != '\0' ? ", " : "",
+                          *missing != '\0' ? "missing features: " : "", missing);
+}
+
+/* x86Compute: the model and the required features, less forced, optional and disabled
+ * ones, must be in the host-model CPU; no forbid feature may be. */
+static void
+judge_partial (LibvirtVerdict *verdict, const LibvirtCpuModel *model, const Policies *policies,
+               const LibvirtCpuMap *map, const LibvirtGuestFacts *facts)
+{
+  const X86FeatureSet *known = libvirt_cpu_map_known (map);
+  X86FeatureSet required;
+
+  x86_feature_set_clear (&required);
+  if (model != NULL)
+    required = model->features;
+  x86_feature_set_union (&required, &required, &policies->on);
+  x86_feature_set_subtract (&required, &required, &policies->forced);
+  x86_feature_set_subtract (&required, &required, &policies->optional);
+  x86_feature_set_subtract (&required, &required, &policies->off);
+  x86_feature_set_intersect (&required, &required, known);
+
+  verdict->host_known = facts->supported_known;
+  if (facts->supported_known)
+    {
+      x86_feature_set_subtract (&verdict->host_lacks, &required, facts->supported);
+      x86_feature_set_intersect (&verdict->host_forbidden, &policies->forbidden, facts->supported);
+    }
+  else
+    {
+      /* Without the supported set, what QEMU filtered is all that is known to be lacking. */
+      x86_feature_set_intersect (&verdict->host_lacks, &required, facts->filtered);
+      x86_feature_set_intersect (&verdict->host_forbidden, &policies->forbidden, facts->guest);
+    }
+}
+
+static char *
+partial_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
+{
+  if (!x86_feature_set_is_empty (&verdict->host_forbidden))
+    {
+      g_autofree char *names = join_names (map, &verdict->host_forbidden, ", ");
+
+      return g_strdup_printf ("the CPU is incompatible with host CPU: "
+                              "Host CPU provides forbidden features: %s", names);
+    }
+  if (!x86_feature_set_is_empty (&verdict->host_lacks))
+    {
+      g_autofree char *names = join_names (map, &verdict->host_lacks, ", ");
+
+      return g_strdup_printf ("the CPU is incompatible with host CPU: "
+                              "Host CPU does not provide required features: %s", names);
+    }
+  return NULL;
+}
+
+/* The definition libvirt starts and that passes check='full': see the header. */
+static CpuDef *
+updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
+                    const X86FeatureSet *guest)
+{
+  CpuDef *updated = cpu_def_new (def->mode, def->model);
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+
+  updated->vendor = g_strdup (def->vendor);
+  updated->vendor_id = g_strdup (def->vendor_id);
+  updated->match = def->match;
+  updated->check = CPU_CHECK_FULL;
+  updated->fallback = CPU_FALLBACK_FORBID;
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      CpuFeature entry = g_array_index (def->features, CpuFeature, i);
+
+      if (libvirt_cpu_map_feature_of (map, entry.feature) == NULL)
+        continue;
+      if (entry.policy == CPU_POLICY_OPTIONAL)
+        entry.policy = x86_feature_set_has (guest, entry.feature) ? CPU_POLICY_REQUIRE
+                                                                   : CPU_POLICY_DISABLE;
+      cpu_def_set_policy (updated, entry.feature, entry.policy);
+    }
+  for (guint i = 0; i < n_features; i++)
+    {
+      CpuPolicy policy;
+
+      if (x86_feature_set_has (&verdict->extra, &features[i]))
+        cpu_def_set_policy (updated, &features[i], CPU_POLICY_REQUIRE);
+      else if (x86_feature_set_has (&verdict->missing, &features[i])
+               && !(cpu_def_get_policy (updated, &features[i], &policy)
+                    && policy == CPU_POLICY_FORBID))
+        cpu_def_set_policy (updated, &features[i], CPU_POLICY_DISABLE);
+    }
+  return updated;
+}
+
+static void
+unnamed_changes (const LibvirtCpuMap *map, GArray *changes, X86FeatureSet *set)
+{
+  x86_feature_set_clear (set);
+  for (guint i = 0; changes != NULL && i < changes->len; i++)
+    {
+      const ProbeChange *change = &g_array_index (changes, ProbeChange, i);
+
+      if (libvirt_cpu_map_feature_of (map, change->feature) == NULL)
+        x86_feature_set_add (set, change->feature);
+    }
+}
+
+LibvirtVerdict *
+libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts)
+{
+  LibvirtVerdict *verdict = g_new0 (LibvirtVerdict, 1);
+  const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
+                                 ? libvirt_cpu_map_find_model (map, def->model) : NULL;
+  gboolean compared = def->mode == CPU_MODE_CUSTOM || def->mode == CPU_MODE_HOST_MODEL;
+  Policies policies;
+  X86FeatureSet expected;
+  g_autofree char *check_message = NULL;
+
+  verdict->refusals = g_ptr_array_new_with_free_func (g_free);
+  verdict->check = libvirt_rules_effective_check (def, facts->accel);
+  verdict->check_defaulted = def->check == CPU_CHECK_UNSET;
+  verdict->rule = verdict->check == CPU_CHECK_FULL ? LIBVIRT_RULE_CHECK_FULL
+                  : verdict->check == CPU_CHECK_PARTIAL ? LIBVIRT_RULE_CHECK_PARTIAL
+                  : LIBVIRT_RULE_CHECK_NONE;
+  read_policies (def, &policies);
+  find_refusals (def, map, facts, verdict->refusals);
+
+  /* Extra and missing are always worked out: the updated definition needs them. */
+  expected_features (model, &policies, facts->guest, &expected);
+  judge_full (verdict, map, &expected, facts);
+  if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && compared)
+    {
+      judge_partial (verdict, model, &policies, map, facts);
+      check_message = partial_message (map, verdict);
+    }
+  /* libvirt never compares a host-passthrough or maximum CPU after start. */
+  else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL && compared)
+    check_message = full_message (map, verdict);
+
+  if (verdict->refusals->len > 0)
+    verdict->message = g_strdup (g_ptr_array_index (verdict->refusals, 0));
+  else
+    verdict->message = g_steal_pointer (&check_message);
+  verdict->pass = verdict->message == NULL;
+
+  verdict->updated = updated_definition (def, map, verdict, facts->guest);
+  unnamed_changes (map, facts->added, &verdict->unnamed_added);
+  unnamed_changes (map, facts->removed, &verdict->unnamed_removed);
+  return verdict;
+}
+
+/* ---- Output ---- */
+
+static void
+append_names_comment (GString *out, const char *title, const LibvirtCpuMap *map,
+                      const X86FeatureSet *set)
+{
+  g_autofree char *names = NULL;
+
+  if (x86_feature_set_is_empty (set))
+    return;
+  names = join_names (map, set, ", ");
+  g_string_append_printf (out, "  <!-- %s: %s -->\n", title, names);
+}
+
+char *
+libvirt_verdict_updated_xml (const LibvirtVerdict *verdict, const LibvirtCpuMap *map)
+{
+  const CpuDef *def = verdict->updated;
+  GString *out = g_string_new (NULL);
+  g_autofree char *model = def->model != NULL ? g_markup_escape_text (def->model, -1) : NULL;
+  g_autofree char *vendor = def->vendor != NULL ? g_markup_escape_text (def->vendor, -1) : NULL;
+
+  g_string_append_printf (out, "<cpu mode='%s'", cpu_mode_name (def->mode));
+  if (def->mode == CPU_MODE_CUSTOM)
+    g_string_append_printf (out, " match='%s'", cpu_match_name (def->match));
+  g_string_append_printf (out, " check='%s'>\n", cpu_check_name (def->check));
+  if (model != NULL)
+    g_string_append_printf (out, "  <model fallback='%s'>%s</model>\n",
+                            cpu_fallback_name (def->fallback), model);
+  if (vendor != NULL)
+    g_string_append_printf (out, "  <vendor>%s</vendor>\n", vendor);
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
+
+      g_string_append_printf (out, "  <feature policy='%s' name='%s'/>\n",
+                              cpu_policy_name (entry->policy), libvirt_name (map, entry->feature));
+    }
+  append_names_comment (out, "added by QEMU, no name in libvirt's CPU map", map,
+                        &verdict->unnamed_added);
+  append_names_comment (out, "removed by QEMU, no name in libvirt's CPU map", map,
+                        &verdict->unnamed_removed);
+  g_string_append (out, "</cpu>\n");
+  return g_string_free (out, FALSE);
+}
+
+static json_object *
+names_json (const LibvirtCpuMap *map, const X86FeatureSet *set)
+{
+  g_autoptr (GPtrArray) names = libvirt_rules_feature_names (map, set);
+  json_object *array = json_object_new_array ();
+
+  for (guint i = 0; i < names->len; i++)
+    json_object_array_add (array, json_object_new_string (g_ptr_array_index (names, i)));
+  return array;
+}
+
+json_object *
+libvirt_verdict_to_json (const LibvirtVerdict *verdict, const LibvirtCpuMap *map)
+{
+  json_object *root = json_object_new_object ();
+  json_object *refusals = json_object_new_array ();
+  json_object *unnamed = json_object_new_object ();
+  json_object *updated = json_object_new_object ();
+  json_object *features = json_object_new_object ();
+  g_autofree char *xml = libvirt_verdict_updated_xml (verdict, map);
+  const CpuDef *def = verdict->updated;
+
+  json_object_object_add (root, "rule", json_object_new_string (libvirt_rule_name (verdict->rule)));
+  json_object_object_add (root, "check", json_object_new_string (cpu_check_name (verdict->check)));
+  json_object_object_add (root, "check_defaulted",
+                          json_object_new_boolean (verdict->check_defaulted));
+  json_object_object_add (root, "verdict", json_object_new_string (verdict->pass ? "pass" : "fail"));
+  json_object_object_add (root, "message", verdict->message != NULL
+                                           ? json_object_new_string (verdict->message) : NULL);
+  for (guint i = 0; i < verdict->refusals->len; i++)
+    json_object_array_add (refusals,
+                           json_object_new_string (g_ptr_array_index (verdict->refusals, i)));
+  json_object_object_add (root, "refusals", refusals);
+  json_object_object_add (root, "extra", names_json (map, &verdict->extra));
+  json_object_object_add (root, "missing", names_json (map, &verdict->missing));
+  json_object_object_add (root, "host_lacks", names_json (map, &verdict->host_lacks));
+  json_object_object_add (root, "host_forbidden", names_json (map, &verdict->host_forbidden));
+  json_object_object_add (unnamed, "added", names_json (map, &verdict->unnamed_added));
+  json_object_object_add (unnamed, "removed", names_json (map, &verdict->unnamed_removed));
+  json_object_object_add (root, "not_in_libvirt_map", unnamed);
+
+  json_object_object_add (updated, "model", def->model != NULL ? json_object_new_string (def->model)
+                                                               : NULL);
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
+
+      json_object_object_add (features, libvirt_name (map, entry->feature),
+                              json_object_new_string (cpu_policy_name (entry->policy)));
+    }
+  json_object_object_add (updated, "features", features);
+  json_object_object_add (updated, "check", json_object_new_string ("full"));
+  json_object_object_add (root, "updated", updated);
+  json_object_object_add (root, "xml_updated", json_object_new_string (xml));
+  json_object_object_add (root, "cpu_map", json_object_new_string (libvirt_cpu_map_path (map)));
+  return root;
+}

@@ -1,0 +1,234 @@
+/* tools/libvirt-judge.c — the rule that judges a check or expand (tools/libvirt-judge.h). */
+#include "tools/libvirt-judge.h"
+
+#include <string.h>
+
+void
+cli_judge_clear (CliJudge *judge)
+{
+  g_clear_pointer (&judge->map, libvirt_cpu_map_free);
+  g_clear_pointer (&judge->no_map_reason, g_free);
+  g_clear_pointer (&judge->original, cpu_def_free);
+  g_clear_pointer (&judge->verdict, libvirt_verdict_free);
+}
+
+gboolean
+cli_judge_start (CliJudge *judge, const CliOptions *options, const char *argument,
+                 const CpuDef *def, GError **error)
+{
+  g_autofree char *index = NULL;
+
+  memset (judge, 0, sizeof *judge);
+  /* cpu_def_from_argument() reads a libvirt definition exactly when the argument is a file. */
+  judge->libvirt_input = g_file_test (argument, G_FILE_TEST_IS_REGULAR);
+  if (options->cpu_map != NULL)
+    {
+      judge->map = libvirt_cpu_map_load (options->cpu_map, error);
+      if (judge->map == NULL)
+        return FALSE;
+    }
+  if (!judge->libvirt_input)
+    {
+      g_clear_pointer (&judge->map, libvirt_cpu_map_free);
+      return TRUE;
+    }
+  judge->original = cpu_def_copy (def);
+  if (judge->map != NULL)
+    return TRUE;
+  index = g_build_filename (LIBVIRT_CPU_MAP_DEFAULT_DIR, "index.xml", NULL);
+  if (!g_file_test (index, G_FILE_TEST_EXISTS))
+    {
+      judge->no_map_reason = g_strdup_printf ("no libvirt CPU map at %s (give one with --cpu-map)",
+                                              LIBVIRT_CPU_MAP_DEFAULT_DIR);
+      return TRUE;
+    }
+  judge->map = libvirt_cpu_map_load (LIBVIRT_CPU_MAP_DEFAULT_DIR, error);
+  return judge->map != NULL;
+}
+
+CpuDef *
+cli_judge_definition_to_probe (const CliJudge *judge, const CpuDef *def)
+{
+  return judge->map != NULL ? libvirt_rules_qemu_definition (def, judge->map) : cpu_def_copy (def);
+}
+
+void
+cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result)
+{
+  LibvirtGuestFacts facts = {
+    .accel = result->accel,
+    .guest = &result->guest,
+    .filtered = &result->filtered,
+    .supported_known = result->supported_known,
+    .supported = &result->supported,
+    .added = result->diff->added,
+    .removed = result->diff->removed,
+  };
+
+  if (judge->map == NULL)
+    return;
+  g_clear_pointer (&judge->verdict, libvirt_verdict_free);
+  judge->verdict = libvirt_rules_judge (started, judge->map, &facts);
+}
+
+gboolean
+cli_judge_pass (const CliJudge *judge, const ProbeResult *result)
+{
+  return judge->verdict != NULL ? judge->verdict->pass : result->diff->pass;
+}
+
+/* ---- JSON ---- */
+
+static json_object *
+features_json (const CpuDef *def)
+{
+  json_object *features = json_object_new_object ();
+
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
+
+      json_object_object_add (features, entry->feature->name,
+                              json_object_new_string (cpu_policy_name (entry->policy)));
+    }
+  return features;
+}
+
+/* {"model", "features"} with QEMU's canonical names, as DESIGN.md §4 has them; with
+ * @whole, the whole definition too, as probe_result_to_json() writes it. */
+static json_object *
+definition_json (const CpuDef *def, gboolean whole)
+{
+  json_object *object = json_object_new_object ();
+
+  json_object_object_add (object, "model", def->model != NULL ? json_object_new_string (def->model)
+                                                              : NULL);
+  json_object_object_add (object, "features", features_json (def));
+  if (whole)
+    json_object_object_add (object, "definition", cpu_def_to_json (def));
+  return object;
+}
+
+void
+cli_judge_amend_json (const CliJudge *judge, json_object *root)
+{
+  const LibvirtVerdict *verdict = judge->verdict;
+  json_object *libvirt, *xml, *qemu_model, *problems, *old;
+  g_autofree char *cpu_string = NULL;
+  g_autoptr (CpuDef) asked = NULL;
+
+  json_object_object_add (root, "rule", json_object_new_string (
+                            libvirt_rule_name (verdict != NULL ? verdict->rule
+                                                               : LIBVIRT_RULE_QEMU_MODEL)));
+  json_object_object_add (root, "libvirt_map_note", judge->no_map_reason != NULL
+                          ? json_object_new_string (judge->no_map_reason) : NULL);
+  if (verdict == NULL)
+    {
+      json_object_object_add (root, "libvirt", NULL);
+      return;
+    }
+
+  libvirt = libvirt_verdict_to_json (verdict, judge->map);
+  asked = libvirt_rules_qemu_definition (judge->original, judge->map);
+  cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
+  json_object_object_add (libvirt, "cpu_string", cpu_string != NULL
+                          ? json_object_new_string (cpu_string) : NULL);
+  json_object_object_add (root, "libvirt", libvirt);
+
+  /* QEMU's model judged too: that judgement stays, under its own name. */
+  qemu_model = json_object_new_object ();
+  if (json_object_object_get_ex (root, "verdict", &old))
+    json_object_object_add (qemu_model, "verdict", json_object_get (old));
+  if (json_object_object_get_ex (root, "problems", &old))
+    json_object_object_add (qemu_model, "problems", json_object_get (old));
+  json_object_object_add (root, "qemu_model", qemu_model);
+
+  json_object_object_add (root, "verdict", json_object_new_string (verdict->pass ? "pass" : "fail"));
+  problems = json_object_new_array ();
+  if (verdict->message != NULL)
+    json_object_array_add (problems, json_object_new_string (verdict->message));
+  json_object_object_add (root, "problems", problems);
+
+  /* The probe was asked for what libvirt passes QEMU; the user asked for the original. */
+  json_object_object_add (root, "requested", definition_json (judge->original, FALSE));
+  json_object_object_add (root, "original", definition_json (judge->original, TRUE));
+  json_object_object_add (root, "updated", definition_json (verdict->updated, TRUE));
+  if (json_object_object_get_ex (root, "xml", &xml))
+    {
+      g_autofree char *original_xml = cpu_def_to_xml (judge->original);
+      g_autofree char *updated_xml = libvirt_verdict_updated_xml (verdict, judge->map);
+
+      json_object_object_add (xml, "original", json_object_new_string (original_xml));
+      json_object_object_add (xml, "updated", json_object_new_string (updated_xml));
+    }
+}
+
+/* ---- Text and XML ---- */
+
+static void
+names_line (GString *out, const char *title, const LibvirtCpuMap *map, const X86FeatureSet *set)
+{
+  g_autoptr (GPtrArray) names = libvirt_rules_feature_names (map, set);
+
+  if (names->len == 0)
+    return;
+  g_string_append_printf (out, "  %s:", title);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (out, " %s", (char *) g_ptr_array_index (names, i));
+  g_string_append_c (out, '\n');
+}
+
+gboolean
+cli_judge_text (const CliJudge *judge, gboolean is_check, GString *out)
+{
+  const LibvirtVerdict *verdict = judge->verdict;
+  g_autofree char *updated_xml = NULL;
+  g_autoptr (CpuDef) asked = NULL;
+  g_autofree char *cpu_string = NULL;
+
+  if (verdict == NULL)
+    {
+      g_string_append_printf (out, "\nRule: %s%s%s\n", libvirt_rule_name (LIBVIRT_RULE_QEMU_MODEL),
+                              judge->no_map_reason != NULL ? ", " : "",
+                              judge->no_map_reason != NULL ? judge->no_map_reason : "");
+      return FALSE;
+    }
+  asked = libvirt_rules_qemu_definition (judge->original, judge->map);
+  cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
+  g_string_append_printf (out, "\nRule: %s (check='%s'%s, libvirt CPU map %s)\n",
+                          libvirt_rule_name (verdict->rule), cpu_check_name (verdict->check),
+                          verdict->check_defaulted ? ", libvirt's default" : "",
+                          libvirt_cpu_map_path (judge->map));
+  if (cpu_string != NULL)
+    g_string_append_printf (out, "libvirt passes QEMU: -cpu %s\n", cpu_string);
+  g_string_append_printf (out, "%s: %s\n", is_check ? "Verdict" : "Verdict of libvirt's check",
+                          verdict->pass ? "pass" : "fail");
+  if (verdict->message != NULL)
+    g_string_append_printf (out, "  %s\n", verdict->message);
+  names_line (out, "extra features (libvirt names)", judge->map, &verdict->extra);
+  names_line (out, "missing features (libvirt names)", judge->map, &verdict->missing);
+  names_line (out, "differences libvirt cannot name, added", judge->map, &verdict->unnamed_added);
+  names_line (out, "differences libvirt cannot name, removed", judge->map,
+              &verdict->unnamed_removed);
+  updated_xml = libvirt_verdict_updated_xml (verdict, judge->map);
+  g_string_append_printf (out, "\nUpdated definition (libvirt starts it with check='full'):\n%s",
+                          updated_xml);
+  return TRUE;
+}
+
+gboolean
+cli_judge_xml (const CliJudge *judge, GString *out)
+{
+  g_autofree char *updated_xml = NULL;
+  g_autofree char *original_xml = NULL;
+
+  if (judge->verdict == NULL)
+    return FALSE;
+  updated_xml = libvirt_verdict_updated_xml (judge->verdict, judge->map);
+  original_xml = cpu_def_to_xml (judge->original);
+  g_string_append (out, updated_xml);
+  g_string_append_printf (out, "<!-- verdict (%s): %s; original definition:\n%s-->\n",
+                          libvirt_rule_name (judge->verdict->rule),
+                          judge->verdict->pass ? "pass" : "fail", original_xml);
+  return TRUE;
+}
