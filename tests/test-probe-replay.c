@@ -22,6 +22,9 @@
  * and such a failure fails the test even when regenerating. A golden whose point is such a
  * command says so with a line "# unanswered: COMMAND" and runs without strict mode.
  *
+ * VCPUPROBE_REPLAY_ONLY=PATTERN keeps the recordings whose file name matches PATTERN (a
+ * shell glob, "synthetic-qemu-2.8.0-*"), so a new recording's golden can be written alone.
+ *
  * Normalised, as they differ between runs and machines: in JSON output the values of
  * "date" and "binary" members (dates; the QEMU or recording path), and anywhere the
  * absolute path of tests/qmp-replies/ (written "@QMP_REPLIES@"). The run gets an empty
@@ -34,6 +37,7 @@
 #include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <json-c/json.h>
+#include "probe/qemu-info.h"
 #include "qmp/replay.h"
 #include "x86/feature-table.h"
 
@@ -428,29 +432,38 @@ test_golden (void **state)
 
 /* ---- both strategies agree ---- */
 
-/* The guest's CPUID features in a golden's JSON output, or NULL when the run failed
- * (exit 2 or 3) and printed no CPU. MSR features are left out: QEMU's
- * feature-words, all the post-start strategy can read, have no MSR words (reference §3.1). */
-static GHashTable *
-golden_guest_cpuid_features (const char *path)
+/* The JSON a golden's run printed, or NULL when the run failed (exit 2 or 3) and printed no
+ * CPU; check's exit 1 (a mismatch) prints the guest CPU as well as exit 0 does. */
+static json_object *
+golden_document (const char *path)
 {
   g_autofree char *text = NULL;
-  const char *start, *end;
   g_autofree char *document_text = NULL;
-  json_object *document, *guest = NULL, *enabled = NULL;
-  GHashTable *features;
+  const char *start, *end;
 
-  /* check's exit 1 (a mismatch) prints the guest CPU as well as exit 0 does. */
   if (!g_file_get_contents (path, &text, NULL, NULL)
       || ((start = strstr (text, "\nexit 0\n")) == NULL && (start = strstr (text, "\nexit 1\n")) == NULL))
     return NULL;
   start += strlen ("\nexit 0\n");
   end = strstr (start, STDERR_MARK);
   document_text = g_strndup (start, end != NULL ? (gsize) (end - start) : strlen (start));
-  document = json_tokener_parse (document_text);
-  if (document == NULL || !json_object_object_get_ex (document, "guest", &guest)
-      || !json_object_object_get_ex (guest, "enabled", &enabled))
-    fail_msg ("%s: no guest.enabled in the output", path);
+  return json_tokener_parse (document_text);
+}
+
+/* The CPUID features of @cpu's "enabled" (a guest, or a host model of `host`), or NULL when
+ * @cpu is a host model that was not read ("known": false). MSR features are left out:
+ * QEMU's feature-words, all the post-start strategy can read, have no MSR words
+ * (reference §3.1). */
+static GHashTable *
+cpuid_features (const char *path, json_object *cpu)
+{
+  json_object *known = NULL, *enabled = NULL;
+  GHashTable *features;
+
+  if (json_object_object_get_ex (cpu, "known", &known) && !json_object_get_boolean (known))
+    return NULL;
+  if (!json_object_object_get_ex (cpu, "enabled", &enabled))
+    fail_msg ("%s: no \"enabled\" features in the output", path);
   features = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (size_t i = 0; i < json_object_array_length (enabled); i++)
     {
@@ -459,7 +472,6 @@ golden_guest_cpuid_features (const char *path)
       if (feature != NULL && x86_feature_words (NULL)[feature->word].kind == X86_WORD_CPUID)
         g_hash_table_add (features, g_strdup (feature->name));
     }
-  json_object_put (document);
   return features;
 }
 
@@ -475,16 +487,38 @@ append_missing (GString *out, GHashTable *from, GHashTable *in)
       g_string_append_printf (out, " %s", (char *) name);
 }
 
+/* FALSE when one side was not read; fails the test when both were and differ. */
+static gboolean
+assert_same_features (const ReplayCase *replay_case, const char *what, json_object *by_expansion,
+                      json_object *by_post_start)
+{
+  g_autoptr (GHashTable) expansion = cpuid_features (replay_case->golden, by_expansion);
+  g_autoptr (GHashTable) post_start = cpuid_features (replay_case->agreement_with, by_post_start);
+  g_autoptr (GString) only_expansion = g_string_new (NULL);
+  g_autoptr (GString) only_post_start = g_string_new (NULL);
+
+  if (expansion == NULL || post_start == NULL)
+    return FALSE;
+  append_missing (only_expansion, expansion, post_start);
+  append_missing (only_post_start, post_start, expansion);
+  if (only_expansion->len > 0 || only_post_start->len > 0)
+    fail_msg ("%s: %s: the strategies disagree: only the expansion has [%s ], only post-start [%s ]",
+              replay_case->test_name, what, only_expansion->str, only_post_start->str);
+  return TRUE;
+}
+
 /* DESIGN.md §2: on QEMU >= 2.9 the expansion and post-start strategies must give the
- * same guest CPU. Read from the two goldens, which the golden tests hold to the replays. */
+ * same guest CPU, and `host` the same host models (each one both runs could read). Read
+ * from the two goldens, which the golden tests hold to the replays. */
 static void
 test_agreement (void **state)
 {
   const ReplayCase *replay_case = *state;
-  g_autoptr (GHashTable) expansion = golden_guest_cpuid_features (replay_case->golden);
-  g_autoptr (GHashTable) post_start = golden_guest_cpuid_features (replay_case->agreement_with);
-  g_autoptr (GString) only_expansion = g_string_new (NULL);
-  g_autoptr (GString) only_post_start = g_string_new (NULL);
+  static const char *const host_models[] = { "host_model", "max_model" };
+  g_autoptr (ProbeJson) expansion = golden_document (replay_case->golden);
+  g_autoptr (ProbeJson) post_start = golden_document (replay_case->agreement_with);
+  json_object *expansion_qemu = NULL, *post_start_qemu = NULL, *host_model = NULL;
+  guint n_compared = 0;
 
   /* Failures are compared by the goldens themselves: the strategies fail in their own words. */
   if (expansion == NULL || post_start == NULL)
@@ -493,12 +527,23 @@ test_agreement (void **state)
                      expansion == NULL ? "the expansion run" : "the post-start run");
       skip ();
     }
-
-  append_missing (only_expansion, expansion, post_start);
-  append_missing (only_post_start, post_start, expansion);
-  if (only_expansion->len > 0 || only_post_start->len > 0)
-    fail_msg ("%s: the strategies disagree: only the expansion has [%s ], only post-start [%s ]",
-              replay_case->test_name, only_expansion->str, only_post_start->str);
+  if (json_object_object_get_ex (expansion, "qemu", &expansion_qemu)
+      && json_object_object_get_ex (expansion_qemu, "host_model", &host_model)
+      && json_object_object_get_ex (post_start, "qemu", &post_start_qemu))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (host_models); i++)
+        n_compared += assert_same_features (replay_case, host_models[i],
+                                            json_object_object_get (expansion_qemu, host_models[i]),
+                                            json_object_object_get (post_start_qemu, host_models[i]));
+    }
+  else
+    n_compared += assert_same_features (replay_case, "guest", json_object_object_get (expansion, "guest"),
+                                        json_object_object_get (post_start, "guest"));
+  if (n_compared == 0)
+    {
+      print_message ("SKIP: %s: no CPU both runs read\n", replay_case->test_name);
+      skip ();
+    }
 }
 
 /* The golden's command line without --replay and --method, and its method. */
@@ -653,6 +698,7 @@ main (void)
   g_autoptr (GDir) dir = NULL;
   g_autofree struct CMUnitTest *tests = NULL;
   const char *entry;
+  const char *only;
   int failed;
 
   replies_dir = absolute_path (test_data_path ("qmp-replies"));
@@ -662,9 +708,11 @@ main (void)
     setup_fail ("%s: not found", test_vcpuprobe ());
   regenerate = g_strcmp0 (g_getenv ("VCPUPROBE_REGENERATE"), "1") == 0;
 
+  only = g_getenv ("VCPUPROBE_REPLAY_ONLY");
   dir = g_dir_open (replies_dir, 0, NULL);
   while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (entry, ".replies"))
+    if (g_str_has_suffix (entry, ".replies")
+        && (only == NULL || g_pattern_match_simple (only, entry)))
       g_ptr_array_add (names, g_strdup (entry));
   if (names->len == 0)
     {

@@ -173,6 +173,19 @@ custom_mode_of (GString *out, const ProbeHost *host, const ProbeAccelInfo *info,
   g_string_append_printf (out, "%s</mode>\n", indent);
 }
 
+/* Whether QEMU lists a `max` model (2.9 and later), which libvirt's maximum mode starts;
+ * without a model list, usable is all there is to go by. */
+static gboolean
+has_max_model (const ProbeAccelInfo *info)
+{
+  if (!info->models_known)
+    return TRUE;
+  for (guint i = 0; i < info->n_models; i++)
+    if (g_strcmp0 (info->models[i].name, "max") == 0)
+      return TRUE;
+  return FALSE;
+}
+
 void
 cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info)
 {
@@ -190,7 +203,7 @@ cli_xml_host (GString *out, const ProbeHost *host, const ProbeAccelInfo *info)
                         "        <value>on</value>\n        <value>off</value>\n"
                         "      </enum>\n    </mode>\n");
   g_string_append_printf (out, "    <mode name='maximum' supported='%s'>\n",
-                          info->usable ? "yes" : "no");
+                          info->usable && has_max_model (info) ? "yes" : "no");
   g_string_append (out, "      <enum name='maximumMigratable'>\n"
                         "        <value>on</value>\n        <value>off</value>\n"
                         "      </enum>\n    </mode>\n");
