@@ -218,6 +218,25 @@ test_models_tcg (void **state)
   json_object_put (started);
 }
 
+/* A forced method reads the host model another way than the cache's entry says: such a run
+ * neither stores nor reads an entry, so the automatic run after it still hits its own. */
+static void
+test_forced_method_not_cached (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autoptr (TestRun) first = RUN ("--debug", "--accel", "tcg", "host");
+  g_autoptr (TestRun) forced = RUN ("--debug", "--accel", "tcg", "--method", "post-start", "host");
+  g_autoptr (TestRun) again = RUN ("--debug", "--accel", "tcg", "host");
+
+  test_assert_exit (first, 0);
+  test_assert_exit (forced, 0);
+  test_assert_exit (again, 0);
+  if (strstr (forced->err, "cache tcg: not cached: --method post-start") == NULL)
+    fail_msg ("the forced run used the cache: %s", forced->err);
+  if (strstr (again->err, "cache tcg: hit") == NULL)
+    fail_msg ("the automatic run after a forced one missed the cache: %s", again->err);
+}
+
 int
 main (void)
 {
@@ -225,6 +244,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_host_model_tcg),
     TEST_CASE_IN_TMPDIR (test_host_model_kvm),
     TEST_CASE_IN_TMPDIR (test_models_tcg),
+    TEST_CASE_IN_TMPDIR (test_forced_method_not_cached),
   };
   int failed;
 
