@@ -525,12 +525,7 @@ write_document (const char *path, json_object *document, GError **error)
 static json_object *
 new_document (const char *format, const ProbeCacheKey *key)
 {
-  json_object *document = json_object_new_object ();
-
-  json_object_object_add (document, "format", json_object_new_string (format));
-  json_object_object_add (document, "version", json_object_new_int (CACHE_FORMAT_VERSION));
-  json_object_object_add (document, "key", probe_cache_key_to_json (key));
-  return document;
+  return probe_cache_document_new (format, probe_cache_key_to_json (key));
 }
 
 gboolean
@@ -567,4 +562,38 @@ probe_cache_store (ProbeCache *cache, const ProbeCacheKey *key, json_object *res
   written = write_document (pointer, pointer_document, error);
   json_object_put (pointer_document);
   return written;
+}
+
+json_object *
+probe_cache_read_document (const char *path, const char *format, char **problem)
+{
+  return read_document (path, format, problem);
+}
+
+json_object *
+probe_cache_document_new (const char *format, json_object *key)
+{
+  json_object *document = json_object_new_object ();
+
+  json_object_object_add (document, "format", json_object_new_string (format));
+  json_object_object_add (document, "version", json_object_new_int (CACHE_FORMAT_VERSION));
+  json_object_object_add (document, "key", key);
+  return document;
+}
+
+gboolean
+probe_cache_write_document (ProbeCache *cache, const char *name, json_object *document,
+                            GError **error)
+{
+  g_autofree char *path = g_build_filename (cache->directory, name, NULL);
+
+  if (g_mkdir_with_parents (cache->directory, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, PROBE_CACHE_ERROR, PROBE_CACHE_ERROR_WRITE, "%s: %s",
+                   cache->directory, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return write_document (path, document, error);
 }

@@ -90,3 +90,15 @@ gboolean probe_cache_store (ProbeCache *cache, const ProbeCacheKey *key, json_ob
 
 /* The entry file @key is stored in (it may not exist). Newly allocated. */
 char *probe_cache_entry_path (ProbeCache *cache, const ProbeCacheKey *key);
+
+/* Other kinds of document kept in the cache directory (probe/check-cache.c), read and
+ * written as the entries are: {"format": @format, "version", "key": {...}, ...}, written
+ * atomically. Reading returns the whole document (the caller owns the reference) or NULL
+ * with *@problem saying why (NULL problem: no such file). */
+json_object *probe_cache_read_document (const char *path, const char *format, char **problem);
+/* {"format": @format, "version": this cache's, "key": @key (ownership taken)}: a new
+ * document for the caller to complete. */
+json_object *probe_cache_document_new (const char *format, json_object *key);
+/* Writes @document (borrowed) as @name in the cache directory, creating the directory. */
+gboolean     probe_cache_write_document (ProbeCache *cache, const char *name,
+                                         json_object *document, GError **error);
