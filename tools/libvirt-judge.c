@@ -205,8 +205,11 @@ cli_judge_text (const CliJudge *judge, gboolean is_check, GString *out)
                           verdict->pass ? "pass" : "fail");
   if (verdict->message != NULL)
     g_string_append_printf (out, "  %s\n", verdict->message);
-  names_line (out, "extra features (libvirt names)", judge->map, &verdict->extra);
-  names_line (out, "missing features (libvirt names)", judge->map, &verdict->missing);
+  /* Worked out whatever the check: the updated definition is made of them. */
+  names_line (out, verdict->rule == LIBVIRT_RULE_CHECK_FULL ? "extra features"
+                   : "extra features under check='full'", judge->map, &verdict->extra);
+  names_line (out, verdict->rule == LIBVIRT_RULE_CHECK_FULL ? "missing features"
+                   : "missing features under check='full'", judge->map, &verdict->missing);
   names_line (out, "differences libvirt cannot name, added", judge->map, &verdict->unnamed_added);
   names_line (out, "differences libvirt cannot name, removed", judge->map,
               &verdict->unnamed_removed);

@@ -1,0 +1,325 @@
+/* tests/test-libvirt-rules.c — libvirt's -cpu line, check modes and updated <cpu>, on the
+ * CPU map installed on this host (skipped, saying so, where libvirt's map is missing) and
+ * guest facts set here: the rules themselves, whatever QEMU this host runs. */
+#include "tests/test-util.h"
+#include "probe/libvirt-rules.h"
+#include "probe/compare.h"
+
+#include <string.h>
+
+static LibvirtCpuMap *installed_map;
+
+static int
+load_map (void **state)
+{
+  const char *dir = g_getenv ("VCPUPROBE_TEST_CPU_MAP");
+  g_autofree char *index = NULL;
+
+  dir = dir != NULL ? dir : LIBVIRT_CPU_MAP_DEFAULT_DIR;
+  index = g_build_filename (dir, "index.xml", NULL);
+  if (g_file_test (index, G_FILE_TEST_IS_REGULAR))
+    installed_map = libvirt_cpu_map_load (dir, NULL);
+  return 0;
+}
+
+static int
+free_map (void **state)
+{
+  g_clear_pointer (&installed_map, libvirt_cpu_map_free);
+  return 0;
+}
+
+#define REQUIRE_MAP()                                                                    \
+  do { if (installed_map == NULL) {                                                      \
+         print_message ("SKIP: no libvirt CPU map installed (Debian: apt-get install "   \
+                        "libvirt0)\n");                                                  \
+         skip (); } } while (0)
+
+static const X86Feature *
+table (const char *name)
+{
+  const X86Feature *feature = x86_feature_lookup (name);
+
+  if (feature == NULL)
+    fail_msg ("feature table lacks '%s'", name);
+  return feature;
+}
+
+static CpuDef *
+xml_def (const char *xml)
+{
+  g_autoptr (GError) error = NULL;
+  CpuDef *def = cpu_def_from_xml (xml, -1, NULL, &error);
+
+  if (def == NULL)
+    fail_msg ("%s", error->message);
+  return def;
+}
+
+static void
+add_names (X86FeatureSet *set, const char *names)
+{
+  g_auto (GStrv) list = g_strsplit (names, " ", -1);
+
+  for (guint i = 0; list[i] != NULL; i++)
+    if (*list[i] != '\0')
+      x86_feature_set_add (set, table (list[i]));
+}
+
+static void
+remove_names (X86FeatureSet *set, const char *names)
+{
+  g_auto (GStrv) list = g_strsplit (names, " ", -1);
+
+  for (guint i = 0; list[i] != NULL; i++)
+    if (*list[i] != '\0')
+      x86_feature_set_remove (set, table (list[i]));
+}
+
+/* A guest that has exactly libvirt's model @model, then @plus, less @minus. */
+typedef struct {
+  X86FeatureSet guest;
+  X86FeatureSet filtered;
+  X86FeatureSet supported;
+  LibvirtGuestFacts facts;
+} Facts;
+
+static void
+facts_for_model (Facts *facts, const char *model, const char *accel, const char *plus,
+                 const char *minus)
+{
+  const LibvirtCpuModel *libvirt_model = libvirt_cpu_map_find_model (installed_map, model);
+
+  memset (facts, 0, sizeof *facts);
+  assert_non_null (libvirt_model);
+  facts->guest = libvirt_model->features;
+  add_names (&facts->guest, plus);
+  remove_names (&facts->guest, minus);
+  facts->supported = facts->guest;
+  facts->facts = (LibvirtGuestFacts) {
+    .accel = accel, .guest = &facts->guest, .filtered = &facts->filtered,
+    .supported_known = TRUE, .supported = &facts->supported,
+  };
+}
+
+static void
+test_qemu_definition (void **state)
+{
+  REQUIRE_MAP ();
+  g_autoptr (CpuDef) epyc = xml_def ("<cpu><model>EPYC</model>"
+                                     "<feature policy='require' name='pclmuldq'/>"
+                                     "<feature policy='disable' name='lahf_lm'/></cpu>");
+  g_autoptr (CpuDef) epyc_asked = libvirt_rules_qemu_definition (epyc, installed_map);
+  g_autofree char *epyc_line = cpu_def_to_qemu_cpu_string (epyc_asked, FALSE);
+  g_autoptr (CpuDef) ice = xml_def ("<cpu><model>Icelake-Server</model>"
+                                    "<feature policy='require' name='intel-pt'/></cpu>");
+  g_autoptr (CpuDef) ice_asked = libvirt_rules_qemu_definition (ice, installed_map);
+  g_autofree char *ice_line = cpu_def_to_qemu_cpu_string (ice_asked, FALSE);
+  g_autoptr (CpuDef) haswell = xml_def ("<cpu><model>Haswell-noTSX</model></cpu>");
+  g_autoptr (CpuDef) haswell_asked = libvirt_rules_qemu_definition (haswell, installed_map);
+  g_autoptr (CpuDef) unknown = xml_def ("<cpu><model>Westmere-v1</model></cpu>");
+  g_autoptr (CpuDef) unknown_asked = libvirt_rules_qemu_definition (unknown, installed_map);
+
+  /* As libvirt 9.0 wrote it for this definition (virsh domxml-to-native qemu-argv). */
+  assert_string_equal (epyc_line, "EPYC,pclmulqdq=on,lahf-lm=off,monitor=off");
+  /* A removed feature the definition names keeps the definition's policy. */
+  assert_string_equal (ice_line, "Icelake-Server,intel-pt=on");
+  assert_true (cpu_def_equal (haswell_asked, haswell));
+  assert_true (cpu_def_equal (unknown_asked, unknown));
+}
+
+static void
+test_default_check (void **state)
+{
+  g_autoptr (CpuDef) custom = cpu_def_new (CPU_MODE_CUSTOM, "Haswell");
+  g_autoptr (CpuDef) passthrough = cpu_def_new (CPU_MODE_HOST_PASSTHROUGH, NULL);
+  g_autoptr (CpuDef) host_model = cpu_def_new (CPU_MODE_HOST_MODEL, NULL);
+
+  assert_int_equal (libvirt_rules_effective_check (custom, "kvm"), CPU_CHECK_PARTIAL);
+  assert_int_equal (libvirt_rules_effective_check (custom, "tcg"), CPU_CHECK_NONE);
+  assert_int_equal (libvirt_rules_effective_check (passthrough, "kvm"), CPU_CHECK_NONE);
+  assert_int_equal (libvirt_rules_effective_check (host_model, "tcg"), CPU_CHECK_PARTIAL);
+  custom->check = CPU_CHECK_FULL;
+  assert_int_equal (libvirt_rules_effective_check (custom, "tcg"), CPU_CHECK_FULL);
+}
+
+static void
+test_full (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) def = xml_def ("<cpu check='full'><model>EPYC</model>"
+                                    "<feature policy='disable' name='svm'/></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+  g_autoptr (LibvirtVerdict) again = NULL;
+  g_autoptr (GPtrArray) extra = NULL;
+  g_autofree char *xml = NULL;
+
+  /* What kvm does to EPYC: the paravirt leaf, x2apic and hypervisor on, svm off (asked
+   * here), and a model feature the host lacks filtered. */
+  facts_for_model (&facts, "EPYC", "kvm", "x2apic hypervisor kvmclock", "svm sha-ni");
+  add_names (&facts.filtered, "sha-ni");
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  assert_int_equal (verdict->rule, LIBVIRT_RULE_CHECK_FULL);
+  assert_false (verdict->check_defaulted);
+  assert_false (verdict->pass);
+  assert_string_equal (verdict->message, "guest CPU doesn't match specification: "
+                                         "extra features: x2apic,hypervisor, "
+                                         "missing features: sha-ni");
+  /* kvmclock has no libvirt name: not judged, listed apart only when the probe says QEMU
+   * added it (no diff here). */
+  extra = libvirt_rules_feature_names (installed_map, &verdict->extra);
+  assert_int_equal (extra->len, 2);
+
+  /* The updated definition: libvirt's names, extra required, missing disabled; judged
+   * again against the same guest it passes. */
+  assert_string_equal (verdict->updated->model, "EPYC");
+  assert_int_equal (verdict->updated->check, CPU_CHECK_FULL);
+  xml = libvirt_verdict_updated_xml (verdict, installed_map);
+  assert_non_null (strstr (xml, "<feature policy='disable' name='svm'/>"));
+  assert_non_null (strstr (xml, "<feature policy='require' name='x2apic'/>"));
+  assert_non_null (strstr (xml, "<feature policy='disable' name='sha-ni'/>"));
+  assert_null (strstr (xml, "kvmclock"));
+  /* Once disabled, sha-ni is no longer asked for, so QEMU has nothing to filter. */
+  x86_feature_set_clear (&facts.filtered);
+  again = libvirt_rules_judge (verdict->updated, installed_map, &facts.facts);
+  assert_true (again->pass);
+  assert_null (again->message);
+}
+
+static void
+test_full_names_and_unnamed (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) def = xml_def ("<cpu check='full'><model>Haswell-noTSX</model>"
+                                    "<feature policy='require' name='tsc_adjust'/></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+  g_autoptr (GArray) added = g_array_new (FALSE, TRUE, sizeof (ProbeChange));
+  g_autofree char *xml = NULL;
+  ProbeChange kvmclock = { .feature = table ("kvmclock"), .reason = PROBE_REASON_ACCEL_DEFAULT };
+  ProbeChange hypervisor = { .feature = table ("hypervisor"), .reason = PROBE_REASON_QEMU_FIXUP };
+  json_object *json, *member;
+
+  facts_for_model (&facts, "Haswell-noTSX", "kvm", "hypervisor kvmclock",
+                   "pclmulqdq lahf-lm tsc-adjust");
+  g_array_append_val (added, kvmclock);
+  g_array_append_val (added, hypervisor);
+  facts.facts.added = added;
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  /* libvirt's spellings, in the map's order. */
+  assert_string_equal (verdict->message, "guest CPU doesn't match specification: "
+                                         "extra features: hypervisor, "
+                                         "missing features: pclmuldq,tsc_adjust,lahf_lm");
+  assert_true (x86_feature_set_has (&verdict->unnamed_added, table ("kvmclock")));
+  assert_false (x86_feature_set_has (&verdict->unnamed_added, table ("hypervisor")));
+  xml = libvirt_verdict_updated_xml (verdict, installed_map);
+  assert_non_null (strstr (xml, "<feature policy='disable' name='tsc_adjust'/>"));
+  assert_non_null (strstr (xml, "<feature policy='disable' name='lahf_lm'/>"));
+  assert_non_null (strstr (xml, "<!-- added by QEMU, no name in libvirt's CPU map: kvmclock -->"));
+  assert_null (strstr (xml, "name='kvmclock'"));
+
+  json = libvirt_verdict_to_json (verdict, installed_map);
+  assert_string_equal (json_object_get_string (json_object_object_get (json, "rule")),
+                       "libvirt-check-full");
+  member = json_object_object_get (json_object_object_get (json, "not_in_libvirt_map"), "added");
+  assert_int_equal (json_object_array_length (member), 1);
+  assert_string_equal (json_object_get_string (json_object_array_get_idx (member, 0)), "kvmclock");
+  member = json_object_object_get (json_object_object_get (json, "updated"), "features");
+  assert_string_equal (json_object_get_string (json_object_object_get (member, "pclmuldq")),
+                       "disable");
+  json_object_put (json);
+}
+
+static void
+test_partial_and_none (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) unset = xml_def ("<cpu><model>Haswell-noTSX</model>"
+                                      "<feature policy='require' name='avx512f'/>"
+                                      "<feature policy='forbid' name='vmx'/>"
+                                      "<feature policy='force' name='rdseed'/></cpu>");
+  g_autoptr (LibvirtVerdict) partial = NULL;
+  g_autoptr (LibvirtVerdict) none = NULL;
+  g_autoptr (LibvirtVerdict) full = NULL;
+
+  /* The host-model CPU lacks avx512f and fma, has vmx; the guest lacks them too. */
+  facts_for_model (&facts, "Haswell-noTSX", "kvm", "vmx hypervisor", "fma");
+  remove_names (&facts.supported, "rdseed");
+  partial = libvirt_rules_judge (unset, installed_map, &facts.facts);
+  assert_int_equal (partial->rule, LIBVIRT_RULE_CHECK_PARTIAL);
+  assert_true (partial->check_defaulted);
+  /* forbid is told first, as virCPUx86Compare does; force needs nothing of the host. */
+  assert_string_equal (partial->message, "the CPU is incompatible with host CPU: "
+                                         "Host CPU provides forbidden features: vmx");
+  assert_true (x86_feature_set_has (&partial->host_lacks, table ("fma")));
+  assert_true (x86_feature_set_has (&partial->host_lacks, table ("avx512f")));
+  assert_false (x86_feature_set_has (&partial->host_lacks, table ("rdseed")));
+
+  x86_feature_set_remove (&facts.supported, table ("vmx"));
+  x86_feature_set_remove (&facts.guest, table ("vmx"));
+  g_clear_pointer (&partial, libvirt_verdict_free);
+  partial = libvirt_rules_judge (unset, installed_map, &facts.facts);
+  assert_string_equal (partial->message, "the CPU is incompatible with host CPU: "
+                                         "Host CPU does not provide required features: fma, avx512f");
+
+  /* Under tcg a custom CPU is not checked unless the definition asks. */
+  facts.facts.accel = "tcg";
+  none = libvirt_rules_judge (unset, installed_map, &facts.facts);
+  assert_int_equal (none->rule, LIBVIRT_RULE_CHECK_NONE);
+  assert_true (none->pass);
+  unset->check = CPU_CHECK_FULL;
+  full = libvirt_rules_judge (unset, installed_map, &facts.facts);
+  assert_false (full->pass);
+  assert_non_null (strstr (full->message, "missing features: fma,avx512f"));
+}
+
+static void
+test_refusals (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) kvmclock = xml_def ("<cpu check='none'><model>Haswell-noTSX</model>"
+                                         "<feature policy='require' name='kvmclock'/></cpu>");
+  g_autoptr (CpuDef) versioned = xml_def ("<cpu check='none'><model>Westmere-v1</model></cpu>");
+  g_autoptr (CpuDef) invtsc = xml_def ("<cpu check='none'><model>Haswell-noTSX</model>"
+                                       "<feature policy='require' name='invtsc'/></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+  g_autofree char *xml = NULL;
+
+  facts_for_model (&facts, "Haswell-noTSX", "kvm", "kvmclock", "");
+  verdict = libvirt_rules_judge (kvmclock, installed_map, &facts.facts);
+  assert_false (verdict->pass);
+  assert_string_equal (verdict->message, "unknown CPU feature: kvmclock");
+  /* The updated definition leaves out what libvirt cannot name. */
+  xml = libvirt_verdict_updated_xml (verdict, installed_map);
+  assert_null (strstr (xml, "kvmclock"));
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+
+  verdict = libvirt_rules_judge (versioned, installed_map, &facts.facts);
+  assert_string_equal (verdict->message, "Unknown CPU model Westmere-v1");
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+
+  verdict = libvirt_rules_judge (invtsc, installed_map, &facts.facts);
+  assert_string_equal (verdict->message, "host doesn't support invariant TSC");
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  x86_feature_set_add (&facts.guest, table ("invtsc"));
+  verdict = libvirt_rules_judge (invtsc, installed_map, &facts.facts);
+  assert_true (verdict->pass);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_qemu_definition),
+    cmocka_unit_test (test_default_check),
+    cmocka_unit_test (test_full),
+    cmocka_unit_test (test_full_names_and_unnamed),
+    cmocka_unit_test (test_partial_and_none),
+    cmocka_unit_test (test_refusals),
+  };
+
+  return cmocka_run_group_tests (tests, load_map, free_map);
+}
