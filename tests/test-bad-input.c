@@ -1013,6 +1013,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_valgrind),
   };
 
+  test_skip_program_without_named_qemu ();
   test_adopt_orphans ();
   return cmocka_run_group_tests (tests, setup_group, teardown_group);
 }

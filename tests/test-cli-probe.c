@@ -508,12 +508,37 @@ cpuid_blockers (json_object *model)
   return g_strdup (joined->str);
 }
 
-/* On a QEMU >= 2.9 both answers exist: --method post-start --probe-old starts every model
- * paused and must find what query-cpu-definitions says, model by model. */
-static void
-test_models_probe_old_agrees (void **state)
+/* The model a failed post-start listing (@probed) stopped at, when QEMU itself cannot start
+ * it here at all: why not (newly allocated), else NULL. The error names the model. */
+static char *
+unstartable_model (GHashTable *listed_models, const TestRun *probed, const char *accel)
 {
-  TEST_REQUIRE_QEMU ();
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, listed_models);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      g_autofree char *named = g_strdup_printf (" %s: ", (char *) name);
+
+      if (strstr (probed->err, named) != NULL)
+        {
+          char *why = test_qemu_start_failure (accel, name);
+
+          if (why != NULL)
+            return why;
+        }
+    }
+  return NULL;
+}
+
+/* On a QEMU >= 2.9 both answers exist: --method post-start --probe-old starts every model
+ * paused and must find what query-cpu-definitions says, model by model. Returns why the
+ * comparison cannot be made here (a model QEMU cannot start, so that it has no vCPU to
+ * compare with), or NULL when it was made. */
+static char *
+compare_probe_old (void)
+{
   const char *accel = test_kvm_usable () ? "kvm" : "tcg";
   g_autoptr (TestRun) listed = RUN ("models", "--accel", accel, "--format", "json");
   g_autoptr (TestRun) probed = RUN ("models", "--accel", accel, "--format", "json",
@@ -528,10 +553,21 @@ test_models_probe_old_agrees (void **state)
   guint n_unusable = 0;
 
   test_assert_exit (listed, 0);
-  test_assert_exit (probed, 0);
   listed_json = test_parse_json (listed->out);
-  probed_json = test_parse_json (probed->out);
   listed_models = models_by_name (listed_json);
+  if (probed->status != 0)
+    {
+      char *why = unstartable_model (listed_models, probed, accel);
+
+      if (why != NULL)
+        {
+          g_clear_pointer (&listed_models, g_hash_table_unref);
+          json_object_put (listed_json);
+          return why;
+        }
+    }
+  test_assert_exit (probed, 0);
+  probed_json = test_parse_json (probed->out);
   probed_models = models_by_name (probed_json);
   assert_int_equal (g_hash_table_size (probed_models), g_hash_table_size (listed_models));
   g_hash_table_iter_init (&iter, listed_models);
@@ -564,6 +600,22 @@ test_models_probe_old_agrees (void **state)
   probed_text = RUN ("models", "--accel", accel, "--probe-old");
   test_assert_exit (probed_text, 0);
   assert_null (strstr (probed_text->out, "post-start"));
+  return NULL;
+}
+
+static void
+test_models_probe_old_agrees (void **state)
+{
+  g_autofree char *why = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  why = compare_probe_old ();
+  if (why != NULL)
+    {
+      print_message ("SKIP: the post-start listing stops at a model QEMU cannot start: %s\n", why);
+      g_clear_pointer (&why, g_free);
+      skip ();
+    }
 }
 
 /* ---- a dump that carries its host's KVM ---- */
@@ -704,7 +756,10 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_dump_supplies_kvm),
     TEST_CASE_IN_TMPDIR (test_models_probe_old_agrees),
   };
+
   int failed;
+
+  test_skip_program_without_named_qemu ();
 
   test_adopt_orphans ();
   cache_dir = test_make_tmpdir ();

@@ -936,6 +936,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_valgrind_record),
   };
 
+  test_skip_program_without_named_qemu ();
   test_adopt_orphans ();
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,53 +8,11 @@
 #include <json-c/json.h>
 #include <string.h>
 
-/* The "props" of QEMU's full expansion of @model under @accel; the caller owns the reference. */
-static json_object *
-expand_model (const char *accel, const char *model)
-{
-  g_autofree char *machine = g_strdup_printf ("none,accel=%s", accel);
-  const char *argv[] = {
-    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
-    "-machine", machine, "-qmp", "stdio", NULL,
-  };
-  g_autofree char *commands = g_strdup_printf (
-    "{\"execute\": \"qmp_capabilities\"}\n"
-    "{\"execute\": \"query-cpu-model-expansion\","
-    " \"arguments\": {\"type\": \"full\", \"model\": {\"name\": \"%s\"}}}\n"
-    "{\"execute\": \"quit\"}\n", model);
-  g_autoptr (TestRun) run = test_run (argv, commands);
-  g_auto (GStrv) lines = NULL;
-  json_object *props = NULL;
-
-  assert_non_null (run);
-  lines = g_strsplit (run->out != NULL ? run->out : "", "\n", -1);
-  for (guint i = 0; lines[i] != NULL && props == NULL; i++)
-    {
-      json_object *message = json_tokener_parse (lines[i]);
-      json_object *reply, *expansion, *found;
-
-      if (message == NULL)
-        continue;
-      if (json_object_object_get_ex (message, "error", &reply))
-        fail_msg ("QEMU (accel=%s) refused to expand %s: %s", accel, model,
-                  json_object_to_json_string (reply));
-      if (json_object_object_get_ex (message, "return", &reply)
-          && json_object_object_get_ex (reply, "model", &expansion)
-          && json_object_object_get_ex (expansion, "props", &found)
-          && json_object_is_type (found, json_type_object))
-        props = json_object_get (found);
-      json_object_put (message);
-    }
-  if (props == NULL)
-    fail_msg ("no expansion of %s in QEMU's output (status %d): %s", model, run->status,
-              run->err != NULL ? run->err : "");
-  return props;
-}
-
 static void
 check_expansion (const char *accel, const char *model)
 {
-  json_object *props = expand_model (accel, model);
+  g_autofree char *model_json = g_strdup_printf ("{\"name\": \"%s\"}", model);
+  json_object *props = test_qemu_full_expansion (accel, model_json, NULL);
   g_autoptr (GString) unknown = g_string_new (NULL);
   g_autoptr (GString) mismatched = g_string_new (NULL);
   guint n_booleans = 0, n_features = 0;
@@ -117,6 +75,8 @@ main (void)
     cmocka_unit_test (test_max_under_tcg),
     cmocka_unit_test (test_host_under_kvm),
   };
+
+  test_skip_program_without_named_qemu ();
 
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

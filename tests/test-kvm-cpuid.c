@@ -211,56 +211,6 @@ static const QemuRemoval qemu_removals[] = {
   { "x2apic", REMOVAL_UNSEEN, "§4.2: removed without the in-kernel irqchip" },
 };
 
-/* QEMU's full expansion of host with migratable=false under KVM ("props", owned by the
- * caller), and the QEMU version from the greeting into @version. Spoken over -qmp stdio, as
- * test-feature-names-qemu.c does, because x86/ must not depend on qmp/. */
-static json_object *
-expand_host_unmigratable (char **version)
-{
-  const char *argv[] = {
-    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
-    "-machine", "none,accel=kvm", "-qmp", "stdio", NULL,
-  };
-  const char *commands =
-    "{\"execute\": \"qmp_capabilities\"}\n"
-    "{\"execute\": \"query-cpu-model-expansion\", \"arguments\": {\"type\": \"full\","
-    " \"model\": {\"name\": \"host\", \"props\": {\"migratable\": false}}}}\n"
-    "{\"execute\": \"quit\"}\n";
-  g_autoptr (TestRun) run = test_run (argv, commands);
-  g_auto (GStrv) lines = g_strsplit (run->out != NULL ? run->out : "", "\n", -1);
-  json_object *props = NULL;
-
-  for (guint i = 0; lines[i] != NULL && props == NULL; i++)
-    {
-      json_object *message = json_tokener_parse (lines[i]);
-      json_object *member, *expansion, *found, *qemu;
-
-      if (message == NULL)
-        continue;
-      if (json_object_object_get_ex (message, "QMP", &member)
-          && json_object_object_get_ex (member, "version", &member)
-          && json_object_object_get_ex (member, "qemu", &qemu))
-        {
-          json_object *major, *minor;
-          json_object_object_get_ex (qemu, "major", &major);
-          json_object_object_get_ex (qemu, "minor", &minor);
-          *version = g_strdup_printf ("%d.%d", json_object_get_int (major), json_object_get_int (minor));
-        }
-      if (json_object_object_get_ex (message, "error", &member))
-        fail_msg ("QEMU refused to expand host under KVM: %s", json_object_to_json_string (member));
-      if (json_object_object_get_ex (message, "return", &member)
-          && json_object_object_get_ex (member, "model", &expansion)
-          && json_object_object_get_ex (expansion, "props", &found)
-          && json_object_is_type (found, json_type_object))
-        props = json_object_get (found);
-      json_object_put (message);
-    }
-  if (props == NULL || *version == NULL)
-    fail_msg ("no greeting or expansion of host in QEMU's output (status %d): %s", run->status,
-              run->err != NULL ? run->err : "");
-  return props;
-}
-
 /* The features both readers can speak of: named CPUID bits outside the paravirt leaf that
  * QEMU switches by their own property (osxsave and ospke follow guest state and have none;
  * cmt, pconfig, ... are libvirt's names only; a SECOND_BIT shares its property). */
@@ -333,7 +283,9 @@ test_qemu_host_model (void **state)
   hardware = x86_host_cpuid_read (0, &error);
   assert_non_null (hardware);
   x86_feature_set_from_cpuid (&hardware_features, hardware, 0);
-  props = expand_host_unmigratable (&version);
+  /* Spoken over -qmp stdio (test-util) because x86/ must not depend on qmp/. */
+  props = test_qemu_full_expansion ("kvm", "{\"name\": \"host\", \"props\": {\"migratable\": false}}",
+                                    &version);
 
   for (guint i = 0; i < n_features; i++)
     {
@@ -405,6 +357,8 @@ main (void)
     cmocka_unit_test (test_not_kvm_device),
     cmocka_unit_test (test_qemu_host_model),
   };
+
+  test_skip_program_without_named_qemu ();
 
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -448,5 +448,7 @@ main (void)
     cmocka_unit_test_setup (test_launching_thread_may_exit, setup_case),
   };
 
+  test_skip_program_without_named_qemu ();
+
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

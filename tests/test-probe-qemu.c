@@ -72,10 +72,12 @@ test_pentium3_kvm_adds_x2apic (void **state)
 {
   g_autoptr (QmpSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
+  g_autofree char *default_machine = NULL;
   const ProbeChange *change;
 
   TEST_REQUIRE_QEMU ();
   TEST_REQUIRE_KVM ();
+  default_machine = test_qemu_default_machine ();
   source = launch_source ();
   result = probe_ok (source, "pentium3", "kvm", NULL);
   assert_string_equal (probe_method_name (result->method), "expansion");
@@ -87,7 +89,8 @@ test_pentium3_kvm_adds_x2apic (void **state)
   /* tcg's vme=off hides vme from the baseline; kvm's guest has it, and that is no addition. */
   assert_null (change_of (result->diff->added, "vme"));
   assert_true (result->diff->pass);
-  assert_string_equal (result->machine, "pc-i440fx-7.2");
+  /* Without --machine the guest's machine type is QEMU's default, not "none". */
+  assert_string_equal (result->machine, default_machine);
 }
 
 /* The nested KVM here lacks AVX2 although the silicon has it: the layer is KVM. */
@@ -303,7 +306,19 @@ agree_under (const char *accel)
       if (started_connection == NULL
           || !probe_post_start_read (qmp_connection_session (started_connection), accel, "pc",
                                      FALSE, &started, qmp_deadline_in_ms (TIMEOUT_MS), &error))
-        fail_msg ("post-start of %s under %s: %s", model, accel, error->message);
+        {
+          g_autofree char *why = test_qemu_start_failure (accel, model);
+
+          /* A model this QEMU cannot start here at all has no vCPU to compare with. */
+          if (why == NULL)
+            fail_msg ("post-start of %s under %s: %s", model, accel, error->message);
+          else
+            print_message ("NOT COMPARED: %s\n", why);
+          g_clear_error (&error);
+          probe_guest_cpu_clear (&expanded);
+          probe_guest_cpu_clear (&started);
+          continue;
+        }
 
       cpuid_words_only (&expanded.guest);
       cpuid_words_only (&started.guest);
@@ -350,9 +365,10 @@ test_methods_agree_kvm (void **state)
 }
 
 /* Forcing post-start on a new QEMU gives the same answer as expansion, reasons included.
- * Features newer than QEMU 7.2 (sha512, sm3) are left out of the -cpu line, as expansion
- * leaves them out of its props: for a named model because the baseline's expansion lists
- * the model's properties, for max because QEMU's refusal of the -cpu line names them. */
+ * Features newer than the QEMU under test (sha512 and sm3 are newer than 7.2) are left out
+ * of the -cpu line, as expansion leaves them out of its props: for a named model because
+ * the baseline's expansion lists the model's properties, for max because QEMU's refusal of
+ * the -cpu line names them. */
 static void
 test_forced_methods_agree_on_reasons (void **state)
 {
@@ -373,7 +389,17 @@ test_forced_methods_agree_on_reasons (void **state)
                                                    PROBE_METHOD_POST_START, FALSE, &error);
 
       if (expanded == NULL || started == NULL)
-        fail_msg ("%s: %s", cpus[i], error->message);
+        {
+          g_auto (GStrv) model = g_strsplit (cpus[i], ",", 2);
+          g_autofree char *why = test_qemu_start_failure (accel, model[0]);
+
+          /* A model this QEMU cannot start here at all has no vCPU to compare with. */
+          if (why == NULL)
+            fail_msg ("%s: %s", cpus[i], error->message);
+          else
+            print_message ("NOT COMPARED: %s\n", why);
+          continue;
+        }
       assert_string_equal (probe_method_name (started->method), "post-start");
       for (guint j = 0; j < started->diff->added->len; j++)
         {
@@ -618,6 +644,8 @@ main (void)
     cmocka_unit_test (test_methods_agree_tcg),
     cmocka_unit_test (test_methods_agree_kvm),
   };
+
+  test_skip_program_without_named_qemu ();
 
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -13,6 +13,27 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+static char *qemu_missing_reason;
+
+/* TRUE when @binary answers -version as a QEMU does; else sets qemu_missing_reason. */
+static gboolean
+qemu_runs (const char *binary)
+{
+  const char *argv[] = { binary, "-version", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                     &status, &error))
+    qemu_missing_reason = g_strdup_printf ("%s cannot run: %s", binary, error->message);
+  else if (!g_spawn_check_wait_status (status, NULL) || !g_str_has_prefix (out, "QEMU emulator version"))
+    qemu_missing_reason = g_strdup_printf ("%s -version does not answer as QEMU does: %s", binary,
+                                           g_strstrip (err));
+  return qemu_missing_reason == NULL;
+}
+
 const char *
 test_qemu_binary (void)
 {
@@ -24,11 +45,153 @@ test_qemu_binary (void)
       const char *forced = g_getenv ("VCPUPROBE_TEST_QEMU");
       looked = TRUE;
       if (forced != NULL && *forced != '\0')
-        binary = g_access (forced, X_OK) == 0 ? g_strdup (forced) : NULL;
+        {
+          /* A named QEMU may be a wrapper around one that is not set up here: it must run. */
+          if (g_access (forced, X_OK) != 0)
+            qemu_missing_reason = g_strdup_printf ("VCPUPROBE_TEST_QEMU=%s is not executable",
+                                                   forced);
+          else if (qemu_runs (forced))
+            binary = g_strdup (forced);
+        }
       else
-        binary = g_find_program_in_path ("qemu-system-x86_64");
+        {
+          binary = g_find_program_in_path ("qemu-system-x86_64");
+          if (binary == NULL)
+            qemu_missing_reason = g_strdup ("qemu-system-x86_64 not found on PATH"
+                                            " (set VCPUPROBE_TEST_QEMU)");
+        }
     }
   return binary;
+}
+
+const char *
+test_qemu_missing_reason (void)
+{
+  return test_qemu_binary () == NULL ? qemu_missing_reason : NULL;
+}
+
+void
+test_skip_program_without_named_qemu (void)
+{
+  const char *forced = g_getenv ("VCPUPROBE_TEST_QEMU");
+
+  if (forced != NULL && *forced != '\0' && test_qemu_binary () == NULL)
+    {
+      printf ("SKIP: every case of this program: %s\n", test_qemu_missing_reason ());
+      exit (77);
+    }
+}
+
+json_object *
+test_qemu_execute (const char *accel, const char *command, char **version)
+{
+  g_autofree char *machine = g_strdup_printf ("none,accel=%s", accel);
+  const char *argv[] = {
+    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
+    "-machine", machine, "-qmp", "stdio", NULL,
+  };
+  g_autofree char *commands = g_strdup_printf ("{\"execute\": \"qmp_capabilities\"}\n"
+                                               "%s\n{\"execute\": \"quit\"}\n", command);
+  g_autoptr (TestRun) run = test_run (argv, commands);
+  g_auto (GStrv) lines = g_strsplit (run->out != NULL ? run->out : "", "\n", -1);
+  g_autofree char *greeting_version = NULL;
+  json_object *result = NULL;
+  guint n_returns = 0;
+
+  /* The replies come in order: the negotiation's, the command's, quit's. */
+  for (guint i = 0; lines[i] != NULL && result == NULL; i++)
+    {
+      json_object *message = json_tokener_parse (lines[i]);
+      json_object *member, *qemu, *major, *minor, *micro;
+
+      if (message == NULL)
+        continue;
+      if (json_object_object_get_ex (message, "QMP", &member)
+          && json_object_object_get_ex (member, "version", &member)
+          && json_object_object_get_ex (member, "qemu", &qemu)
+          && json_object_object_get_ex (qemu, "major", &major)
+          && json_object_object_get_ex (qemu, "minor", &minor)
+          && json_object_object_get_ex (qemu, "micro", &micro))
+        greeting_version = g_strdup_printf ("%d.%d.%d", json_object_get_int (major),
+                                            json_object_get_int (minor),
+                                            json_object_get_int (micro));
+      if (json_object_object_get_ex (message, "error", &member))
+        fail_msg ("QEMU %s (accel=%s) refused %s: %s", test_qemu_binary (), accel, command,
+                  json_object_to_json_string (member));
+      if (json_object_object_get_ex (message, "return", &member) && n_returns++ == 1)
+        result = json_object_get (member);
+      json_object_put (message);
+    }
+  if (result == NULL || greeting_version == NULL)
+    fail_msg ("no greeting or reply to %s in the output of QEMU %s (accel=%s, status %d): %s",
+              command, test_qemu_binary (), accel, run->status, run->err != NULL ? run->err : "");
+  if (version != NULL)
+    *version = g_steal_pointer (&greeting_version);
+  return result;
+}
+
+json_object *
+test_qemu_full_expansion (const char *accel, const char *model, char **version)
+{
+  g_autofree char *command = g_strdup_printf (
+    "{\"execute\": \"query-cpu-model-expansion\","
+    " \"arguments\": {\"type\": \"full\", \"model\": %s}}", model);
+  json_object *expansion = test_qemu_execute (accel, command, version);
+  json_object *expanded, *props = NULL;
+  gboolean found = json_object_object_get_ex (expansion, "model", &expanded)
+                   && json_object_object_get_ex (expanded, "props", &props)
+                   && json_object_is_type (props, json_type_object);
+
+  if (found)
+    json_object_get (props);
+  json_object_put (expansion);
+  if (!found)
+    fail_msg ("QEMU's full expansion of %s (accel=%s) has no props", model, accel);
+  return props;
+}
+
+char *
+test_qemu_start_failure (const char *accel, const char *cpu)
+{
+  g_autofree char *machine = g_strdup_printf ("accel=%s", accel);
+  const char *argv[] = {
+    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
+    "-machine", machine, "-cpu", cpu, "-qmp", "stdio", NULL,
+  };
+  g_autoptr (TestRun) run = test_run (argv, "{\"execute\": \"qmp_capabilities\"}\n"
+                                            "{\"execute\": \"quit\"}\n");
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *messages = NULL;
+
+  if (run->status == 0)
+    return NULL;
+  lines = g_strsplit (g_strstrip (run->err), "\n", -1);
+  messages = g_strjoinv (" / ", lines);
+  return g_strdup_printf ("QEMU %s -cpu %s (accel=%s) ends with status %d: %s", test_qemu_binary (),
+                          cpu, accel, run->status, messages);
+}
+
+char *
+test_qemu_default_machine (void)
+{
+  json_object *machines = test_qemu_execute ("tcg", "{\"execute\": \"query-machines\"}", NULL);
+  char *name = NULL;
+
+  for (size_t i = 0; json_object_is_type (machines, json_type_array)
+                     && i < json_object_array_length (machines) && name == NULL; i++)
+    {
+      json_object *machine = json_object_array_get_idx (machines, i);
+      json_object *is_default, *found;
+
+      if (json_object_object_get_ex (machine, "is-default", &is_default)
+          && json_object_get_boolean (is_default)
+          && json_object_object_get_ex (machine, "name", &found))
+        name = g_strdup (json_object_get_string (found));
+    }
+  json_object_put (machines);
+  if (name == NULL)
+    fail_msg ("QEMU %s names no default machine type in query-machines", test_qemu_binary ());
+  return name;
 }
 
 gboolean

@@ -9,15 +9,36 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-/* Absolute path of qemu-system-x86_64 ($VCPUPROBE_TEST_QEMU, else PATH), or NULL. */
+/* The QEMU the tests run: $VCPUPROBE_TEST_QEMU when it runs (it may be a wrapper such as
+ * tests/qemu-bullseye), else qemu-system-x86_64 on PATH; NULL when there is none. */
 const char *test_qemu_binary (void);
+/* Why test_qemu_binary() is NULL (NULL when it is not). */
+const char *test_qemu_missing_reason (void);
+/* For the copies of a program that meson runs against a named QEMU: when that QEMU cannot
+ * run, say why and exit 77 (skipped), as every case would skip. Call first in main(). */
+void        test_skip_program_without_named_qemu (void);
 /* TRUE when /dev/kvm opens read-write. */
 gboolean    test_kvm_usable (void);
+
+/* Runs the QEMU under test (machine none, -S, @accel) over -qmp stdio with one @command (a
+ * QMP command as JSON text) after the negotiation, and returns the "return" member of its
+ * reply (the caller owns the reference); fails the test on an error reply or none. The
+ * greeting's "major.minor.micro" goes into @version unless it is NULL. */
+json_object *test_qemu_execute (const char *accel, const char *command, char **version);
+/* The "props" of the QEMU under test's full expansion of @model (a CpuModelInfo as JSON
+ * text) under @accel, owned by the caller; @version as for test_qemu_execute(). */
+json_object *test_qemu_full_expansion (const char *accel, const char *model, char **version);
+/* NULL when the QEMU under test starts a VM (paused, default machine type) with -cpu @cpu
+ * under @accel; else why not, QEMU's stderr included (newly allocated). Some QEMU versions
+ * cannot start some models on some hosts at all: no probe can predict a vCPU for those. */
+char        *test_qemu_start_failure (const char *accel, const char *cpu);
+/* The name of the QEMU under test's default machine type (query-machines), newly allocated. */
+char        *test_qemu_default_machine (void);
 
 /* Skip the current cmocka test, printing why, when QEMU (or KVM) is missing. */
 #define TEST_REQUIRE_QEMU()                                                   \
   do { if (test_qemu_binary () == NULL) {                                     \
-         print_message ("SKIP: qemu-system-x86_64 not found (set VCPUPROBE_TEST_QEMU)\n"); \
+         print_message ("SKIP: %s\n", test_qemu_missing_reason ());          \
          skip (); } } while (0)
 #define TEST_REQUIRE_KVM()                                                    \
   do { if (!test_kvm_usable ()) {                                             \
