@@ -37,7 +37,8 @@ struct CliCommand {
   X (host)                  \
   X (models)                \
   X (expand)                \
-  X (check)
+  X (check)                 \
+  X (hook)
 
 #define CLI_COMMAND_DECLARE(name) extern const CliCommand cli_command_##name;
 CLI_COMMAND_LIST (CLI_COMMAND_DECLARE)

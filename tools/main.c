@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "qmp/launch.h"
+#include "tools/cmd-hook.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 
@@ -68,10 +69,20 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   CliParseResult parsed;
   int status;
+  int hook_argc = 0;
+  g_auto (GStrv) hook_argv = NULL;
 
   /* A reader that went away is a write error to report, not a silent death. */
   signal (SIGPIPE, SIG_IGN);
   qemu_launch_install_signal_cleanup ();
+
+  /* A link in libvirt's hooks directory: libvirt's arguments are the hook command's. */
+  hook_argv = cli_hook_command_line (argc, argv, &hook_argc);
+  if (hook_argv != NULL)
+    {
+      argc = hook_argc;
+      argv = hook_argv;
+    }
 
   if (!cli_options_parse (options, argc, argv, &parsed, &error))
     return report_error (NULL, error);
