@@ -139,7 +139,10 @@ probe_models_post_start (const ProbeHost *host, const ProbeAccelInfo *info,
       json_object *model = entries->pdata[i];
       X86FeatureSet unavailable = cpu->filtered;
 
-      if (g_error_matches (cpu->error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT))
+      /* A recording without that session, or a running QEMU, which cannot start another:
+       * what cannot be asked stays unknown, and says why. */
+      if (g_error_matches (cpu->error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT)
+          || !options->sessions_are_new)
         {
           json_object_object_add (model, "unknown_reason", json_object_new_string (cpu->error->message));
           continue;

@@ -29,7 +29,8 @@ json_object *probe_models_to_json (const ProbeHost *host, const ProbeAccelInfo *
  * (probe_start_cpus(), in parallel, bounded by @options->deadline_us). A QEMU without
  * filtered-features (1.5–2.0) gets each such model through probe_run(), which derives
  * them. A model QEMU refuses to start is unusable ("refused": QEMU's words); one a replay
- * has no session of stays unknown ("unknown_reason"). Returns how many models were
+ * has no session of, or any model of a running QEMU (a socket), stays unknown
+ * ("unknown_reason"). Returns how many models were
  * settled, or -1 with @error when a probe failed otherwise (a timeout, a QEMU that
  * stopped answering), naming the model. */
 int probe_models_post_start (const ProbeHost *host, const ProbeAccelInfo *info,

@@ -16,7 +16,7 @@
 static void
 models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guint n_probed)
 {
-  guint n_not_recorded = 0;
+  guint n_not_started = 0;
 
   g_string_append_printf (out, "Named models under %s (machine %s)\n", info->accel,
                           info->machine != NULL ? info->machine : "none");
@@ -38,7 +38,7 @@ models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guin
       g_autoptr (GString) blocked = g_string_new (NULL);
 
       if (json_object_object_get (model, "unknown_reason") != NULL)
-        n_not_recorded++;
+        n_not_started++;
       if (refused != NULL)
         g_string_append (blocked, "QEMU refuses to start it (see --format json)");
       for (size_t j = 0; j < json_object_array_length (blockers); j++)
@@ -63,10 +63,10 @@ models_text (GString *out, const ProbeAccelInfo *info, json_object *models, guin
   if (n_probed > 0)
     g_string_append_printf (out, "  usability of %u models read from a paused QEMU each "
                                  "(post-start), not from query-cpu-definitions\n", n_probed);
-  if (n_not_recorded > 0)
-    g_string_append_printf (out, "  usability of %u models unknown: QEMU did not list it, and the "
-                                 "recording has no paused QEMU (post-start session) of them\n",
-                            n_not_recorded);
+  if (n_not_started > 0)
+    g_string_append_printf (out, "  usability of %u models unknown: QEMU did not say, and they "
+                                 "could not be started paused here (--format json says why)\n",
+                            n_not_started);
 }
 
 static int
