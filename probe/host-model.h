@@ -4,7 +4,10 @@
  * questions in one pipelined batch: the version, query-kvm, the default machine, every
  * named model with its unavailable features, and the host model (`host` under kvm, `max`
  * under tcg) expanded with migratable on and off; then, for the closest named model, one
- * expansion per usable model. While QEMU answers, this process reads the hardware CPUID
+ * expansion per usable model. A QEMU older than 2.9 cannot expand: there the host model
+ * and the closest model's candidates are started paused instead, a few QEMUs at a time,
+ * and read after start (probe_start_cpus(), the post-start strategy); `max` came with 2.9,
+ * so tcg's set is then unknown. While QEMU answers, this process reads the hardware CPUID
  * of every CPU and KVM's tables. QEMU's answers for one accelerator are kept as a compact
  * JSON document ("facts"), which is what the cache stores: a warm run starts no QEMU. */
 #pragma once
