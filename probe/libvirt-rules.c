@@ -224,8 +224,12 @@ judge_partial (LibvirtVerdict *verdict, const LibvirtCpuModel *model, const Poli
   verdict->host_known = facts->supported_known;
   if (facts->supported_known)
     {
-      x86_feature_set_subtract (&verdict->host_lacks, &required, facts->supported);
-      x86_feature_set_intersect (&verdict->host_forbidden, &policies->forbidden, facts->supported);
+      X86FeatureSet host = *facts->supported;
+
+      if (g_strcmp0 (facts->accel, "kvm") == 0 && facts->host_cpuid != NULL)
+        x86_feature_set_union (&host, &host, facts->host_cpuid);
+      x86_feature_set_subtract (&verdict->host_lacks, &required, &host);
+      x86_feature_set_intersect (&verdict->host_forbidden, &policies->forbidden, &host);
     }
   else
     {
@@ -280,6 +284,8 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
                                                                    : CPU_POLICY_DISABLE;
       cpu_def_set_policy (updated, entry.feature, entry.policy);
     }
+  if (def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM)
+    return updated;
   for (guint i = 0; i < n_features; i++)
     {
       CpuPolicy policy;

@@ -18,7 +18,8 @@
  *            "guest CPU doesn't match specification: extra features: a,b, missing
  *            features: c" (map order, libvirt's names). Bits the map cannot name (the KVM
  *            paravirt leaf) are not judged.
- *   partial  before start (virCPUCompare with the host-model CPU, QEMU's supported set):
+ *   partial  before start (virCPUCompare with the host-model CPU: QEMU's supported set,
+ *            and under kvm also every feature of the host's own CPUID):
  *            fails when that set lacks a feature of (M ∪ require) − (force ∪ optional ∪
  *            disable), "the CPU is incompatible with host CPU: Host CPU does not provide
  *            required features: a, b", or has a forbid feature ("Host CPU provides
@@ -31,7 +32,9 @@
  * The updated definition: the requested model, unversioned; the definition's features the
  *   map knows, optional ones resolved by the guest; every extra feature required and every
  *   missing one disabled, in libvirt's names; check='full'. It starts under check='full'
- *   and gives the same guest. What differs and the map cannot name is listed apart. */
+ *   and gives the same guest. What differs and the map cannot name is listed apart.
+ *   host-passthrough and maximum are never compared after start: theirs is the
+ *   definition itself, less what the map cannot name. */
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
@@ -85,6 +88,10 @@ typedef struct {
   const X86FeatureSet *filtered;   /* QEMU's unavailable/filtered features */
   gboolean supported_known;
   const X86FeatureSet *supported;  /* QEMU's host (kvm) or max (tcg) expansion, migratable=off */
+  const X86FeatureSet *host_cpuid; /* the host's own CPUID, or NULL when unknown: under kvm
+                                    * libvirt's host-model CPU for check='partial' is it
+                                    * with QEMU's host model laid over it
+                                    * (virQEMUCapsInitHostCPUModel's "full" CPU) */
   GArray *added;               /* of ProbeChange: the probe's layer reasons, for unnamed bits */
   GArray *removed;
 } LibvirtGuestFacts;

@@ -264,6 +264,27 @@ test_partial_and_none (void **state)
   assert_string_equal (partial->message, "the CPU is incompatible with host CPU: "
                                          "Host CPU does not provide required features: fma, avx512f");
 
+  /* Under kvm libvirt's host-model CPU holds the host's own CPUID too: a feature KVM
+   * does not offer but the silicon has is no lack (measured: a nested host whose KVM
+   * hides bmi1 still starts check='partial' with bmi1 required). */
+  {
+    X86FeatureSet host_cpuid;
+    g_autoptr (LibvirtVerdict) with_cpuid = NULL;
+
+    x86_feature_set_clear (&host_cpuid);
+    add_names (&host_cpuid, "fma avx512f");
+    facts.facts.host_cpuid = &host_cpuid;
+    with_cpuid = libvirt_rules_judge (unset, installed_map, &facts.facts);
+    assert_true (with_cpuid->pass);
+    facts.facts.accel = "tcg";
+    unset->check = CPU_CHECK_PARTIAL;
+    g_clear_pointer (&with_cpuid, libvirt_verdict_free);
+    with_cpuid = libvirt_rules_judge (unset, installed_map, &facts.facts);
+    assert_false (with_cpuid->pass);   /* tcg: QEMU's max alone */
+    unset->check = CPU_CHECK_UNSET;
+    facts.facts.host_cpuid = NULL;
+  }
+
   /* Under tcg a custom CPU is not checked unless the definition asks. */
   facts.facts.accel = "tcg";
   none = libvirt_rules_judge (unset, installed_map, &facts.facts);

@@ -53,8 +53,11 @@ cli_judge_definition_to_probe (const CliJudge *judge, const CpuDef *def)
 }
 
 void
-cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result)
+cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result,
+                  const X86CpuidDump *cpuid_dump, gboolean qemu_is_local)
 {
+  g_autoptr (ProbeHostLayers) layers = NULL;
+  const ProbeHostLayers *host = result->layers;
   LibvirtGuestFacts facts = {
     .accel = result->accel,
     .guest = &result->guest,
@@ -67,6 +70,18 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
 
   if (judge->map == NULL)
     return;
+  /* Under kvm, check='partial' compares with the host's own CPUID as well. */
+  if (g_strcmp0 (result->accel, "kvm") == 0
+      && libvirt_rules_effective_check (started, result->accel) == CPU_CHECK_PARTIAL
+      && (host == NULL || !host->hardware_known))
+    {
+      g_autoptr (GError) error = NULL;
+
+      layers = probe_host_layers_read (cpuid_dump, qemu_is_local, &error);
+      host = layers;
+    }
+  if (host != NULL && host->hardware_known)
+    facts.host_cpuid = &host->hardware;
   g_clear_pointer (&judge->verdict, libvirt_verdict_free);
   judge->verdict = libvirt_rules_judge (started, judge->map, &facts);
 }

@@ -34,8 +34,10 @@ gboolean cli_judge_start (CliJudge *judge, const CliOptions *options, const char
 CpuDef *cli_judge_definition_to_probe (const CliJudge *judge, const CpuDef *def);
 
 /* Judges @started (the definition libvirt starts, borrowed) by libvirt's rules against
- * @result, when they apply. */
-void cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result);
+ * @result, when they apply. check='partial' under kvm also reads the host's CPUID: from
+ * @cpuid_dump when given, else from this host when @qemu_is_local (unknown otherwise). */
+void cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result,
+                       const X86CpuidDump *cpuid_dump, gboolean qemu_is_local);
 
 /* The verdict that decides the exit status. */
 gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
