@@ -41,6 +41,7 @@ model_free (gpointer data)
 
   g_free (model->name);
   g_free (model->vendor);
+  g_array_unref (model->signatures);
   g_ptr_array_unref (model->feature_names);
   g_free (model);
 }
@@ -73,6 +74,8 @@ typedef struct {
   gboolean feature_unmapped;     /* it has a bit of a word our table lacks: libvirt's newest
                                   * features may be newer than the table */
   LibvirtCpuModel *model;        /* the <model> definition being read */
+  gboolean model_signed;         /* it has a <signature> of its own, which replaces its
+                                  * parent's */
 } MapReader;
 
 static void G_GNUC_PRINTF (3, 4)
@@ -280,6 +283,8 @@ start_definition (MapReader *reader, const char *element, const char **names,
         }
       model->name = g_strdup (name);
       model->feature_names = g_ptr_array_new_with_free_func (g_free);
+      model->signatures = g_array_new (FALSE, FALSE, sizeof (LibvirtCpuSignature));
+      reader->model_signed = FALSE;
       g_ptr_array_add (map->models, model);
       g_hash_table_insert (map->model_by_name, model->name, model);
       reader->model = model;
@@ -310,9 +315,34 @@ read_model_child (MapReader *reader, const char *element, const char **names,
       model->vendor = g_strdup (parent->vendor);
       model->features = parent->features;
       model->removed = parent->removed;
+      g_array_append_vals (model->signatures, parent->signatures->data, parent->signatures->len);
       for (guint i = 0; i < parent->feature_names->len; i++)
         g_ptr_array_add (model->feature_names,
                          g_strdup (g_ptr_array_index (parent->feature_names, i)));
+    }
+  else if (strcmp (element, "signature") == 0)
+    {
+      const char *family = attribute (names, values, "family");
+      const char *cpu_model = attribute (names, values, "model");
+      LibvirtCpuSignature signature;
+      guint32 number;
+
+      if (family == NULL || cpu_model == NULL)
+        {
+          set_reader_error (reader, error, "<signature> of model '%s' without family and model",
+                            model->name);
+          return FALSE;
+        }
+      if (!parse_u32 (reader, "family", family, &number, error))
+        return FALSE;
+      signature.family = number;
+      if (!parse_u32 (reader, "model", cpu_model, &number, error))
+        return FALSE;
+      signature.model = number;
+      if (!reader->model_signed)
+        g_array_set_size (model->signatures, 0);
+      reader->model_signed = TRUE;
+      g_array_append_val (model->signatures, signature);
     }
   else if (strcmp (element, "vendor") == 0 && name != NULL)
     {

@@ -32,9 +32,17 @@ typedef struct {
                                * one our table does not name, or there are several */
 } LibvirtCpuFeature;
 
+/* A CPUID family and model libvirt ties a model to (<signature>; a stepping range, in the
+ * maps that have one, is not kept). */
+typedef struct {
+  guint family;
+  guint model;
+} LibvirtCpuSignature;
+
 typedef struct {
   char *name;
   char *vendor;               /* "Intel", "AMD", "Hygon", or NULL */
+  GArray *signatures;         /* of LibvirtCpuSignature: its own, else its parent's */
   X86FeatureSet features;     /* of its features that map to the table, removed ones excepted */
   X86FeatureSet removed;      /* its features marked removed='yes' */
   GPtrArray *feature_names;   /* every feature it lists, removed ones too, in file order */
