@@ -284,6 +284,7 @@ start_definition (MapReader *reader, const char *element, const char **names,
       model->name = g_strdup (name);
       model->feature_names = g_ptr_array_new_with_free_func (g_free);
       model->signatures = g_array_new (FALSE, FALSE, sizeof (LibvirtCpuSignature));
+      model->decode_guest = TRUE;
       reader->model_signed = FALSE;
       g_ptr_array_add (map->models, model);
       g_hash_table_insert (map->model_by_name, model->name, model);
@@ -316,10 +317,13 @@ read_model_child (MapReader *reader, const char *element, const char **names,
       model->features = parent->features;
       model->removed = parent->removed;
       g_array_append_vals (model->signatures, parent->signatures->data, parent->signatures->len);
+      model->decode_guest = parent->decode_guest;
       for (guint i = 0; i < parent->feature_names->len; i++)
         g_ptr_array_add (model->feature_names,
                          g_strdup (g_ptr_array_index (parent->feature_names, i)));
     }
+  else if (strcmp (element, "decode") == 0)
+    model->decode_guest = g_strcmp0 (attribute (names, values, "guest"), "off") != 0;
   else if (strcmp (element, "signature") == 0)
     {
       const char *family = attribute (names, values, "family");

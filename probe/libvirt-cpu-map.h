@@ -43,6 +43,8 @@ typedef struct {
   char *name;
   char *vendor;               /* "Intel", "AMD", "Hygon", or NULL */
   GArray *signatures;         /* of LibvirtCpuSignature: its own, else its parent's */
+  gboolean decode_guest;      /* libvirt may name a guest's CPU data with it (<decode
+                               * guest='off'> says not: the -noTSX-IBRS twins, ...) */
   X86FeatureSet features;     /* of its features that map to the table, removed ones excepted */
   X86FeatureSet removed;      /* its features marked removed='yes' */
   GPtrArray *feature_names;   /* every feature it lists, removed ones too, in file order */
