@@ -227,7 +227,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   probe.strict = strict;
   probe.cpuid_dump = dump;
   /* host-model: the custom CPU libvirt would start instead. */
-  started = cli_resolve_cpu_mode (def, argument, probe.accel, &origin, source, error);
+  started = cli_resolve_cpu_mode (def, argument, probe.accel, judge.map, &origin, source, error);
   /* libvirt input: the -cpu libvirt itself would build for it. */
   asked = started != NULL ? cli_judge_definition_to_probe (&judge, started) : NULL;
   result = asked != NULL ? probe_run (asked, &probe, error) : NULL;

@@ -7,6 +7,7 @@ cli_guest_origin_init (CliGuestOrigin *origin, const CliOptions *options, const 
 {
   origin->options = *options;
   origin->resolved_mode = NULL;
+  origin->resolved = NULL;
 
   /* Any source option names the QEMU: a socket or a recording has its own binary. */
   if (options->qemu != NULL || options->socket != NULL || options->replay != NULL)
@@ -78,6 +79,12 @@ cli_guest_origin_add_json (const CliGuestOrigin *origin, json_object *result)
   json_object_object_add (qemu, "sources", sources);
   if (origin->resolved_mode != NULL)
     json_object_object_add (result, "resolved_from", json_object_new_string (origin->resolved_mode));
+  if (origin->resolved != NULL)
+    {
+      g_autofree char *xml = cpu_def_to_xml (origin->resolved);
+
+      json_object_object_add (result, "resolved", json_object_new_string (xml));
+    }
 }
 
 void
@@ -86,7 +93,8 @@ cli_guest_origin_add_text (const CliGuestOrigin *origin, GString *out)
   g_string_append_printf (out, "Sources: QEMU from %s, accel from %s, machine from %s\n",
                           cli_origin_name (origin->binary), cli_origin_name (origin->accel),
                           cli_origin_name (origin->machine));
-  if (origin->resolved_mode != NULL)
-    g_string_append_printf (out, "CPU mode %s: probed as the custom CPU libvirt makes of it\n",
-                            origin->resolved_mode);
+  if (origin->resolved_mode != NULL && origin->resolved != NULL)
+    g_string_append_printf (out, "CPU mode %s: probed as the custom CPU libvirt makes of it, "
+                            "%s with %u features named\n", origin->resolved_mode,
+                            origin->resolved->model, origin->resolved->features->len);
 }

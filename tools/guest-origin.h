@@ -28,6 +28,7 @@ typedef struct {
   /* The libvirt mode libvirt itself turns into the custom CPU that is probed
    * ("host-model"), else NULL. Static. */
   const char *resolved_mode;
+  const CpuDef *resolved;       /* that custom CPU (borrowed), or NULL */
 } CliGuestOrigin;
 
 void cli_guest_origin_init (CliGuestOrigin *origin, const CliOptions *options, const CpuDef *def);
@@ -37,7 +38,8 @@ const char *cli_origin_name (CliOrigin origin);
 
 /* Adds "sources": {"binary", "accel", "machine"} (each a cli_origin_name()) to the "qemu"
  * member of @result (a check or expand document), creating that member if it is missing;
- * with a resolved mode, also "resolved_from": MODE at the top of @result. */
+ * with a resolved mode, also "resolved_from": MODE and "resolved": the <cpu> libvirt makes
+ * of it, at the top of @result. */
 void cli_guest_origin_add_json (const CliGuestOrigin *origin, json_object *result);
 /* Appends "Sources: QEMU from ORIGIN, accel from ORIGIN, machine from ORIGIN\n", and with
  * a resolved mode a line that says the probed CPU is libvirt's custom CPU for it. */
