@@ -6,10 +6,21 @@
 #include <string.h>
 #include "tools/options.h"
 
+static GString *capture_sink;
+
+void
+cli_output_capture (GString *sink)
+{
+  capture_sink = sink;
+}
+
 gboolean
 cli_output_print (const char *text, GError **error)
 {
   gsize len = strlen (text);
+
+  if (capture_sink != NULL)
+    g_string_append_len (capture_sink, text, (gssize) len);
 
   if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0)
     {

@@ -6,6 +6,9 @@
 /* Writes @text to stdout and flushes it; a closed pipe or a full disk is an error
  * (CLI_ERROR_FAILURE), not a silently truncated answer. */
 gboolean cli_output_print (const char *text, GError **error);
+/* From now on, cli_output_print() also appends what it writes to @sink (borrowed; NULL
+ * stops it): the answer cache keeps what a command printed (tools/answer-cache.h). */
+void     cli_output_capture (GString *sink);
 
 /* Every CPU of @dump in the `cpuid -r` layout: "CPU N:" then its leaf lines. */
 void cli_text_cpuid (const X86CpuidDump *dump, GString *out);

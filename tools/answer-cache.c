@@ -1,0 +1,99 @@
+/* tools/answer-cache.c — printed answers of check and expand, kept per definition. */
+#include "tools/answer-cache.h"
+
+#include "probe/libvirt-cpu-map.h"
+#include "qmp/launch.h"
+#include "tools/guest-origin.h"
+#include "tools/output-text.h"
+
+void
+cli_answer_cache_clear (CliAnswerCache *answers)
+{
+  if (answers->output != NULL)
+    cli_output_capture (NULL);
+  g_clear_pointer (&answers->cache, probe_cache_free);
+  g_clear_pointer (&answers->key, probe_check_key_free);
+  if (answers->output != NULL)
+    g_string_free (g_steal_pointer (&answers->output), TRUE);
+}
+
+static gboolean
+keepable (const CliOptions *options)
+{
+  return !options->no_cache && options->replay == NULL && options->socket == NULL
+         && options->record == NULL && options->cpuid_dump == NULL && !options->debug;
+}
+
+gboolean
+cli_answer_cache_replay (CliAnswerCache *answers, const CliOptions *options, const char *command,
+                         const char *argument, const CpuDef *def, gboolean strict, int *status,
+                         GError **error)
+{
+  g_autofree char *qemu = NULL;
+  g_autofree char *definition = NULL;
+  g_autofree char *settings = NULL;
+  CliGuestOrigin origin;
+  json_object *answer;
+  json_object *member;
+
+  *status = -1;
+  if (!keepable (options))
+    return FALSE;
+  /* The domain's QEMU, accelerator and machine type, as the run itself will take them. */
+  cli_guest_origin_init (&origin, options, def);
+  /* A QEMU that cannot be found is the run's error to report, not the cache's. */
+  qemu = qemu_find_binary (origin.options.qemu, NULL);
+  if (qemu == NULL)
+    return FALSE;
+  definition = probe_check_definition_text (def);
+  /* The argument itself too: the text names the file it read. */
+  settings = g_strdup_printf ("%s; strict %d; format %d; method %d; argument %s", command,
+                              strict, options->format, options->method, argument);
+  {
+    ProbeCheckKeyInputs inputs = {
+      .definition = definition,
+      .qemu_binary = qemu,
+      .accel = origin.options.accel,
+      .machine = origin.options.machine,
+      .cpu_map = options->cpu_map != NULL ? options->cpu_map : LIBVIRT_CPU_MAP_DEFAULT_DIR,
+      .settings = settings,
+    };
+
+    answers->key = probe_check_key_new (&inputs, NULL);
+  }
+  if (answers->key == NULL)
+    return FALSE;
+  answers->cache = probe_cache_new (NULL);
+  answer = probe_check_cache_lookup (answers->cache, answers->key, NULL);
+  if (answer != NULL && json_object_object_get_ex (answer, "output", &member)
+      && json_object_is_type (member, json_type_string))
+    {
+      gboolean printed = cli_output_print (json_object_get_string (member), error);
+
+      *status = json_object_get_int (json_object_object_get (answer, "status"));
+      json_object_put (answer);
+      if (!printed)
+        *status = -1;
+      return TRUE;
+    }
+  json_object_put (answer);
+  answers->output = g_string_new (NULL);
+  cli_output_capture (answers->output);
+  return FALSE;
+}
+
+void
+cli_answer_cache_keep (CliAnswerCache *answers, int status)
+{
+  json_object *answer;
+
+  if (answers->key == NULL || answers->output == NULL)
+    return;
+  cli_output_capture (NULL);
+  answer = json_object_new_object ();
+  json_object_object_add (answer, "status", json_object_new_int (status));
+  json_object_object_add (answer, "output", json_object_new_string_len (answers->output->str,
+                                                                         (int) answers->output->len));
+  probe_check_cache_store (answers->cache, answers->key, answer, NULL);
+  json_object_put (answer);
+}
