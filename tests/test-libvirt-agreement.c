@@ -11,6 +11,11 @@
  * when libvirt started exactly the domains vcpuprobe passed. Where vcpuprobe gives an
  * updated definition, that definition, with check='full', must start too.
  *
+ * First, for each accelerator, the host-model CPU vcpuprobe resolves a host-model domain to
+ * must be libvirt's own from its domain capabilities: the same model, the same required
+ * and disabled features (less the required ones libvirt's map marks migratable='no',
+ * which libvirt drops before a guest starts: its -cpu line has no invtsc).
+ *
  * Every disagreement is printed with both sides; the program fails on any. Skips (77),
  * saying why, where QEMU or libvirt cannot run. VCPUPROBE_LIBVIRT_DOMAINS sets the
  * number of domains (default 40), VCPUPROBE_LIBVIRT_CPU_MAP libvirt's CPU map directory
@@ -43,6 +48,7 @@ typedef struct {
 typedef struct {
   GPtrArray *models;           /* libvirt's model names */
   GPtrArray *features;         /* libvirt's feature names */
+  GPtrArray *non_migratable;   /* those marked migratable='no' */
 } CpuMap;
 
 /* ---- libvirt's CPU map: the names of its x86 models and features ---- */
@@ -62,6 +68,11 @@ on_map_element (GMarkupParseContext *context, const char *element, const char **
     if (strcmp (names[i], "name") == 0)
       g_ptr_array_add (strcmp (element, "model") == 0 ? map->models : map->features,
                        g_strdup (values[i]));
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strcmp (names[i], "migratable") == 0 && strcmp (values[i], "no") == 0)
+      for (guint j = 0; names[j] != NULL; j++)
+        if (strcmp (names[j], "name") == 0)
+          g_ptr_array_add (map->non_migratable, g_strdup (values[j]));
 }
 
 static int
@@ -295,6 +306,99 @@ with_check_full (const char *cpu)
                           NULL);
 }
 
+/* ---- host-model: vcpuprobe's resolution against libvirt's domain capabilities ---- */
+
+/* The model of a <cpu> or host-model text, and its features as "policy:name" strings,
+ * sorted; required features of @left_out are not taken. */
+static char *
+cpu_words (const char *xml, GPtrArray *left_out, GPtrArray *features)
+{
+  g_autoptr (GRegex) model = g_regex_new ("<model[^>]*>([^<]+)</model>", 0, 0, NULL);
+  g_autoptr (GRegex) feature = g_regex_new ("<feature policy='([a-z]+)' name='([^']+)'/>",
+                                            0, 0, NULL);
+  g_autoptr (GMatchInfo) match = NULL;
+  char *name = NULL;
+
+  if (g_regex_match (model, xml, 0, &match))
+    name = g_match_info_fetch (match, 1);
+  g_clear_pointer (&match, g_match_info_free);
+  for (g_regex_match (feature, xml, 0, &match); g_match_info_matches (match);
+       g_match_info_next (match, NULL))
+    {
+      g_autofree char *policy = g_match_info_fetch (match, 1);
+      g_autofree char *feature_name = g_match_info_fetch (match, 2);
+
+      if (left_out == NULL || strcmp (policy, "require") != 0 || !contains (left_out, feature_name))
+        g_ptr_array_add (features, g_strdup_printf ("%s:%s", policy, feature_name));
+    }
+  g_ptr_array_sort (features, compare_strings);
+  return name;
+}
+
+static char *
+joined (GPtrArray *words)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < words->len; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? " " : "", (char *) g_ptr_array_index (words, i));
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* TRUE when vcpuprobe resolves a host-model domain of @domain_type to libvirt's own
+ * host-model CPU; prints both sides otherwise. */
+static gboolean
+host_model_agrees (LibvirtHarness *harness, const CpuMap *map, const char *directory,
+                   const char *domain_type)
+{
+  static const char machine[] = "pc-i440fx-7.2";
+  g_autoptr (GError) error = NULL;
+  g_autofree char *theirs = libvirt_harness_host_model (harness, domain_type, machine, &error);
+  g_autofree char *xml = domain_xml ("host-model", domain_type, machine,
+                                     "  <cpu mode='host-model'/>\n", test_qemu_binary ());
+  g_autofree char *path = g_build_filename (directory, "host-model.xml", NULL);
+  const char *args[] = { "--no-cache", "expand", path, "--format", "json", NULL };
+  g_auto (Run) run = { 0 };
+  json_object *result = NULL, *resolved = NULL;
+  g_autoptr (GPtrArray) their_features = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) our_features = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *their_model = NULL, *our_model = NULL, *their_text = NULL, *our_text = NULL;
+  gboolean agree;
+
+  if (theirs == NULL)
+    {
+      printf ("host-model %s: libvirt gives none: %s\n", domain_type, error->message);
+      return FALSE;
+    }
+  if (!g_file_set_contents (path, xml, -1, NULL))
+    return FALSE;
+  run_vcpuprobe (args, &run);
+  g_unlink (path);
+  if (run.status == 0)
+    result = json_tokener_parse (run.out);
+  if (result == NULL || !json_object_object_get_ex (result, "resolved", &resolved))
+    {
+      printf ("host-model %s: vcpuprobe resolved nothing (exit %d): %s\n", domain_type,
+              run.status, g_strstrip (run.err));
+      json_object_put (result);
+      return FALSE;
+    }
+  /* libvirt's domain capabilities show the whole host model; a guest is not given what
+   * cannot migrate. */
+  their_model = cpu_words (theirs, map->non_migratable, their_features);
+  our_model = cpu_words (json_object_get_string (resolved), NULL, our_features);
+  their_text = joined (their_features);
+  our_text = joined (our_features);
+  agree = g_strcmp0 (their_model, our_model) == 0 && strcmp (their_text, our_text) == 0;
+  printf ("host-model %s: %s (%s, %u features named)\n", domain_type,
+          agree ? "vcpuprobe's equals libvirt's" : "DIFFERS", their_model, their_features->len);
+  if (!agree)
+    printf ("      libvirt:   %s %s\n      vcpuprobe: %s %s\n", their_model, their_text,
+            our_model, our_text);
+  json_object_put (result);
+  return agree;
+}
+
 /* ---- the comparison ---- */
 
 typedef struct {
@@ -429,7 +533,9 @@ main (void)
   g_autoptr (LibvirtHarness) harness = NULL;
   g_autoptr (GRand) rand = NULL;
   g_autofree char *directory = NULL;
-  CpuMap map = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free) };
+  CpuMap map = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free),
+                 g_ptr_array_new_with_free_func (g_free) };
+  guint host_models = 0, host_models_agreed = 0;
   AccelModels accels[2] = {
     { "kvm", "kvm", g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free) },
     { "tcg", "qemu", g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free) },
@@ -469,6 +575,11 @@ main (void)
           " (VCPUPROBE_LIBVIRT_SEED=%" G_GUINT32_FORMAT " repeats this run)\n",
           libvirt_harness_libvirt_version (harness), libvirt_harness_qemu_version (harness), qemu,
           n_domains, seed, seed);
+  for (guint i = first_accel; i < G_N_ELEMENTS (accels); i++)
+    {
+      host_models++;
+      host_models_agreed += host_model_agrees (harness, &map, directory, accels[i].domain_type);
+    }
   rand = g_rand_new_with_seed (seed);
   for (guint index = 1; index <= n_domains; index++)
     {
@@ -482,7 +593,8 @@ main (void)
     }
   g_rmdir (directory);
 
-  printf ("\nverdict agrees with libvirt: %u/%u (libvirt started %u, vcpuprobe passed %u, "
+  printf ("\nhost-model CPU equals libvirt's: %u/%u\n", host_models_agreed, host_models);
+  printf ("verdict agrees with libvirt: %u/%u (libvirt started %u, vcpuprobe passed %u, "
           "vcpuprobe gave no verdict %u)\n"
           "updated definitions that start under check='full': %u/%u\n"
           "libvirt start, read and destroy: %.2f s per domain (%u runs)\n",
@@ -490,9 +602,11 @@ main (void)
           tally.vcpuprobe_errors, tally.updated_started, tally.updated,
           tally.libvirt_runs > 0 ? tally.libvirt_seconds / tally.libvirt_runs : 0.0,
           tally.libvirt_runs);
-  status = tally.agreed == tally.domains && tally.updated_started == tally.updated ? 0 : 1;
+  status = tally.agreed == tally.domains && tally.updated_started == tally.updated
+           && host_models_agreed == host_models ? 0 : 1;
   g_ptr_array_unref (map.models);
   g_ptr_array_unref (map.features);
+  g_ptr_array_unref (map.non_migratable);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
     {
       g_ptr_array_unref (accels[i].usable);

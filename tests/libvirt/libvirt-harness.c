@@ -175,6 +175,31 @@ libvirt_harness_qemu_version (LibvirtHarness *harness)
   return harness->qemu_version;
 }
 
+char *
+libvirt_harness_host_model (LibvirtHarness *harness, const char *domain_type,
+                            const char *machine, GError **error)
+{
+  g_autofree char *commands = g_strdup_printf ("domcapabilities --virttype %s --machine %s",
+                                               domain_type, machine);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *start, *end;
+
+  if (!run_virsh (harness, commands, &out, &err, error))
+    return NULL;
+  start = strstr (out, "<mode name='host-model' supported='yes'>");
+  end = start != NULL ? strstr (start, "</mode>") : NULL;
+  if (end == NULL)
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                   "no host-model CPU in libvirt's domain capabilities for %s on %s: %s",
+                   domain_type, machine, g_strstrip (err));
+      return NULL;
+    }
+  start += strlen ("<mode name='host-model' supported='yes'>");
+  return g_strndup (start, end - start);
+}
+
 /* The text of @out between the line "@@@from" and the line "@@@to" (or the end). */
 static char *
 section (const char *out, const char *from, const char *to)

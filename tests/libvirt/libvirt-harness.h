@@ -38,6 +38,12 @@ typedef struct {
   double seconds;          /* wall time of start, reads and destroy */
 } LibvirtStart;
 
+/* libvirt's host-model CPU for a @domain_type ("kvm", "qemu") guest on @machine, as its
+ * domain capabilities give it: the <model> and <feature> elements inside
+ * <mode name='host-model'>, or NULL with @error when virsh gives none. */
+char *libvirt_harness_host_model (LibvirtHarness *harness, const char *domain_type,
+                                  const char *machine, GError **error);
+
 void libvirt_start_free (LibvirtStart *start);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LibvirtStart, libvirt_start_free)
 
