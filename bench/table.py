@@ -85,10 +85,14 @@ def notch_ms(times):
 
 def check_exits(work, ident, merged):
     """Floors must exit 0; vcpuprobe as it did in the run the floor was derived from."""
-    expected = {"floor": 0}
+    expected = {"floor": 0, "shell": 0}
     derived_path = f"{work}/{ident}.derived"
     if os.path.exists(derived_path):
         expected["vcpuprobe"] = json.load(open(derived_path))["exit"]
+    # a check that fails, the hook refusing: the status of the run made before measuring
+    for name, suffix in (("vcpuprobe", "exit"), ("floor", "floor-exit")):
+        if os.path.exists(f"{work}/{ident}.{suffix}"):
+            expected[name] = int(open(f"{work}/{ident}.{suffix}").read())
     problems = []
     for name, (_, codes) in merged.items():
         want = expected.get(name, 0)
@@ -145,6 +149,17 @@ def table(work):
                        f"(n={len(merged[name][0])})")
             if verdict == "MISS":
                 misses.append(f"{text}: {probe:.2f} ms (target {target} ms)")
+        elif kind == "over":
+            # what vcpuprobe adds to a shell that only opens its standard input
+            floor, whole = median_ms(merged["shell"][0]), median_ms(merged["vcpuprobe"][0])
+            over = whole - floor
+            verdict = "ok" if over <= float(target) else "MISS"
+            spread = (notch_ms(merged["shell"][0]) ** 2 + notch_ms(merged["vcpuprobe"][0]) ** 2) ** 0.5
+            out.append(f"{text:58s} {floor:6.2f}ms {whole:8.2f}ms {'':>6s} {'<= ' + target + 'ms':>7s}  "
+                       f"{verdict:4s} {loadavg} (n={len(merged['vcpuprobe'][0])}; "
+                       f"vcpuprobe's part {over:.2f} ms ±{spread:.2f})")
+            if verdict == "MISS":
+                misses.append(f"{text}: {over:.2f} ms over the shell (target {target} ms)")
         elif kind == "costs":
             alone = merged["alone"][0]
             out.append(f"{text + ': all of it':58s} {median_ms(alone):6.1f}ms {'':>10s} {'':>6s} {'':>7s}  "
