@@ -477,9 +477,11 @@ add_started_host_model (json_object *facts, QmpSource *source, const char *accel
   supported = started->pdata[1];
   if (migratable->error != NULL)
     {
+      const char *why_started = qmp_version_at_least (version, 2, 9, 0)
+                                ? "--method post-start:"
+                                : "QEMU older than 2.9.0 cannot expand it:";
       g_autofree char *missing = g_strdup_printf (
-        "%s `%s` is read from a paused QEMU started with -cpu %s, and %s",
-        qmp_version_at_least (version, 2, 9, 0) ? "--method post-start:" : "QEMU older than 2.9.0 cannot expand it:",
+        "%s `%s` is read from a paused QEMU started with -cpu %s, and %s", why_started,
         host_model, host_model, migratable->error->message);
 
       facts_set_string (facts, "expansion_missing", missing);
