@@ -521,6 +521,57 @@ add_started_host_model (json_object *facts, QmpSource *source, const char *accel
     json_object_object_add (facts, "closest", closest_to_json (&search));
 }
 
+/* add_started_host_model() in a thread of its own, into a document of its own, so a
+ * launched QEMU's paused CPUs start while the query-mode QEMU is still answering. */
+typedef struct {
+  QmpSource *source;
+  const char *accel;
+  const char *machine;
+  QmpVersion version;
+  json_object *definitions;     /* borrowed; read only */
+  gboolean closest_model;
+  gint64 deadline_us;
+  json_object *facts;           /* the members it adds; owned */
+  GThread *thread;
+} StartedHostModel;
+
+static gpointer
+started_host_model_run (gpointer data)
+{
+  StartedHostModel *job = data;
+
+  add_started_host_model (job->facts, job->source, job->accel, job->machine, &job->version,
+                          job->definitions, job->closest_model, job->deadline_us);
+  return NULL;
+}
+
+static void
+started_host_model_start (StartedHostModel *job)
+{
+  job->facts = json_object_new_object ();
+  /* A replay serves recorded sessions from one shared source: one after the other. */
+  if (qmp_source_kind (job->source) == QMP_SOURCE_LAUNCH)
+    job->thread = g_thread_new ("host-model", started_host_model_run, job);
+}
+
+/* Waits for @job and moves what it found into @facts (NULL: drops it). */
+static void
+started_host_model_finish (StartedHostModel *job, json_object *facts)
+{
+  if (job->facts == NULL)
+    return;
+  if (job->thread != NULL)
+    g_thread_join (g_steal_pointer (&job->thread));
+  else if (facts != NULL)
+    started_host_model_run (job);
+  if (facts != NULL)
+    {
+      json_object_object_foreach (job->facts, member, value)
+        json_object_object_add (facts, member, json_object_get (value));
+    }
+  g_clear_pointer (&job->facts, json_object_put);
+}
+
 /* Why kvm cannot be probed on this host, or NULL when /dev/kvm opens read-write; then
  * *@fd (may be NULL) keeps the open device for the caller. */
 static char *
@@ -560,6 +611,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   gboolean expanded = FALSE;
   gboolean can_expand, post_start;
   g_autoptr (ProbeJson) definitions = NULL;
+  StartedHostModel started = { 0 };
   QmpVersion version_numbers;
   json_object *reply;
 
@@ -623,6 +675,17 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
     facts_set_string (facts, "models_missing", problem != NULL ? problem : "not a list");
   json_object_put (reply);
   g_clear_pointer (&problem, g_free);
+  if (post_start)
+    {
+      started.source = source;
+      started.accel = accel;
+      started.machine = machine;
+      started.version = version_numbers;
+      started.definitions = definitions;
+      started.closest_model = closest_model;
+      started.deadline_us = deadline_us;
+      started_host_model_start (&started);
+    }
 
   if (migratable_id != 0)
     {
@@ -657,6 +720,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
       facts_set_string (facts, "failure", failure);
       candidate_expansions_clear (&candidates);
       qmp_connection_close (g_steal_pointer (&connection), NULL);
+      started_host_model_finish (&started, NULL);
       return facts;
     }
 
@@ -678,9 +742,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
     }
   candidate_expansions_clear (&candidates);
   qmp_connection_close (g_steal_pointer (&connection), NULL);
-  if (post_start)
-    add_started_host_model (facts, source, accel, machine, &version_numbers, definitions,
-                            closest_model, deadline_us);
+  started_host_model_finish (&started, facts);
   return facts;
 }
 
