@@ -426,12 +426,21 @@ test_forced_methods_agree_on_reasons (void **state)
 
 /* ---- The CLI contract ---- */
 
+/* vcpuprobe ARGUMENTS..., with the QEMU under test unless it replays a recording. */
 static TestRun *
 run_cli (const char *const *arguments)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  gboolean replays = FALSE;
 
   g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  for (guint i = 0; arguments[i] != NULL; i++)
+    replays |= strcmp (arguments[i], "--replay") == 0;
+  if (!replays && test_qemu_binary () != NULL)
+    {
+      g_ptr_array_add (argv, (gpointer) "--qemu");
+      g_ptr_array_add (argv, (gpointer) test_qemu_binary ());
+    }
   for (guint i = 0; arguments[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) arguments[i]);
   g_ptr_array_add (argv, NULL);
