@@ -892,6 +892,19 @@ probe_accel_info_from_facts (json_object *facts)
                        && json_object_is_type (models, json_type_object);
   if (info->models_known)
     decode_models (info, models);
+  for (guint i = 0; i < info->n_models; i++)
+    {
+      const ProbeModel *model = &info->models[i];
+
+      info->lacking_known |= model->unavailable != NULL;
+      for (guint j = 0; j < model->n_unavailable; j++)
+        {
+          const X86Feature *feature = x86_feature_lookup (model->unavailable[j]);
+
+          if (feature != NULL)
+            x86_feature_set_add (&info->lacking, feature);
+        }
+    }
   info->closest = member_or_null (facts, "closest");
   return info;
 }

@@ -50,6 +50,9 @@ typedef struct {
   X86FeatureSet migratable;   /* host model with migratable on */
   X86FeatureSet supported;    /* host model with migratable off */
   gboolean models_known;      /* query-cpu-definitions answered */
+  gboolean lacking_known;     /* some model's unavailable features were listed (>= 2.8) */
+  X86FeatureSet lacking;      /* every feature some model lacks here: the accelerator
+                               * cannot give it, whatever else is unknown */
   ProbeModel *models;         /* in QEMU's order; NULL unless models_known */
   guint n_models;
   json_object *closest;       /* {"model","require":[],"disable":[],"changes","candidates"}
