@@ -2,7 +2,6 @@
  * feature, with QEMU's host model and the named models, in text, JSON or libvirt XML. */
 #include "probe/models.h"
 #include "tools/cmd-host.h"
-#include "tools/answer-cache.h"
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
@@ -564,8 +563,7 @@ cli_host_read (CliSource *source, const CliOptions *options, const char *const *
 static int
 run_host (const CliOptions *options, GError **error)
 {
-  g_auto (CliAnswerCache) answers = { 0 };
-  g_autoptr (CliSource) source = NULL;
+  g_autoptr (CliSource) source = cli_source_new (options, error);
   g_autoptr (ProbeHost) host = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   const char *single[] = { options->accel != NULL ? options->accel : "kvm", NULL };
@@ -573,12 +571,7 @@ run_host (const CliOptions *options, GError **error)
   ProbeAccelInfo *primary;
   json_object *document;
   gboolean printed;
-  int status;
 
-  /* Reported before on this host: printed again without QEMU or the host reads. */
-  if (cli_answer_cache_replay_host (&answers, options, &status, error))
-    return status;
-  source = cli_source_new (options, error);
   if (source == NULL)
     return -1;
   /* A running QEMU has the one accelerator it was started with. */
@@ -611,7 +604,7 @@ run_host (const CliOptions *options, GError **error)
     {
     case CLI_FORMAT_TEXT:
       host_text (out, host, primary, source);
-      break;
+      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
     case CLI_FORMAT_JSON:
       document = host_json (host, primary, source);
       printed = cli_json_print (document, error);
@@ -619,12 +612,9 @@ run_host (const CliOptions *options, GError **error)
       return printed ? CLI_EXIT_OK : -1;
     case CLI_FORMAT_XML:
       cli_xml_host (out, host, primary);
-      break;
+      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
     }
-  if (!cli_output_print (out->str, error))
-    return -1;
-  cli_answer_cache_keep (&answers, CLI_EXIT_OK);
-  return CLI_EXIT_OK;
+  g_assert_not_reached ();
 }
 
 const CliCommand cli_command_host = {
