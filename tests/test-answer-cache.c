@@ -1,6 +1,6 @@
 /* tests/test-answer-cache.c — check and expand asked again on this host print the same
- * answer and exit alike without starting QEMU; what must not be answered from the cache
- * is not. A QEMU wrapper counts the QEMUs started. */
+ * answer and exit alike without starting QEMU, host prints the same report; what must not
+ * be answered from the cache is not. A QEMU wrapper counts the QEMUs started. */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,12 +120,47 @@ test_not_served (void **state)
   test_assert_nothing_left ();
 }
 
+static guint
+kept_answers (void)
+{
+  g_autofree char *directory = g_build_filename (work, "vcpuprobe", NULL);
+
+  return test_count_entries (directory, "check-");
+}
+
+static void
+test_host_report_kept (void **state)
+{
+  g_autoptr (TestRun) cold = NULL;
+  g_autoptr (TestRun) warm = NULL;
+  g_autoptr (TestRun) json = NULL;
+  guint answers;
+
+  TEST_REQUIRE_QEMU ();
+  answers = kept_answers ();
+  cold = run ("host", NULL);
+  test_assert_exit (cold, 0);
+  assert_int_equal (kept_answers (), answers + 1);
+  warm = run ("host", NULL);
+  assert_same_answer (cold, warm);
+  {
+    g_autoptr (TestRun) fresh = run ("host", "--no-cache", NULL);
+    assert_same_answer (cold, fresh);
+  }
+  /* The JSON says where each accelerator's facts came from: never kept. */
+  json = run ("host", "--format", "json", NULL);
+  test_assert_exit (json, 0);
+  assert_int_equal (kept_answers (), answers + 1);
+  test_assert_nothing_left ();
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     TEST_CASE_IN_TMPDIR (test_warm_check_starts_no_qemu),
     TEST_CASE_IN_TMPDIR (test_not_served),
+    TEST_CASE_IN_TMPDIR (test_host_report_kept),
   };
   g_autofree char *script = NULL;
   int failed;

@@ -24,43 +24,22 @@ keepable (const CliOptions *options)
          && options->record == NULL && options->cpuid_dump == NULL && !options->debug;
 }
 
-gboolean
-cli_answer_cache_replay (CliAnswerCache *answers, const CliOptions *options, const char *command,
-                         const char *argument, const CpuDef *def, gboolean strict, int *status,
-                         GError **error)
+/* Prints the answer kept for @inputs (the QEMU binary as the user named it) and sets
+ * *@status: TRUE. Else starts capturing the output when it can be kept: FALSE. */
+static gboolean
+replay (CliAnswerCache *answers, const char *qemu_named, ProbeCheckKeyInputs *inputs,
+        int *status, GError **error)
 {
   g_autofree char *qemu = NULL;
-  g_autofree char *definition = NULL;
-  g_autofree char *settings = NULL;
-  CliGuestOrigin origin;
   json_object *answer;
   json_object *member;
 
-  *status = -1;
-  if (!keepable (options))
-    return FALSE;
-  /* The domain's QEMU, accelerator and machine type, as the run itself will take them. */
-  cli_guest_origin_init (&origin, options, def);
   /* A QEMU that cannot be found is the run's error to report, not the cache's. */
-  qemu = qemu_find_binary (origin.options.qemu, NULL);
+  qemu = qemu_find_binary (qemu_named, NULL);
   if (qemu == NULL)
     return FALSE;
-  definition = probe_check_definition_text (def);
-  /* The argument itself too: the text names the file it read. */
-  settings = g_strdup_printf ("%s; strict %d; format %d; method %d; argument %s", command,
-                              strict, options->format, options->method, argument);
-  {
-    ProbeCheckKeyInputs inputs = {
-      .definition = definition,
-      .qemu_binary = qemu,
-      .accel = origin.options.accel,
-      .machine = origin.options.machine,
-      .cpu_map = options->cpu_map != NULL ? options->cpu_map : LIBVIRT_CPU_MAP_DEFAULT_DIR,
-      .settings = settings,
-    };
-
-    answers->key = probe_check_key_new (&inputs, NULL);
-  }
+  inputs->qemu_binary = qemu;
+  answers->key = probe_check_key_new (inputs, NULL);
   if (answers->key == NULL)
     return FALSE;
   answers->cache = probe_cache_new (NULL);
@@ -80,6 +59,67 @@ cli_answer_cache_replay (CliAnswerCache *answers, const CliOptions *options, con
   answers->output = g_string_new (NULL);
   cli_output_capture (answers->output);
   return FALSE;
+}
+
+gboolean
+cli_answer_cache_replay (CliAnswerCache *answers, const CliOptions *options, const char *command,
+                         const char *argument, const CpuDef *def, gboolean strict, int *status,
+                         GError **error)
+{
+  g_autofree char *definition = NULL;
+  g_autofree char *settings = NULL;
+  CliGuestOrigin origin;
+
+  *status = -1;
+  if (!keepable (options))
+    return FALSE;
+  /* The domain's QEMU, accelerator and machine type, as the run itself will take them. */
+  cli_guest_origin_init (&origin, options, def);
+  definition = probe_check_definition_text (def);
+  /* The argument itself too: the text names the file it read. */
+  settings = g_strdup_printf ("%s; strict %d; format %d; method %d; argument %s", command,
+                              strict, options->format, options->method, argument);
+  {
+    ProbeCheckKeyInputs inputs = {
+      .definition = definition,
+      .accel = origin.options.accel,
+      .machine = origin.options.machine,
+      .cpu_map = options->cpu_map != NULL ? options->cpu_map : LIBVIRT_CPU_MAP_DEFAULT_DIR,
+      .settings = settings,
+    };
+
+    return replay (answers, origin.options.qemu, &inputs, status, error);
+  }
+}
+
+gboolean
+cli_answer_cache_replay_host (CliAnswerCache *answers, const CliOptions *options, int *status,
+                              GError **error)
+{
+  g_autofree char *online = NULL;
+  g_autofree char *settings = NULL;
+
+  *status = -1;
+  /* The JSON says where each accelerator's facts came from, which a kept answer would
+   * repeat rather than say. */
+  if (!keepable (options) || options->format == CLI_FORMAT_JSON)
+    return FALSE;
+  /* The key reads the CPU it runs on; the report covers every online CPU. */
+  if (!g_file_get_contents ("/sys/devices/system/cpu/online", &online, NULL, NULL))
+    return FALSE;
+  settings = g_strdup_printf ("host; format %d; method %d; online CPUs %s", options->format,
+                              options->method, g_strstrip (online));
+  {
+    ProbeCheckKeyInputs inputs = {
+      .definition = "host",
+      .accel = options->accel,
+      .machine = options->machine,
+      .cpu_map = options->cpu_map != NULL ? options->cpu_map : LIBVIRT_CPU_MAP_DEFAULT_DIR,
+      .settings = settings,
+    };
+
+    return replay (answers, options->qemu, &inputs, status, error);
+  }
 }
 
 void

@@ -1,5 +1,5 @@
 /* tools/answer-cache.h — `check` and `expand` of a definition already answered on this
- * host, printed again without QEMU.
+ * host, and `host`, printed again without QEMU.
  *
  * What a check prints is a function of the definition as parsed, the options that shape
  * the answer (command, --strict, --format, --method, --accel, --machine, --qemu,
@@ -28,6 +28,12 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CliAnswerCache, cli_answer_cache_clear)
 gboolean cli_answer_cache_replay (CliAnswerCache *answers, const CliOptions *options,
                                   const char *command, const char *argument, const CpuDef *def,
                                   gboolean strict, int *status, GError **error);
+
+/* The same for `host` in text and XML: its report of this host, kept under the host,
+ * QEMU and CPU-map parts of the key, the options and the online CPUs. The JSON, which
+ * says where each accelerator's facts came from, is not kept. */
+gboolean cli_answer_cache_replay_host (CliAnswerCache *answers, const CliOptions *options,
+                                       int *status, GError **error);
 
 /* Keeps what was printed since the miss, with exit @status (CLI_EXIT_OK or
  * CLI_EXIT_MISMATCH). A cache that cannot be written only costs the next run a probe. */

@@ -2,6 +2,7 @@
  * feature, with QEMU's host model and the named models, in text, JSON or libvirt XML. */
 #include "probe/models.h"
 #include "tools/cmd-host.h"
+#include "tools/answer-cache.h"
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
@@ -58,10 +59,6 @@ layers_of (const ProbeHost *host, const X86KvmHostKind *kind, const X86Feature *
                        : "no";
   if (tcg_info != NULL && tcg_info->usable && tcg_info->expansion_known)
     layers.qemu_max = x86_feature_set_has (&tcg_info->supported, feature);
-  else if (tcg_info != NULL && tcg_info->usable && tcg_info->lacking_known
-           && x86_feature_set_has (&tcg_info->lacking, feature))
-    /* No max to read (QEMU older than 2.9), but QEMU said a model lacks it under tcg. */
-    layers.qemu_max = 0;
   return layers;
 }
 
@@ -342,16 +339,6 @@ text_host_model (GString *out, const ProbeAccelInfo *info)
   if (!info->expansion_known)
     {
       g_string_append_printf (out, "  unknown: %s\n", info->expansion_missing);
-      if (info->lacking_known && !x86_feature_set_is_empty (&info->lacking))
-        {
-          g_autoptr (GPtrArray) lacking = x86_feature_set_to_names (&info->lacking, FALSE);
-          g_autofree char *joined = NULL;
-
-          g_ptr_array_add (lacking, NULL);
-          joined = g_strjoinv (" ", (char **) lacking->pdata);
-          g_string_append_printf (out, "  what QEMU does say: its named models lack these under %s: %s\n",
-                                  info->accel, joined);
-        }
       return;
     }
   if (g_strcmp0 (info->host_model_method, "post-start") == 0)
@@ -563,7 +550,8 @@ cli_host_read (CliSource *source, const CliOptions *options, const char *const *
 static int
 run_host (const CliOptions *options, GError **error)
 {
-  g_autoptr (CliSource) source = cli_source_new (options, error);
+  g_auto (CliAnswerCache) answers = { 0 };
+  g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeHost) host = NULL;
   g_autoptr (GString) out = g_string_new (NULL);
   const char *single[] = { options->accel != NULL ? options->accel : "kvm", NULL };
@@ -571,7 +559,12 @@ run_host (const CliOptions *options, GError **error)
   ProbeAccelInfo *primary;
   json_object *document;
   gboolean printed;
+  int status;
 
+  /* Reported before on this host: printed again without QEMU or the host reads. */
+  if (cli_answer_cache_replay_host (&answers, options, &status, error))
+    return status;
+  source = cli_source_new (options, error);
   if (source == NULL)
     return -1;
   /* A running QEMU has the one accelerator it was started with. */
@@ -604,7 +597,7 @@ run_host (const CliOptions *options, GError **error)
     {
     case CLI_FORMAT_TEXT:
       host_text (out, host, primary, source);
-      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
+      break;
     case CLI_FORMAT_JSON:
       document = host_json (host, primary, source);
       printed = cli_json_print (document, error);
@@ -612,9 +605,12 @@ run_host (const CliOptions *options, GError **error)
       return printed ? CLI_EXIT_OK : -1;
     case CLI_FORMAT_XML:
       cli_xml_host (out, host, primary);
-      return cli_output_print (out->str, error) ? CLI_EXIT_OK : -1;
+      break;
     }
-  g_assert_not_reached ();
+  if (!cli_output_print (out->str, error))
+    return -1;
+  cli_answer_cache_keep (&answers, CLI_EXIT_OK);
+  return CLI_EXIT_OK;
 }
 
 const CliCommand cli_command_host = {
