@@ -10,12 +10,302 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Bounds that stop a walk on a CPU (or hypervisor) returning nonsense in EAX. */
-#define MAX_RANGE_LEAVES 0x100
-#define MAX_SUBLEAVES 64
+/* Where `cpuid` itself has no bound, these stop a walk on a CPU (or hypervisor) that
+ * returns nonsense: a range claiming more leaves is read at its base only, a subleaf walk
+ * ends after this many subleaves (`cpuid`'s own bound for leaf 0x1F). */
+#define MAX_RANGE_LEAVES 0x1000
+#define MAX_SUBLEAVES 256
+
+enum { EAX, EBX, ECX, EDX };
+
+static guint32
+reg_of (const X86CpuidLeaf *entry, guint reg)
+{
+  const guint32 regs[] = { entry->eax, entry->ebx, entry->ecx, entry->edx };
+
+  return regs[reg];
+}
+
+/* How `cpuid -1r` (Todd Allen's cpuid 20230120, Debian 12's) walks a leaf's subleaves. */
+typedef enum {
+  WALK_ONE,       /* subleaf 0 only: every leaf the table does not name */
+  WALK_REPEAT,    /* subleaf 0 read again and again, numbered 0..field-1 (at least once) */
+  WALK_COUNT,     /* subleaves 0..field */
+  WALK_UNTIL,     /* subleaves up to and including the first one, from @from on, whose
+                   * field is 0 */
+  WALK_WHILE,     /* the subleaves before the first one whose field is 0: none when
+                   * subleaf 0's is */
+  WALK_BITMAP,    /* subleaf 0, then those named by the set bits of subleaf 0's field */
+  WALK_XSAVE,     /* subleaves 0 and 1, then 2..62 as set in XCR0 | IA32_XSS */
+  WALK_FIXED,     /* subleaves 0..@from */
+} SubleafWalk;
+
+typedef struct {
+  guint32 leaf;
+  SubleafWalk walk;
+  guint8 reg;       /* the register of the field: of subleaf 0 (REPEAT, COUNT, BITMAP) or of
+                     * each subleaf (UNTIL, WHILE) */
+  guint8 shift;
+  guint32 mask;     /* field = (reg >> shift) & mask */
+  guint32 from;     /* UNTIL: the first subleaf whose field can end the walk; FIXED: the last */
+} LeafRule;
+
+#define COUNT_EAX WALK_COUNT, EAX, 0, 0xffffffffu, 0
+
+/* Every leaf `cpuid -1r` reads more than subleaf 0 of, and how. One exception: cpuid
+ * 20230120 reads subleaf 0 only of leaves 0x1E and 0x24, whose later subleaves (0x1E.1,
+ * AVX10.2's 0x24.1) came after it; the feature table reads those, so both are walked up
+ * to their EAX (the last subleaf), as leaf 7 is. Only a CPU reporting them differs. */
+static const LeafRule leaf_rules[] = {
+  { 0x2,        WALK_REPEAT, EAX, 0, 0xff, 0 },       /* AL: how often to read leaf 2 */
+  { 0x4,        WALK_UNTIL,  EAX, 0, 0x1f, 0 },       /* cache type 0: no more caches */
+  { 0x7,        COUNT_EAX },
+  { 0xb,        WALK_UNTIL,  ECX, 8, 0xff, 0 },       /* level type 0: invalid */
+  { 0xd,        WALK_XSAVE,  EAX, 0, 0, 0 },
+  { 0xf,        WALK_BITMAP, EDX, 0, 0x2, 0 },        /* L3 monitoring: subleaf 1 */
+  { 0x10,       WALK_BITMAP, EBX, 0, 0xfffffffeu, 0 },  /* one subleaf per resource */
+  { 0x12,       WALK_UNTIL,  EAX, 0, 0xf, 2 },        /* EPC section type 0: invalid */
+  { 0x14,       COUNT_EAX },
+  { 0x17,       COUNT_EAX },
+  { 0x18,       COUNT_EAX },
+  { 0x1b,       WALK_UNTIL,  EAX, 0, 0xfff, 1 },      /* PCONFIG target type 0: invalid */
+  { 0x1d,       COUNT_EAX },
+  { 0x1e,       COUNT_EAX },
+  { 0x1f,       WALK_UNTIL,  ECX, 8, 0xff, 1 },       /* level type 0: invalid */
+  { 0x20,       COUNT_EAX },
+  { 0x23,       COUNT_EAX },   /* EAX is a bitmap of subleaves, but cpuid counts up to it */
+  { 0x24,       COUNT_EAX },
+  { 0x8000001d, WALK_WHILE,  EAX, 0, 0x1f, 0 },       /* cache type 0: no more caches */
+  { 0x80000020, WALK_BITMAP, EBX, 0, 0xfffffffeu, 0 },  /* one subleaf per resource */
+};
+
+/* Xen's time leaf (its base + 3): subleaves 0..2, only in Xen's own block. */
+static const LeafRule xen_time_rule = { 3, WALK_FIXED, EAX, 0, 0, 2 };
+
+static const LeafRule one_subleaf_rule = { 0, WALK_ONE, EAX, 0, 0, 0 };
+
+static const LeafRule *
+leaf_rule (guint32 leaf)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (leaf_rules); i++)
+    if (leaf_rules[i].leaf == leaf)
+      return &leaf_rules[i];
+  return &one_subleaf_rule;
+}
+
+typedef struct {
+  X86CpuidDump *dump;
+  guint cpu_index;
+  X86HostCpuidReadFunc read;
+  gpointer user_data;
+} Walk;
 
 static X86CpuidLeaf
-read_leaf (guint32 leaf, guint32 subleaf)
+read_leaf (const Walk *walk, guint32 leaf, guint32 subleaf)
+{
+  X86CpuidLeaf result = walk->read (leaf, subleaf, walk->user_data);
+
+  result.leaf = leaf;
+  result.subleaf = subleaf;
+  return result;
+}
+
+static X86CpuidLeaf
+record (const Walk *walk, guint32 leaf, guint32 subleaf)
+{
+  X86CpuidLeaf result = read_leaf (walk, leaf, subleaf);
+
+  x86_cpuid_dump_set (walk->dump, walk->cpu_index, &result);
+  return result;
+}
+
+static guint32
+field (const LeafRule *rule, const X86CpuidLeaf *entry)
+{
+  return (reg_of (entry, rule->reg) >> rule->shift) & rule->mask;
+}
+
+static void
+record_subleaves (const Walk *walk, guint32 leaf, const LeafRule *rule)
+{
+  /* Subleaf 0 is read once and first, as `cpuid` does: a CPU answering leaf 2 in several
+   * rounds gives the next round at each read. */
+  X86CpuidLeaf entry = read_leaf (walk, leaf, 0);
+  guint32 first = field (rule, &entry);
+  guint32 last, subleaf;
+  guint64 components;
+
+  if (rule->walk == WALK_WHILE && first == 0)
+    return;
+  x86_cpuid_dump_set (walk->dump, walk->cpu_index, &entry);
+
+  switch (rule->walk)
+    {
+    case WALK_ONE:
+      break;
+    case WALK_REPEAT:
+      /* `cpuid` reads leaf 2 with ECX 0 each time and numbers the answers 0, 1, ... */
+      for (subleaf = 1; subleaf < MIN (first, MAX_SUBLEAVES); subleaf++)
+        {
+          entry = read_leaf (walk, leaf, 0);
+          entry.subleaf = subleaf;
+          x86_cpuid_dump_set (walk->dump, walk->cpu_index, &entry);
+        }
+      break;
+    case WALK_COUNT:
+    case WALK_FIXED:
+      last = rule->walk == WALK_COUNT ? first : rule->from;
+      for (subleaf = 1; subleaf <= MIN (last, MAX_SUBLEAVES - 1); subleaf++)
+        record (walk, leaf, subleaf);
+      break;
+    case WALK_UNTIL:
+      if (rule->from == 0 && first == 0)
+        break;
+      for (subleaf = 1; subleaf < MAX_SUBLEAVES; subleaf++)
+        {
+          entry = record (walk, leaf, subleaf);
+          if (subleaf >= rule->from && field (rule, &entry) == 0)
+            break;
+        }
+      break;
+    case WALK_WHILE:
+      for (subleaf = 1; subleaf < MAX_SUBLEAVES; subleaf++)
+        {
+          entry = read_leaf (walk, leaf, subleaf);
+          if (field (rule, &entry) == 0)
+            break;
+          x86_cpuid_dump_set (walk->dump, walk->cpu_index, &entry);
+        }
+      break;
+    case WALK_BITMAP:
+      for (subleaf = 1; subleaf < 32; subleaf++)
+        if (first & (1u << subleaf))
+          record (walk, leaf, subleaf);
+      break;
+    case WALK_XSAVE:
+      components = (guint64) entry.edx << 32 | entry.eax;
+      entry = record (walk, leaf, 1);
+      components |= (guint64) entry.edx << 32 | entry.ecx;
+      for (subleaf = 2; subleaf < 63; subleaf++)
+        if (components & (G_GUINT64_CONSTANT (1) << subleaf))
+          record (walk, leaf, subleaf);
+      break;
+    }
+}
+
+/* The leaves after @base up to @max, when @max is a maximum leaf of @base's range at all. */
+static void
+record_range_leaves (const Walk *walk, guint32 base, guint32 max)
+{
+  if (max <= base || max - base > MAX_RANGE_LEAVES)
+    return;
+  for (guint32 leaf = base + 1; leaf <= max; leaf++)
+    record_subleaves (walk, leaf, leaf_rule (leaf));
+}
+
+typedef enum {
+  HYPERVISOR_UNKNOWN,
+  HYPERVISOR_VMWARE,
+  HYPERVISOR_XEN,
+  HYPERVISOR_KVM,
+  HYPERVISOR_MICROSOFT,
+  HYPERVISOR_ACRN,
+} Hypervisor;
+
+/* The signatures `cpuid` knows; an unknown one gets a bound on its leaves. */
+static Hypervisor
+hypervisor_of (const X86CpuidLeaf *base)
+{
+  static const struct { const char id[13]; Hypervisor hypervisor; } known[] = {
+    { "VMwareVMware", HYPERVISOR_VMWARE },
+    { "XenVMMXenVMM", HYPERVISOR_XEN },
+    { "KVMKVMKVM\0\0\0", HYPERVISOR_KVM },
+    { "Microsoft Hv", HYPERVISOR_MICROSOFT },
+    { "ACRNACRNACRN", HYPERVISOR_ACRN },
+  };
+  char id[12];
+
+  memcpy (id, &base->ebx, 4);
+  memcpy (id + 4, &base->ecx, 4);
+  memcpy (id + 8, &base->edx, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (known); i++)
+    if (memcmp (id, known[i].id, sizeof id) == 0)
+      return known[i].hypervisor;
+  return HYPERVISOR_UNKNOWN;
+}
+
+/* Hypervisor leaves: a block at 0x4000_0000, then every 0x100 up (Xen and KVM move theirs
+ * up when they also offer Hyper-V's). Each block's base is recorded, answering or not; the
+ * first that does not answer ends the walk, as in `cpuid`. */
+static void
+record_hypervisor_leaves (const Walk *walk)
+{
+  for (guint32 base = 0x40000000; base < 0x40010000; base += 0x100)
+    {
+      X86CpuidLeaf signature = record (walk, base, 0);
+      Hypervisor hypervisor = hypervisor_of (&signature);
+      guint32 max = signature.eax;
+
+      if (hypervisor == HYPERVISOR_KVM && max == 0)      /* old KVM: 0x4000_0001 exists */
+        max = base + 1;
+      if (max < base || max - base > MAX_RANGE_LEAVES
+          || (hypervisor == HYPERVISOR_UNKNOWN && max - base > 0x100))
+        break;
+      for (guint32 leaf = base + 1; leaf <= max; leaf++)
+        record_subleaves (walk, leaf, hypervisor == HYPERVISOR_XEN && leaf == base + 3
+                                        ? &xen_time_rule : &one_subleaf_rule);
+    }
+}
+
+typedef enum {
+  RANGE_PLAIN,         /* base leaf, then up to its EAX */
+  RANGE_HYPERVISOR,    /* only with CPUID.1:ECX[31]; blocks of 0x100 */
+} RangeKind;
+
+/* The ranges `cpuid -1r` reads, in its order. Every base leaf is read and recorded
+ * whether or not the CPU has that range (AMD's answer all zeros there, Intel's repeat
+ * their highest basic leaf); a nonzero @span is cpuid's bound: with EAX past base + span
+ * it reads the base leaf only (Pentium 4s answer garbage at 0x2000_0000). */
+static const struct {
+  guint32 base;
+  RangeKind kind;
+  guint32 span;
+} cpuid_ranges[] = {
+  { 0x00000000, RANGE_PLAIN, 0 },           /* basic */
+  { 0x20000000, RANGE_PLAIN, 0x100 },       /* Xeon Phi */
+  { 0x40000000, RANGE_HYPERVISOR, 0 },
+  { 0x80000000, RANGE_PLAIN, 0 },           /* extended */
+  { 0x80860000, RANGE_PLAIN, 0 },           /* Transmeta */
+  { 0xc0000000, RANGE_PLAIN, 0x1000 },      /* Centaur, Zhaoxin */
+};
+
+void
+x86_host_cpuid_walk (X86CpuidDump *dump, guint cpu_index, X86HostCpuidReadFunc read,
+                     gpointer user_data)
+{
+  const Walk walk = { .dump = dump, .cpu_index = cpu_index, .read = read, .user_data = user_data };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cpuid_ranges); i++)
+    {
+      guint32 base = cpuid_ranges[i].base;
+      X86CpuidLeaf header;
+
+      if (cpuid_ranges[i].kind == RANGE_HYPERVISOR)
+        {
+          /* `cpuid` looks at CPUID.1:ECX only when the CPU has leaf 1. */
+          if (x86_cpuid_dump_get (dump, cpu_index, 0, 0, EAX) >= 1
+              && (x86_cpuid_dump_get (dump, cpu_index, 1, 0, ECX) & (1u << 31)))
+            record_hypervisor_leaves (&walk);
+          continue;
+        }
+      header = record (&walk, base, 0);
+      if (cpuid_ranges[i].span == 0 || header.eax - base <= cpuid_ranges[i].span)
+        record_range_leaves (&walk, base, header.eax);
+    }
+}
+
+static X86CpuidLeaf
+read_instruction (guint32 leaf, guint32 subleaf, gpointer user_data)
 {
   X86CpuidLeaf result = { .leaf = leaf, .subleaf = subleaf };
 
@@ -23,225 +313,10 @@ read_leaf (guint32 leaf, guint32 subleaf)
   return result;
 }
 
-static X86CpuidLeaf
-record (X86CpuidDump *dump, guint cpu_index, guint32 leaf, guint32 subleaf)
-{
-  X86CpuidLeaf result = read_leaf (leaf, subleaf);
-
-  x86_cpuid_dump_set (dump, cpu_index, &result);
-  return result;
-}
-
-/* Subleaf 0 and then 1..@last. */
-static void
-record_counted (X86CpuidDump *dump, guint cpu_index, guint32 leaf, guint32 last)
-{
-  for (guint32 subleaf = 0; subleaf <= MIN (last, MAX_SUBLEAVES - 1); subleaf++)
-    record (dump, cpu_index, leaf, subleaf);
-}
-
-/* Subleaf 0, then the subleaves named by the set bits 1..31 of @bitmap. */
-static void
-record_bitmap (X86CpuidDump *dump, guint cpu_index, guint32 leaf, guint32 bitmap)
-{
-  for (guint32 subleaf = 1; subleaf < 32; subleaf++)
-    if (bitmap & (1u << subleaf))
-      record (dump, cpu_index, leaf, subleaf);
-}
-
-typedef enum {
-  END_CACHE_TYPE,     /* EAX[4:0] == 0: leaves 4 and 0x8000_001D */
-  END_LEVEL_TYPE,     /* ECX[15:8] == 0: leaves 0xB, 0x1F and 0x8000_0026 */
-  END_PCONFIG_TYPE,   /* EAX[11:0] == 0: leaf 0x1B */
-  END_SGX_TYPE,       /* EAX[3:0] == 0 from subleaf 2 on: leaf 0x12 */
-} EndRule;
-
-static gboolean
-is_last_subleaf (EndRule rule, const X86CpuidLeaf *entry)
-{
-  switch (rule)
-    {
-    case END_CACHE_TYPE:
-      return (entry->eax & 0x1f) == 0;
-    case END_LEVEL_TYPE:
-      return ((entry->ecx >> 8) & 0xff) == 0;
-    case END_PCONFIG_TYPE:
-      return entry->subleaf >= 1 && (entry->eax & 0xfff) == 0;
-    case END_SGX_TYPE:
-      return entry->subleaf >= 2 && (entry->eax & 0xf) == 0;
-    default:
-      return TRUE;
-    }
-}
-
-/* Subleaves up to and including the one that says "no more", as `cpuid` prints them. */
-static void
-record_until (X86CpuidDump *dump, guint cpu_index, guint32 leaf, EndRule rule)
-{
-  for (guint32 subleaf = 0; subleaf < MAX_SUBLEAVES; subleaf++)
-    {
-      X86CpuidLeaf entry = record (dump, cpu_index, leaf, subleaf);
-
-      if (is_last_subleaf (rule, &entry))
-        break;
-    }
-}
-
-/* Leaf 0xD: the two summary subleaves, then one per state component enabled in XCR0 or
- * IA32_XSS (bits 2..63). */
-static void
-record_xsave (X86CpuidDump *dump, guint cpu_index)
-{
-  X86CpuidLeaf user = record (dump, cpu_index, 0xd, 0);
-  X86CpuidLeaf supervisor = record (dump, cpu_index, 0xd, 1);
-  guint64 components = ((guint64) user.edx << 32 | user.eax)
-                       | ((guint64) supervisor.edx << 32 | supervisor.ecx);
-
-  for (guint32 component = 2; component < 64; component++)
-    if (components & (G_GUINT64_CONSTANT (1) << component))
-      record (dump, cpu_index, 0xd, component);
-}
-
-static void
-record_basic_leaf (X86CpuidDump *dump, guint cpu_index, guint32 leaf)
-{
-  X86CpuidLeaf first;
-
-  switch (leaf)
-    {
-    case 0x4:
-      record_until (dump, cpu_index, leaf, END_CACHE_TYPE);
-      break;
-    case 0xb:
-    case 0x1f:
-      record_until (dump, cpu_index, leaf, END_LEVEL_TYPE);
-      break;
-    case 0xd:
-      record_xsave (dump, cpu_index);
-      break;
-    case 0xf:           /* RDT monitoring: subleaf 1 when EDX bit 1 (L3) is set */
-      first = record (dump, cpu_index, leaf, 0);
-      if (first.edx & (1u << 1))
-        record (dump, cpu_index, leaf, 1);
-      break;
-    case 0x10:          /* RDT allocation: one subleaf per resource bit in EBX */
-      first = record (dump, cpu_index, leaf, 0);
-      record_bitmap (dump, cpu_index, leaf, first.ebx);
-      break;
-    case 0x12:
-      record_until (dump, cpu_index, leaf, END_SGX_TYPE);
-      break;
-    case 0x1b:
-      record_until (dump, cpu_index, leaf, END_PCONFIG_TYPE);
-      break;
-    case 0x23:          /* architectural PMU extensions: EAX is a bitmap of valid subleaves */
-      first = record (dump, cpu_index, leaf, 0);
-      record_bitmap (dump, cpu_index, leaf, first.eax);
-      break;
-    case 0x7:           /* EAX of subleaf 0 is the last subleaf */
-    case 0x14:
-    case 0x17:
-    case 0x18:
-    case 0x1d:
-    case 0x1e:
-    case 0x20:
-    case 0x24:
-      first = read_leaf (leaf, 0);
-      record_counted (dump, cpu_index, leaf, first.eax);
-      break;
-    default:
-      record (dump, cpu_index, leaf, 0);
-      break;
-    }
-}
-
-static void
-record_extended_leaf (X86CpuidDump *dump, guint cpu_index, guint32 leaf)
-{
-  X86CpuidLeaf first;
-
-  switch (leaf)
-    {
-    case 0x8000001d:
-      record_until (dump, cpu_index, leaf, END_CACHE_TYPE);
-      break;
-    case 0x80000020:    /* AMD PQoS: one subleaf per resource bit in EBX */
-      first = record (dump, cpu_index, leaf, 0);
-      record_bitmap (dump, cpu_index, leaf, first.ebx);
-      break;
-    case 0x80000026:
-      record_until (dump, cpu_index, leaf, END_LEVEL_TYPE);
-      break;
-    default:
-      record (dump, cpu_index, leaf, 0);
-      break;
-    }
-}
-
-/* A range base's EAX is its maximum leaf; anything outside the range is not one. */
-static gboolean
-sane_range_max (guint32 base, guint32 max)
-{
-  return max >= base && max - base < MAX_RANGE_LEAVES;
-}
-
-/* Hypervisor leaves: 0x4000_0000, then further blocks every 0x100 (Xen and KVM move
- * theirs up when they also offer Hyper-V's), each printed up to its EAX; the first block
- * that does not answer is recorded too, as `cpuid` does, and ends the walk. */
-static void
-record_hypervisor_leaves (X86CpuidDump *dump, guint cpu_index)
-{
-  for (guint32 base = 0x40000000; base < 0x40010000; base += 0x100)
-    {
-      X86CpuidLeaf signature = record (dump, cpu_index, base, 0);
-
-      if (!sane_range_max (base, signature.eax))
-        break;
-      for (guint32 leaf = base + 1; leaf <= signature.eax; leaf++)
-        record (dump, cpu_index, leaf, 0);
-    }
-}
-
-static gboolean
-vendor_is (const X86CpuidLeaf *leaf0, const char *vendor)
-{
-  char name[13];
-
-  memcpy (name, &leaf0->ebx, 4);
-  memcpy (name + 4, &leaf0->edx, 4);
-  memcpy (name + 8, &leaf0->ecx, 4);
-  name[12] = '\0';
-  return strcmp (name, vendor) == 0;
-}
-
 void
 x86_host_cpuid_walk_current (X86CpuidDump *dump, guint cpu_index)
 {
-  X86CpuidLeaf leaf0 = record (dump, cpu_index, 0, 0);
-  X86CpuidLeaf centaur;
-  X86CpuidLeaf extended;
-  guint32 max_basic = MIN (leaf0.eax, MAX_RANGE_LEAVES - 1);
-
-  for (guint32 leaf = 1; leaf <= max_basic; leaf++)
-    record_basic_leaf (dump, cpu_index, leaf);
-
-  if (max_basic >= 1 && (x86_cpuid_dump_get (dump, cpu_index, 1, 0, 2) & (1u << 31)))
-    record_hypervisor_leaves (dump, cpu_index);
-
-  extended = record (dump, cpu_index, 0x80000000, 0);
-  if (sane_range_max (0x80000000, extended.eax))
-    for (guint32 leaf = 0x80000001; leaf <= extended.eax; leaf++)
-      record_extended_leaf (dump, cpu_index, leaf);
-
-  centaur = read_leaf (0xc0000000, 0);
-  if (vendor_is (&leaf0, "CentaurHauls") || vendor_is (&leaf0, "  Shanghai  ")
-      || (sane_range_max (0xc0000000, centaur.eax) && centaur.eax > 0xc0000000))
-    {
-      x86_cpuid_dump_set (dump, cpu_index, &centaur);
-      if (sane_range_max (0xc0000000, centaur.eax))
-        for (guint32 leaf = 0xc0000001; leaf <= centaur.eax; leaf++)
-          record (dump, cpu_index, leaf, 0);
-    }
+  x86_host_cpuid_walk (dump, cpu_index, read_instruction, NULL);
 }
 
 /* The CPUs of /sys/devices/system/cpu/online ("0-3,8-11"), else those the process may run on. */
