@@ -65,7 +65,8 @@ read_cpuid (const CliOptions *options, int cpu_number, GError **error)
 }
 
 static gboolean
-print_cpuid (const CliOptions *options, const X86CpuidDump *dump, GError **error)
+print_cpuid (const CliOptions *options, const X86CpuidDump *dump, gboolean options_cpu_given,
+             GError **error)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   g_autoptr (X86CpuIdentity) identity = NULL;
@@ -77,6 +78,13 @@ print_cpuid (const CliOptions *options, const X86CpuidDump *dump, GError **error
     {
     case CLI_FORMAT_TEXT:
       cli_text_cpuid (dump, out);
+      /* One CPU is headed as `cpuid -1r` heads it, so the two outputs are the same text; a
+       * bare "CPU:" reads back as one CPU, which is all such a dump holds. */
+      if (options_cpu_given && g_str_has_prefix (out->str, "CPU "))
+        {
+          const char *colon = strchr (out->str, ':');
+          g_string_erase (out, 3, colon - out->str - 3);
+        }
       return cli_output_print (out->str, error);
 
     case CLI_FORMAT_XML:
@@ -124,7 +132,7 @@ run_cpuid (const CliOptions *options, GError **error)
   dump = read_cpuid (options, cpu_number, error);
   if (dump == NULL)
     return -1;
-  if (!print_cpuid (options, dump, error))
+  if (!print_cpuid (options, dump, cpu_option != NULL, error))
     return -1;
   return CLI_EXIT_OK;
 }
