@@ -8,8 +8,10 @@
  * libvirt's map and random policies; sometimes host-model, host-passthrough or maximum;
  * check absent, none, partial or full. For each: `vcpuprobe check DOMAIN --format json`
  * (exit 0 pass, 1 fail), then a start in a private libvirt (tests/libvirt/). They agree
- * when libvirt started exactly the domains vcpuprobe passed. Where vcpuprobe gives an
- * updated definition, that definition, with check='full', must start too.
+ * when libvirt started exactly the domains vcpuprobe passed. For each domain that
+ * started, the guest CPU vcpuprobe predicted must be the vCPU QEMU created (its
+ * feature-words, read through libvirt). Where vcpuprobe gives an updated definition, that
+ * definition, with check='full', must start too, with the same guest.
  *
  * First, for each accelerator, the host-model CPU vcpuprobe resolves a host-model domain to
  * must be libvirt's own from its domain capabilities: the same model, the same required
@@ -22,6 +24,7 @@
  * (default /usr/share/libvirt/cpu_map). */
 #include "tests/test-util.h"
 #include "tests/libvirt/libvirt-harness.h"
+#include "x86/feature-set.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +408,7 @@ typedef struct {
   guint domains, agreed;
   guint updated, updated_started;
   guint libvirt_started, vcpuprobe_passed, vcpuprobe_errors;
+  guint guests, guests_equal;
   double libvirt_seconds, started_seconds;
   guint libvirt_runs, started_runs;
 } Tally;
@@ -424,6 +428,64 @@ vcpuprobe_reasons (json_object *result, const Run *run)
       g_string_append_printf (text, "%s%s", i > 0 ? "; " : "",
                               json_object_get_string (json_object_array_get_idx (problems, i)));
   return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* The names of @array (a JSON array of strings) not in @other, space-separated. */
+static char *
+names_missing_from (json_object *array, json_object *other)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (size_t i = 0; i < json_object_array_length (array); i++)
+    {
+      const char *name = json_object_get_string (json_object_array_get_idx (array, i));
+      gboolean found = FALSE;
+
+      for (size_t j = 0; !found && j < json_object_array_length (other); j++)
+        found = g_strcmp0 (name, json_object_get_string (json_object_array_get_idx (other, j))) == 0;
+      if (!found)
+        g_string_append_printf (text, " %s", name);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* Compares the guest vcpuprobe predicted (@result's guest.enabled) with the vCPU libvirt
+ * started (@start's feature-words); prints the difference. */
+static void
+compare_guest (json_object *result, const LibvirtStart *start, Tally *tally)
+{
+  json_object *reply = NULL, *words = NULL, *guest = NULL, *predicted = NULL, *real;
+  X86FeatureSet real_set;
+  g_autoptr (GError) error = NULL;
+
+  if (result == NULL || start->feature_words == NULL
+      || !json_object_object_get_ex (result, "guest", &guest)
+      || !json_object_object_get_ex (guest, "enabled", &predicted))
+    return;
+  reply = json_tokener_parse (start->feature_words);
+  if (reply == NULL || !json_object_object_get_ex (reply, "return", &words)
+      || !x86_feature_set_from_feature_words (&real_set, words, NULL, &error))
+    {
+      printf ("      the started vCPU's feature-words cannot be read: %s\n",
+              error != NULL ? error->message : start->feature_words);
+      json_object_put (reply);
+      return;
+    }
+  real = x86_feature_set_to_names_json (&real_set);
+  tally->guests++;
+  {
+    g_autofree char *only_real = names_missing_from (real, predicted);
+    g_autofree char *only_predicted = names_missing_from (predicted, real);
+
+    if (*only_real == '\0' && *only_predicted == '\0')
+      tally->guests_equal++;
+    else
+      printf ("      the predicted guest is not the started vCPU: only in the vCPU:%s; "
+              "only predicted:%s\n", *only_real != '\0' ? only_real : " -",
+              *only_predicted != '\0' ? only_predicted : " -");
+  }
+  json_object_put (real);
+  json_object_put (reply);
 }
 
 static LibvirtStart *
@@ -501,6 +563,9 @@ judge_domain (LibvirtHarness *harness, const char *directory, guint index, guint
         printf ("      libvirt's -cpu %s\n", start->qemu_cpu_arg);
     }
 
+  if (start->started)
+    compare_guest (result, start, tally);
+
   if (result != NULL && json_object_object_get_ex (result, "xml", &xml_member))
     json_object_object_get_ex (xml_member, "updated", &updated);
   if (updated != NULL && json_object_is_type (updated, json_type_string))
@@ -514,7 +579,10 @@ judge_domain (LibvirtHarness *harness, const char *directory, guint index, guint
 
       tally->updated++;
       tally->updated_started += updated_start->started;
-      if (!updated_start->started)
+      /* It must give the guest predicted for the original. */
+      if (updated_start->started)
+        compare_guest (result, updated_start, tally);
+      else
         printf ("      its updated definition does not start under check='full': %s\n"
                 "%s", updated_start->error, updated_cpu);
     }
@@ -603,6 +671,7 @@ main (void)
   test_rmdir_r (directory);
 
   printf ("\nhost-model CPU equals libvirt's: %u/%u\n", host_models_agreed, host_models);
+  printf ("predicted guest equals the started vCPU: %u/%u\n", tally.guests_equal, tally.guests);
   printf ("verdict agrees with libvirt: %u/%u (libvirt started %u, vcpuprobe passed %u, "
           "vcpuprobe gave no verdict %u)\n"
           "updated definitions that start under check='full': %u/%u\n"
@@ -615,7 +684,7 @@ main (void)
           tally.started_runs > 0 ? tally.started_seconds / tally.started_runs : 0.0,
           tally.started_runs);
   status = tally.agreed == tally.domains && tally.updated_started == tally.updated
-           && host_models_agreed == host_models ? 0 : 1;
+           && tally.guests_equal == tally.guests && host_models_agreed == host_models ? 0 : 1;
   g_ptr_array_unref (map.models);
   g_ptr_array_unref (map.features);
   g_ptr_array_unref (map.non_migratable);

@@ -200,12 +200,13 @@ libvirt_harness_host_model (LibvirtHarness *harness, const char *domain_type,
   return g_strndup (start, end - start);
 }
 
-/* The text of @out between the line "@@@from" and the line "@@@to" (or the end). */
+/* The text of @out between the marks "@@@from" and "@@@to" (or the end), stripped. virsh's
+ * echo may end its mark without a newline, so the marks are found wherever they stand. */
 static char *
 section (const char *out, const char *from, const char *to)
 {
-  g_autofree char *start_mark = g_strdup_printf ("@@@%s\n", from);
-  g_autofree char *end_mark = g_strdup_printf ("@@@%s\n", to);
+  g_autofree char *start_mark = g_strdup_printf ("@@@%s", from);
+  g_autofree char *end_mark = g_strdup_printf ("@@@%s", to);
   const char *start = strstr (out, start_mark);
   const char *end;
 
