@@ -8,6 +8,7 @@
 
 #include <string.h>
 #include <json-c/json.h>
+#include "probe/cpu-def.h"
 
 /* A cache of this program's own, so no earlier run's cache answers for QEMU; the domain
  * files beside it, since each case's TMPDIR must end empty. */
@@ -85,6 +86,57 @@ assert_sources (json_object *result, const char *binary, const char *accel, cons
   assert_string_equal (member_string (sources, "binary"), binary);
   assert_string_equal (member_string (sources, "accel"), accel);
   assert_string_equal (member_string (sources, "machine"), machine);
+}
+
+/* The parser takes the guest's accelerator, machine type and emulator from the <domain>
+ * that holds the chosen <cpu>, and nothing from elsewhere. */
+static void
+test_domain_parsed (void **state)
+{
+  static const char snapshot[] =
+    "<domainsnapshot>\n"
+    "  <name>s1</name>\n"
+    "  <domain type='qemu'>\n"
+    "    <os><type arch='x86_64' machine='pc-i440fx-2.4'>hvm</type></os>\n"
+    "    <cpu><model>Westmere</model></cpu>\n"
+    "    <devices>\n"
+    "      <emulator>\n        /usr/bin/qemu-system-x86_64\n      </emulator>\n"
+    "    </devices>\n"
+    "  </domain>\n"
+    "</domainsnapshot>\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpuDef) def = cpu_def_from_xml (snapshot, -1, "test.xml", &error);
+
+  assert_null (error);
+  assert_string_equal (def->domain_accel, "tcg");
+  assert_string_equal (def->domain_machine, "pc-i440fx-2.4");
+  assert_string_equal (def->domain_emulator, "/usr/bin/qemu-system-x86_64");
+
+  /* A bare <cpu>, or a <domain> without type, machine or emulator, says nothing. */
+  g_autoptr (CpuDef) bare = cpu_def_from_xml ("<cpu><model>Westmere</model></cpu>", -1, "test.xml",
+                                              &error);
+  assert_null (error);
+  assert_null (bare->domain_accel);
+  assert_null (bare->domain_machine);
+  assert_null (bare->domain_emulator);
+  g_autoptr (CpuDef) untyped = cpu_def_from_xml ("<domain><os><type machine=''>hvm</type></os>"
+                                                 "<cpu><model>Westmere</model></cpu></domain>",
+                                                 -1, "test.xml", &error);
+  assert_null (error);
+  assert_null (untyped->domain_accel);
+  assert_null (untyped->domain_machine);
+
+  /* kvm is kvm; a type QEMU does not run is refused where the domain starts. */
+  g_autoptr (CpuDef) kvm = cpu_def_from_xml ("<domain type='kvm'><cpu><model>Westmere</model>"
+                                             "</cpu></domain>", -1, "test.xml", &error);
+  assert_null (error);
+  assert_string_equal (kvm->domain_accel, "kvm");
+  g_autoptr (CpuDef) xen = cpu_def_from_xml ("<domain type='xen'>\n  <cpu><model>Westmere</model>"
+                                             "</cpu>\n</domain>", -1, "test.xml", &error);
+  assert_null (xen);
+  assert_true (g_error_matches (error, CPU_DEF_ERROR, CPU_DEF_ERROR_INVALID));
+  assert_string_equal (error->message,
+                       "test.xml:1:1: domain type 'xen' is not one QEMU runs (expected kvm or qemu)");
 }
 
 /* type='qemu' on pc-i440fx-1.4 is tcg on pc-i440fx-1.4: the same guest as those options
@@ -242,6 +294,7 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_domain_parsed),
     TEST_CASE_IN_TMPDIR (test_domain_type_and_machine),
     TEST_CASE_IN_TMPDIR (test_options_override_domain),
     TEST_CASE_IN_TMPDIR (test_machine_alias_resolved),
