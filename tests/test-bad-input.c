@@ -887,7 +887,7 @@ static const BadCpu bad_cpus[] = {
   { NULL, "Haswell,+", NULL },
   { NULL, "Haswell,+avx99", "avx99" },
   { NULL, "Haswell,avx2=maybe", "maybe" },
-  { NULL, "Haswell,+avx2,-avx2", "avx2" },
+  { NULL, "Haswell,+avx2=on", "avx2=on" },
   { NULL, "Haswell,=on", NULL },
   { NULL, "Haswell,-cmt", "cmt" },
   { NULL, "No-Such-Model", NULL },
@@ -987,7 +987,7 @@ test_valgrind (void **state)
   valgrind_case (OPTIONS ("--replay", bad_replay, "qmp", "query-version"), 2);
   valgrind_case (OPTIONS ("--cpuid-dump", bad_dump, "cpuid"), 2);
   valgrind_case (OPTIONS ("--replay", recording, "check", bad_cpu), 2);
-  valgrind_case (OPTIONS ("--replay", recording, "expand", "Haswell,+avx2,-avx2"), 2);
+  valgrind_case (OPTIONS ("--replay", recording, "expand", "Haswell,+avx2=on"), 2);
   valgrind_case (OPTIONS ("--qemu", crash, "--no-cache", "--timeout", "20", "expand", "Haswell"), 3);
   valgrind_case (OPTIONS ("--qemu", crash, "--no-cache", "--timeout", "20", "models"), 3);
   valgrind_case (OPTIONS ("--qemu", flood, "--timeout", "20", "qmp", "query-version"), 3);
