@@ -28,6 +28,11 @@ typedef struct {
    * command list names qmp_capabilities. */
   const char *marker_name;
   gboolean marker_present;
+  /* Other lists of names a replies-only file holds, which this one is not: property lists
+   * (qom-list, device-list-properties) give each name a "type", QOM type lists always name
+   * "container" (registered by every QEMU), and event lists (query-events) name only
+   * UPPER_CASE events, as QAPI spells every event. */
+  gboolean not_types_or_events;
 } ReplyShape;
 
 static const ReplyShape reply_shapes[] = {
@@ -38,7 +43,7 @@ static const ReplyShape reply_shapes[] = {
   { .command = "query-commands", .kind = SHAPE_OBJECT_LIST, .required = { "name" },
     .only_required = TRUE, .marker_name = "qmp_capabilities", .marker_present = TRUE },
   { .command = "query-cpu-definitions", .kind = SHAPE_OBJECT_LIST, .required = { "name" },
-    .marker_name = "qmp_capabilities", .marker_present = FALSE },
+    .marker_name = "qmp_capabilities", .marker_present = FALSE, .not_types_or_events = TRUE },
   { .command = "query-cpu-model-expansion", .kind = SHAPE_OBJECT, .required = { "model" },
     .check = CHECK_EXPANSION_MODEL },
   { .command = "query-machines", .kind = SHAPE_OBJECT_LIST, .required = { "name", "cpu-max" } },
@@ -105,6 +110,32 @@ expansion_fits (json_object *arguments, json_object *reply_return)
 }
 
 static gboolean
+any_has_member (json_object *list, const char *key)
+{
+  size_t length = json_object_array_length (list);
+
+  for (size_t i = 0; i < length; i++)
+    if (json_object_object_get_ex (json_object_array_get_idx (list, i), key, NULL))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+all_names_upper_case (json_object *list)
+{
+  size_t length = json_object_array_length (list);
+
+  for (size_t i = 0; i < length; i++)
+    {
+      const char *name = string_member (json_object_array_get_idx (list, i), "name");
+      for (; name != NULL && *name != '\0'; name++)
+        if (g_ascii_islower (*name))
+          return FALSE;
+    }
+  return length > 0;
+}
+
+static gboolean
 lists_name (json_object *list, const char *name)
 {
   size_t length = json_object_array_length (list);
@@ -150,6 +181,9 @@ shape_fits (const ReplyShape *shape, json_object *arguments, json_object *reply_
     }
   if (fits && shape->marker_name != NULL)
     fits = lists_name (reply_return, shape->marker_name) == shape->marker_present;
+  if (fits && shape->not_types_or_events)
+    fits = !any_has_member (reply_return, "type") && !lists_name (reply_return, "container")
+           && !all_names_upper_case (reply_return);
   if (fits && shape->check == CHECK_EXPANSION_MODEL)
     fits = expansion_fits (arguments, reply_return);
   return fits;

@@ -399,6 +399,10 @@ check_replies_file (Report *report, const char *path)
       const char *version = json_object_get_string (member (member (host, "qemu"), "version"));
       if (g_strcmp0 (version, facts.version) != 0)
         report_problem (report, "%s: host: version %s, recorded %s", path, version, facts.version);
+      /* Known without any shape matching: qemu64, the default model of every x86_64 QEMU. */
+      if (facts.models != NULL && !names_contain (facts.models, "qemu64"))
+        report_problem (report, "%s: the list taken for query-cpu-definitions has no qemu64: it "
+                        "is not a CPU model list", path);
       if (facts.models != NULL)
         check_model_list (report, path, "host", host, facts.models);
       if (facts.host_known)

@@ -398,7 +398,18 @@ test_shape_table (void **state)
   json_object *type = json_tokener_parse ("{\"path\": \"/machine/unattached/device[0]\","
                                           " \"property\": \"type\"}");
   json_object *empty = json_tokener_parse ("{}");
+  /* What else a replies-only file of QEMU 1.5.3 lists by name: events, QOM types and
+   * device properties are not CPU models. */
+  json_object *events = json_tokener_parse ("[{\"name\": \"GUEST_PANICKED\"}, {\"name\": \"STOP\"}]");
+  json_object *types = json_tokener_parse ("[{\"name\": \"x86_64-cpu\"}, {\"name\": \"container\"}]");
+  json_object *properties = json_tokener_parse ("[{\"name\": \"rombar\", \"type\": \"uint32\"}]");
 
+  assert_false (qmp_replay_shape_fits ("query-cpu-definitions", NULL, events));
+  assert_false (qmp_replay_shape_fits ("query-cpu-definitions", NULL, types));
+  assert_false (qmp_replay_shape_fits ("query-cpu-definitions", NULL, properties));
+  json_object_put (events);
+  json_object_put (types);
+  json_object_put (properties);
   assert_true (qmp_replay_shape_fits ("query-commands", NULL, commands));
   assert_false (qmp_replay_shape_fits ("query-commands", NULL, definitions));
   assert_true (qmp_replay_shape_fits ("query-cpu-definitions", NULL, definitions));
