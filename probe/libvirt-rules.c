@@ -130,6 +130,33 @@ read_policies (const CpuDef *def, Policies *policies)
   cpu_def_add_features_with_policy (def, CPU_POLICY_FORBID, &policies->forbidden);
 }
 
+/* The features libvirt takes out of the definition before it builds the -cpu line
+ * (virQEMUCapsCPUFilterFeatures, qemuProcessDropUnknownCPUFeatures): those QEMU has no
+ * property for, and those this QEMU does not know. */
+static void
+dropped_features (const CpuDef *def, const LibvirtGuestFacts *facts, X86FeatureSet *dropped)
+{
+  x86_feature_set_clear (dropped);
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const X86Feature *feature = g_array_index (def->features, CpuFeature, i).feature;
+
+      if (x86_feature_qemu_property (feature) == NULL
+          || (facts->unknown_to_qemu != NULL && x86_feature_set_has (facts->unknown_to_qemu, feature)))
+        x86_feature_set_add (dropped, feature);
+    }
+}
+
+static void
+policies_without (Policies *policies, const X86FeatureSet *dropped)
+{
+  x86_feature_set_subtract (&policies->on, &policies->on, dropped);
+  x86_feature_set_subtract (&policies->forced, &policies->forced, dropped);
+  x86_feature_set_subtract (&policies->optional, &policies->optional, dropped);
+  x86_feature_set_subtract (&policies->off, &policies->off, dropped);
+  x86_feature_set_subtract (&policies->forbidden, &policies->forbidden, dropped);
+}
+
 /* What libvirt refuses whatever the check: at define time, names its map lacks
  * (virCPUValidateFeatures); at start, a model it lacks (x86ModelFromCPU); after start, a
  * required invtsc the guest does not have (qemuProcessVerifyCPUFeatures). */
@@ -176,7 +203,7 @@ expected_features (const LibvirtCpuModel *model, const Policies *policies,
 
 static void
 judge_full (LibvirtVerdict *verdict, const LibvirtCpuMap *map, const X86FeatureSet *expected,
-            const LibvirtGuestFacts *facts)
+            const Policies *policies, const LibvirtGuestFacts *facts)
 {
   const X86FeatureSet *known = libvirt_cpu_map_known (map);
   X86FeatureSet filtered_known;
@@ -186,6 +213,8 @@ judge_full (LibvirtVerdict *verdict, const LibvirtCpuMap *map, const X86FeatureS
   x86_feature_set_subtract (&verdict->missing, expected, facts->guest);
   x86_feature_set_intersect (&verdict->missing, &verdict->missing, known);
   x86_feature_set_intersect (&filtered_known, facts->filtered, known);
+  /* libvirt turns an optional feature off where the host lacks it: never filtered. */
+  x86_feature_set_subtract (&filtered_known, &filtered_known, &policies->optional);
   x86_feature_set_union (&verdict->missing, &verdict->missing, &filtered_known);
 }
 
@@ -262,7 +291,7 @@ partial_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
 /* The definition libvirt starts and that passes check='full': see the header. */
 static CpuDef *
 updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
-                    const X86FeatureSet *guest)
+                    const X86FeatureSet *dropped, const X86FeatureSet *guest)
 {
   CpuDef *updated = cpu_def_new (def->mode, def->model);
   guint n_features;
@@ -277,7 +306,8 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
     {
       CpuFeature entry = g_array_index (def->features, CpuFeature, i);
 
-      if (libvirt_cpu_map_feature_of (map, entry.feature) == NULL)
+      if (libvirt_cpu_map_feature_of (map, entry.feature) == NULL
+          || x86_feature_set_has (dropped, entry.feature))
         continue;
       if (entry.policy == CPU_POLICY_OPTIONAL)
         entry.policy = x86_feature_set_has (guest, entry.feature) ? CPU_POLICY_REQUIRE
@@ -321,7 +351,8 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
                                  ? libvirt_cpu_map_find_model (map, def->model) : NULL;
   gboolean compared = def->mode == CPU_MODE_CUSTOM || def->mode == CPU_MODE_HOST_MODEL;
   Policies policies;
-  X86FeatureSet expected;
+  Policies started;        /* after libvirt dropped what QEMU cannot take */
+  X86FeatureSet expected, dropped;
   g_autofree char *check_message = NULL;
 
   verdict->refusals = g_ptr_array_new_with_free_func (g_free);
@@ -331,11 +362,14 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
                   : verdict->check == CPU_CHECK_PARTIAL ? LIBVIRT_RULE_CHECK_PARTIAL
                   : LIBVIRT_RULE_CHECK_NONE;
   read_policies (def, &policies);
+  dropped_features (def, facts, &dropped);
+  started = policies;
+  policies_without (&started, &dropped);
   find_refusals (def, map, facts, verdict->refusals);
 
   /* Extra and missing are always worked out: the updated definition needs them. */
-  expected_features (model, &policies, facts->guest, &expected);
-  judge_full (verdict, map, &expected, facts);
+  expected_features (model, &started, facts->guest, &expected);
+  judge_full (verdict, map, &expected, &started, facts);
   if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && compared)
     {
       judge_partial (verdict, model, &policies, map, facts);
@@ -351,7 +385,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
     verdict->message = g_steal_pointer (&check_message);
   verdict->pass = verdict->message == NULL;
 
-  verdict->updated = updated_definition (def, map, verdict, facts->guest);
+  verdict->updated = updated_definition (def, map, verdict, &dropped, facts->guest);
   unnamed_changes (map, facts->added, &verdict->unnamed_added);
   unnamed_changes (map, facts->removed, &verdict->unnamed_removed);
   return verdict;

@@ -14,7 +14,11 @@
  *            features, R the force|require features and D the disable|forbid ones,
  *            expected = (M ∪ R) − D; extra = every feature of the map the guest has and
  *            expected lacks; missing = every feature of expected the guest lacks, and every
- *            feature of the map QEMU filtered. Either fails with libvirt's message
+ *            feature of the map QEMU filtered. Before start libvirt drops from the
+ *            definition the features QEMU has no property for (cmt, osxsave, ...; and
+ *            those this QEMU lacks), and settles each optional one by the host (on when
+ *            it has it, else off, so it is never filtered): R and D are taken after
+ *            that. Either fails with libvirt's message
  *            "guest CPU doesn't match specification: extra features: a,b, missing
  *            features: c" (map order, libvirt's names). Bits the map cannot name (the KVM
  *            paravirt leaf) are not judged.
@@ -92,6 +96,8 @@ typedef struct {
                                     * libvirt's host-model CPU for check='partial' is it
                                     * with QEMU's host model laid over it
                                     * (virQEMUCapsInitHostCPUModel's "full" CPU) */
+  const X86FeatureSet *unknown_to_qemu;  /* requested features this QEMU has no property
+                                         * for, or NULL */
   GArray *added;               /* of ProbeChange: the probe's layer reasons, for unnamed bits */
   GArray *removed;
 } LibvirtGuestFacts;

@@ -707,6 +707,7 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   x86_feature_set_subtract (&result->filtered, &input.expansion, &input.guest);
   result->supported_known = input.supported_known;
   result->supported = input.supported;
+  result->unknown_to_qemu = input.unknown_to_qemu;
   result->updated = updated_definition (def, result->guest_model, result->diff, &input.guest);
   result->cpu_string = cpu_def_to_qemu_cpu_string (result->updated,
                                                    !qmp_version_at_least (&guest.version, 2, 9, 0));

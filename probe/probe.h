@@ -57,6 +57,7 @@ typedef struct {
   X86FeatureSet filtered;      /* asked for, filtered out by the accelerator's support */
   gboolean supported_known;    /* @supported was read (not from a post-start alone) */
   X86FeatureSet supported;     /* QEMU's supported set: host (kvm) or max (tcg), migratable=off */
+  X86FeatureSet unknown_to_qemu;  /* requested features this QEMU has no property for */
   ProbeDiff *diff;
   CpuDef *updated;
   char *cpu_string;            /* -cpu that reproduces the guest on this QEMU */

@@ -296,6 +296,44 @@ test_partial_and_none (void **state)
   assert_non_null (strstr (full->message, "missing features: fma,avx512f"));
 }
 
+/* What libvirt settles or drops before it builds the -cpu line is not held against the
+ * guest: an optional feature the host lacks goes as off (never filtered), and a feature
+ * QEMU has no property for (cmt) or this QEMU lacks is left out. */
+static void
+test_full_settled_and_dropped (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  X86FeatureSet unknown;
+  g_autoptr (CpuDef) def = xml_def ("<cpu check='full'><model>Haswell-noTSX</model>"
+                                    "<feature policy='optional' name='avx512f'/>"
+                                    "<feature policy='optional' name='erms'/>"
+                                    "<feature policy='require' name='cmt'/>"
+                                    "<feature policy='require' name='avx512-fp16'/></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+  g_autofree char *xml = NULL;
+
+  facts_for_model (&facts, "Haswell-noTSX", "kvm", "", "");
+  add_names (&facts.filtered, "avx512f");
+  x86_feature_set_clear (&unknown);
+  add_names (&unknown, "avx512-fp16");
+  facts.facts.unknown_to_qemu = &unknown;
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  assert_true (verdict->pass);
+  xml = libvirt_verdict_updated_xml (verdict, installed_map);
+  assert_non_null (strstr (xml, "<feature policy='disable' name='avx512f'/>"));
+  assert_non_null (strstr (xml, "<feature policy='require' name='erms'/>"));
+  assert_null (strstr (xml, "cmt"));
+  assert_null (strstr (xml, "avx512-fp16"));
+
+  /* Without knowing what this QEMU lacks, the feature counts as asked for. */
+  facts.facts.unknown_to_qemu = NULL;
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  assert_string_equal (verdict->message, "guest CPU doesn't match specification: "
+                                         "missing features: avx512-fp16");
+}
+
 static void
 test_refusals (void **state)
 {
@@ -339,6 +377,7 @@ main (void)
     cmocka_unit_test (test_full),
     cmocka_unit_test (test_full_names_and_unnamed),
     cmocka_unit_test (test_partial_and_none),
+    cmocka_unit_test (test_full_settled_and_dropped),
     cmocka_unit_test (test_refusals),
   };
 

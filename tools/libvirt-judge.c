@@ -64,6 +64,7 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
     .filtered = &result->filtered,
     .supported_known = result->supported_known,
     .supported = &result->supported,
+    .unknown_to_qemu = &result->unknown_to_qemu,
     .added = result->diff->added,
     .removed = result->diff->removed,
   };
