@@ -63,13 +63,12 @@ probe_check_key_new (const ProbeCheckKeyInputs *inputs, GError **error)
 
   g_return_val_if_fail (inputs->definition != NULL && inputs->qemu_binary != NULL, NULL);
 
-  /* The CPU this process runs on: walking every CPU costs a wait for each one on a busy
-   * host, milliseconds a warm answer cannot spend. A host whose CPUs differ keeps an
-   * entry per kind of CPU. */
+  /* The CPU this thread runs on, without pinning a thread to it: walking every CPU costs
+   * a wait for each one on a busy host, milliseconds a warm answer cannot spend. A host
+   * whose CPUs differ keeps an entry per kind of CPU. */
   cpu = sched_getcpu ();
-  cpuid = x86_host_cpuid_read (cpu >= 0 ? cpu : -1, error);
-  if (cpuid == NULL)
-    return NULL;
+  cpuid = x86_cpuid_dump_new ();
+  x86_host_cpuid_walk_current (cpuid, x86_cpuid_dump_add_cpu (cpuid, cpu >= 0 ? (guint) cpu : 0));
   microcode = x86_host_microcode ();
   {
     ProbeCacheKeyInputs host_inputs = {

@@ -26,9 +26,9 @@ typedef struct {
 
 typedef struct ProbeCheckKey ProbeCheckKey;
 
-/* Reads what the key needs of this host (the CPUID of the CPU it runs on, microcode, the QEMU binary's
- * and /dev/kvm's inode and times, the CPU map directory's). Fails only when the QEMU
- * binary cannot be examined (PROBE_CACHE_ERROR_BINARY) or the CPUID cannot be read. */
+/* Reads what the key needs of this host (the CPUID of the CPU it runs on, microcode, the
+ * QEMU binary's and /dev/kvm's inode and times, the CPU map directory's). Fails only when
+ * the QEMU binary cannot be examined (PROBE_CACHE_ERROR_BINARY). */
 ProbeCheckKey *probe_check_key_new (const ProbeCheckKeyInputs *inputs, GError **error);
 void           probe_check_key_free (ProbeCheckKey *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeCheckKey, probe_check_key_free)
