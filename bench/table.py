@@ -85,7 +85,7 @@ def notch_ms(times):
 
 def check_exits(work, ident, merged):
     """Floors must exit 0; vcpuprobe as it did in the run the floor was derived from."""
-    expected = {"floor": 0, "shell": 0}
+    expected = {"floor": 0, "shell": 0, "base": 0}
     derived_path = f"{work}/{ident}.derived"
     if os.path.exists(derived_path):
         expected["vcpuprobe"] = json.load(open(derived_path))["exit"]
@@ -141,12 +141,16 @@ def table(work):
                 misses.append(f"{text}: ratio {ratio:.2f} (vcpuprobe {probe - floor:+.1f} ms "
                               f"over a {floor:.1f} ms floor; target {target})")
         elif kind == "wall":
-            name = next(iter(merged))
+            name = next(n for n in merged if n != "base")
             probe = median_ms(merged[name][0])
             verdict = "" if target == "-" else "ok" if probe <= float(target) else "MISS"
             tgt = "" if target == "-" else f"<= {target}ms"
-            out.append(f"{text:58s} {'-':>8s} {probe:8.2f}ms {'':>6s} {tgt:>7s}  {verdict:4s} {loadavg} "
-                       f"(n={len(merged[name][0])})")
+            # with a base (the program started for --version): what the command adds to it
+            base = f"{median_ms(merged['base'][0]):6.2f}ms" if "base" in merged else f"{'-':>8s}"
+            part = (f"; {probe - median_ms(merged['base'][0]):.2f} ms over --version"
+                    if "base" in merged else "")
+            out.append(f"{text:58s} {base} {probe:8.2f}ms {'':>6s} {tgt:>7s}  {verdict:4s} {loadavg} "
+                       f"(n={len(merged[name][0])}{part})")
             if verdict == "MISS":
                 misses.append(f"{text}: {probe:.2f} ms (target {target} ms)")
         elif kind == "over":
