@@ -207,6 +207,32 @@ test_options_override_domain (void **state)
     }
 }
 
+/* A recording answers for the accelerator it ran under: replayed, the domain's own type
+ * does not override it, and the output says so. */
+static void
+test_replay_keeps_recorded_accel (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  g_autofree char *path = write_domain ("qemu", "pc-i440fx-2.4",
+                                        "<cpu><model>qemu64</model></cpu>", test_qemu_binary ());
+  g_autofree char *recording = g_build_filename (domain_dir, "domain.replies", NULL);
+  g_autoptr (TestRun) recorded = RUN ("--record", recording, "check", path, "--format", "json");
+  assert_true (recorded->status == 0 || recorded->status == 1);
+  json_object *live = test_parse_json (recorded->out);
+  assert_sources (live, "domain", "domain", "domain");
+
+  g_autoptr (TestRun) replayed = RUN ("--replay", recording, "check", path, "--format", "json");
+  test_assert_exit (replayed, recorded->status);
+  json_object *result = test_parse_json (replayed->out);
+  json_object *qemu = test_json_member (result, "qemu", json_type_object);
+
+  assert_sources (result, "option", "recording", "domain");
+  assert_string_equal (member_string (qemu, "accel"), "tcg");
+  assert_string_equal (member_string (qemu, "machine"), "pc-i440fx-2.4");
+  json_object_put (live);
+  json_object_put (result);
+}
+
 /* An alias of a machine type is resolved by QEMU's query-machines, as libvirt does. */
 static void
 test_machine_alias_resolved (void **state)
@@ -298,6 +324,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_domain_type_and_machine),
     TEST_CASE_IN_TMPDIR (test_options_override_domain),
     TEST_CASE_IN_TMPDIR (test_machine_alias_resolved),
+    TEST_CASE_IN_TMPDIR (test_replay_keeps_recorded_accel),
     TEST_CASE_IN_TMPDIR (test_domain_refused),
     TEST_CASE_IN_TMPDIR (test_host_model_resolved),
     TEST_CASE_IN_TMPDIR (test_passthrough_refused_under_tcg),
