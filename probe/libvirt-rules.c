@@ -201,14 +201,18 @@ expected_features (const LibvirtCpuModel *model, const Policies *policies,
   x86_feature_set_subtract (expected, expected, &policies->off);
 }
 
+/* virCPUx86UpdateLive. A host-passthrough or maximum CPU has no model to hold the guest
+ * to: only the features it disables count as extra when the guest has them. */
 static void
 judge_full (LibvirtVerdict *verdict, const LibvirtCpuMap *map, const X86FeatureSet *expected,
-            const Policies *policies, const LibvirtGuestFacts *facts)
+            const Policies *policies, gboolean passthrough, const LibvirtGuestFacts *facts)
 {
   const X86FeatureSet *known = libvirt_cpu_map_known (map);
   X86FeatureSet filtered_known;
 
   x86_feature_set_intersect (&verdict->extra, facts->guest, known);
+  if (passthrough)
+    x86_feature_set_intersect (&verdict->extra, &verdict->extra, &policies->off);
   x86_feature_set_subtract (&verdict->extra, &verdict->extra, expected);
   x86_feature_set_subtract (&verdict->missing, expected, facts->guest);
   x86_feature_set_intersect (&verdict->missing, &verdict->missing, known);
@@ -314,8 +318,6 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
                                                                    : CPU_POLICY_DISABLE;
       cpu_def_set_policy (updated, entry.feature, entry.policy);
     }
-  if (def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM)
-    return updated;
   for (guint i = 0; i < n_features; i++)
     {
       CpuPolicy policy;
@@ -349,7 +351,9 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   LibvirtVerdict *verdict = g_new0 (LibvirtVerdict, 1);
   const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
                                  ? libvirt_cpu_map_find_model (map, def->model) : NULL;
-  gboolean compared = def->mode == CPU_MODE_CUSTOM || def->mode == CPU_MODE_HOST_MODEL;
+  /* host-passthrough and maximum are compared after start only (virCPUx86UpdateLive),
+   * never before (qemuProcessUpdateGuestCPU leaves them as they are). */
+  gboolean passthrough = def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM;
   Policies policies;
   Policies started;        /* after libvirt dropped what QEMU cannot take */
   X86FeatureSet expected, dropped;
@@ -369,14 +373,13 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
 
   /* Extra and missing are always worked out: the updated definition needs them. */
   expected_features (model, &started, facts->guest, &expected);
-  judge_full (verdict, map, &expected, &started, facts);
-  if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && compared)
+  judge_full (verdict, map, &expected, &started, passthrough, facts);
+  if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && !passthrough)
     {
       judge_partial (verdict, model, &policies, map, facts);
       check_message = partial_message (map, verdict);
     }
-  /* libvirt never compares a host-passthrough or maximum CPU after start. */
-  else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL && compared)
+  else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL)
     check_message = full_message (map, verdict);
 
   if (verdict->refusals->len > 0)

@@ -29,6 +29,10 @@
  *            required features: a, b", or has a forbid feature ("Host CPU provides
  *            forbidden features: a").
  *   none     nothing is compared.
+ *   host-passthrough and maximum have no model: check full holds the guest to their
+ *   required features only (extra: a feature they disable that the guest has; missing: a
+ *   required or filtered one), and partial compares nothing, as libvirt leaves these
+ *   modes alone before start.
  *   Whatever the check, libvirt refuses a feature its map does not know ("unknown CPU
  *   feature: kvmclock"), a model it does not know ("Unknown CPU model Westmere-v1") and a
  *   required invtsc the guest lacks ("host doesn't support invariant TSC").
@@ -36,9 +40,7 @@
  * The updated definition: the requested model, unversioned; the definition's features the
  *   map knows, optional ones resolved by the guest; every extra feature required and every
  *   missing one disabled, in libvirt's names; check='full'. It starts under check='full'
- *   and gives the same guest. What differs and the map cannot name is listed apart.
- *   host-passthrough and maximum are never compared after start: theirs is the
- *   definition itself, less what the map cannot name. */
+ *   and gives the same guest. What differs and the map cannot name is listed apart. */
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>

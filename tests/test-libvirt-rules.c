@@ -334,6 +334,38 @@ test_full_settled_and_dropped (void **state)
                                          "missing features: avx512-fp16");
 }
 
+/* maximum and host-passthrough have no model: under check='full' only what they name is
+ * held against the guest (the private libvirt harness: "maximum, check='full', require
+ * serialize" under tcg is refused with "missing features: serialize"). */
+static void
+test_full_without_model (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) def = xml_def ("<cpu mode='maximum' check='full'>"
+                                    "<feature policy='require' name='serialize'/>"
+                                    "<feature policy='disable' name='pbe'/></cpu>");
+  g_autoptr (CpuDef) quiet = xml_def ("<cpu mode='host-passthrough' check='full'/>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+
+  facts_for_model (&facts, "Nehalem", "tcg", "hypervisor pbe", "");
+  add_names (&facts.filtered, "serialize");
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  assert_string_equal (verdict->message, "guest CPU doesn't match specification: "
+                                         "extra features: pbe, missing features: serialize");
+  /* Asking for nothing, nothing is filtered, and whatever the guest has is right. */
+  x86_feature_set_clear (&facts.filtered);
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (quiet, installed_map, &facts.facts);
+  assert_true (verdict->pass);
+  add_names (&facts.filtered, "serialize");
+  /* check='partial' compares nothing for these modes. */
+  def->check = CPU_CHECK_PARTIAL;
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+  assert_true (verdict->pass);
+}
+
 static void
 test_refusals (void **state)
 {
@@ -378,6 +410,7 @@ main (void)
     cmocka_unit_test (test_full_names_and_unnamed),
     cmocka_unit_test (test_partial_and_none),
     cmocka_unit_test (test_full_settled_and_dropped),
+    cmocka_unit_test (test_full_without_model),
     cmocka_unit_test (test_refusals),
   };
 
