@@ -2,6 +2,8 @@
  * driver through virsh, and reports what libvirt did. */
 #include "tests/libvirt/libvirt-harness.h"
 
+#include "tests/test-util.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,32 +31,13 @@ static const char qemu_conf[] =
   "namespaces = [ ]\n"
   "cgroup_controllers = [ ]\n";
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
 void
 libvirt_harness_free (LibvirtHarness *harness)
 {
   if (harness == NULL)
     return;
   if (harness->root != NULL)
-    remove_tree (harness->root);
+    test_rmdir_r (harness->root);
   g_free (harness->virsh);
   g_free (harness->root);
   g_free (harness->uri);
