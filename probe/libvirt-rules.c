@@ -292,12 +292,29 @@ partial_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
   return NULL;
 }
 
+/* The model libvirt knows for @model: itself, or for QEMU's first version of a model
+ * libvirt knows ("Westmere-v1") the unversioned name, which libvirt passes and QEMU
+ * resolves to that version on the machine types libvirt's map was written for. */
+static const char *
+model_known_to_libvirt (const LibvirtCpuMap *map, const char *model)
+{
+  g_autofree char *unversioned = NULL;
+  const LibvirtCpuModel *known;
+
+  if (model == NULL || libvirt_cpu_map_find_model (map, model) != NULL
+      || !g_str_has_suffix (model, "-v1"))
+    return model;
+  unversioned = g_strndup (model, strlen (model) - strlen ("-v1"));
+  known = libvirt_cpu_map_find_model (map, unversioned);
+  return known != NULL ? known->name : model;
+}
+
 /* The definition libvirt starts and that passes check='full': see the header. */
 static CpuDef *
 updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
                     const X86FeatureSet *dropped, const X86FeatureSet *guest)
 {
-  CpuDef *updated = cpu_def_new (def->mode, def->model);
+  CpuDef *updated = cpu_def_new (def->mode, model_known_to_libvirt (map, def->model));
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
 
@@ -349,8 +366,9 @@ LibvirtVerdict *
 libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts)
 {
   LibvirtVerdict *verdict = g_new0 (LibvirtVerdict, 1);
+  /* A refused "-v1" name is judged as the name libvirt knows, for the updated definition. */
   const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
-                                 ? libvirt_cpu_map_find_model (map, def->model) : NULL;
+    ? libvirt_cpu_map_find_model (map, model_known_to_libvirt (map, def->model)) : NULL;
   /* host-passthrough and maximum are compared after start only (virCPUx86UpdateLive),
    * never before (qemuProcessUpdateGuestCPU leaves them as they are). */
   gboolean passthrough = def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM;
