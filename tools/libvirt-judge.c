@@ -9,6 +9,7 @@ cli_judge_clear (CliJudge *judge)
   g_clear_pointer (&judge->map, libvirt_cpu_map_free);
   g_clear_pointer (&judge->no_map_reason, g_free);
   g_clear_pointer (&judge->original, cpu_def_free);
+  g_clear_pointer (&judge->started, cpu_def_free);
   g_clear_pointer (&judge->verdict, libvirt_verdict_free);
 }
 
@@ -84,6 +85,8 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
   if (host != NULL && host->hardware_known)
     facts.host_cpuid = &host->hardware;
   g_clear_pointer (&judge->verdict, libvirt_verdict_free);
+  g_clear_pointer (&judge->started, cpu_def_free);
+  judge->started = cpu_def_copy (started);
   judge->verdict = libvirt_rules_judge (started, judge->map, &facts);
 }
 
@@ -145,7 +148,7 @@ cli_judge_amend_json (const CliJudge *judge, json_object *root)
     }
 
   libvirt = libvirt_verdict_to_json (verdict, judge->map);
-  asked = libvirt_rules_qemu_definition (judge->original, judge->map);
+  asked = libvirt_rules_qemu_definition (judge->started, judge->map);
   cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
   json_object_object_add (libvirt, "cpu_string", cpu_string != NULL
                           ? json_object_new_string (cpu_string) : NULL);
@@ -209,7 +212,7 @@ cli_judge_text (const CliJudge *judge, gboolean is_check, GString *out)
                               judge->no_map_reason != NULL ? judge->no_map_reason : "");
       return FALSE;
     }
-  asked = libvirt_rules_qemu_definition (judge->original, judge->map);
+  asked = libvirt_rules_qemu_definition (judge->started, judge->map);
   cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
   g_string_append_printf (out, "\nRule: %s (check='%s'%s, libvirt CPU map %s)\n",
                           libvirt_rule_name (verdict->rule), cpu_check_name (verdict->check),

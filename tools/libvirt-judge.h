@@ -16,6 +16,8 @@ typedef struct {
   LibvirtCpuMap *map;          /* NULL: no map (see @no_map_reason), or not libvirt input */
   char *no_map_reason;         /* why libvirt input is judged by QEMU's model, or NULL */
   CpuDef *original;            /* the user's definition (libvirt input only) */
+  CpuDef *started;             /* after cli_judge_finish(): what libvirt starts (host-model
+                                * resolved), with a map */
   LibvirtVerdict *verdict;     /* after cli_judge_finish(), with a map */
 } CliJudge;
 
