@@ -21,7 +21,8 @@
  * Every disagreement is printed with both sides; the program fails on any. Skips (77),
  * saying why, where QEMU or libvirt cannot run. VCPUPROBE_LIBVIRT_DOMAINS sets the
  * number of domains (default 40), VCPUPROBE_LIBVIRT_CPU_MAP libvirt's CPU map directory
- * (default /usr/share/libvirt/cpu_map). */
+ * (default /usr/share/libvirt/cpu_map), VCPUPROBE_LIBVIRT_CHECK_OPTIONS options given to
+ * every `vcpuprobe check` (e.g. "--method post-start"). */
 #include "tests/test-util.h"
 #include "tests/libvirt/libvirt-harness.h"
 #include "x86/feature-set.h"
@@ -518,7 +519,9 @@ judge_domain (LibvirtHarness *harness, const char *directory, guint index, guint
   g_autofree char *xml = domain_xml (name, domain_type, machine, cpu, test_qemu_binary ());
   g_autofree char *file_name = g_strdup_printf ("%s.xml", name);
   g_autofree char *path = g_build_filename (directory, file_name, NULL);
-  const char *args[] = { "check", path, "--format", "json", NULL };
+  const char *extra = g_getenv ("VCPUPROBE_LIBVIRT_CHECK_OPTIONS");
+  g_auto (GStrv) options = g_strsplit (extra != NULL ? extra : "", " ", -1);
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
   g_auto (Run) run = { 0 };
   json_object *result = NULL, *verdict = NULL, *xml_member, *updated = NULL;
   g_autoptr (LibvirtStart) start = NULL;
@@ -529,7 +532,15 @@ judge_domain (LibvirtHarness *harness, const char *directory, guint index, guint
       printf ("cannot write %s\n", path);
       exit (1);
     }
-  run_vcpuprobe (args, &run);
+  for (guint i = 0; options[i] != NULL; i++)
+    if (*options[i] != '\0')
+      g_ptr_array_add (args, options[i]);
+  g_ptr_array_add (args, "check");
+  g_ptr_array_add (args, path);
+  g_ptr_array_add (args, "--format");
+  g_ptr_array_add (args, "json");
+  g_ptr_array_add (args, NULL);
+  run_vcpuprobe ((const char *const *) args->pdata, &run);
   if (run.status == 0 || run.status == 1)
     result = json_tokener_parse (run.out);
   if (result != NULL)
