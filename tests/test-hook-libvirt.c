@@ -299,11 +299,78 @@ test_hook_in_libvirtd (void **state)
     }
 }
 
+/* Random domains, seeded (the seed is printed; VCPUPROBE_HOOK_SEED repeats a run): named
+ * models usable here and not, a few features with any policy, every check mode, both
+ * accelerators, old and new machine types. Which of them this host can run is for libvirt
+ * to find out, not for this list. */
+static void
+test_hook_on_random_domains (void **state)
+{
+  static const char *const models[] = {
+    "qemu64", "kvm64", "core2duo", "Nehalem", "Westmere", "SandyBridge", "Haswell-noTSX",
+    "Skylake-Client", "Cascadelake-Server", "Icelake-Server", "Opteron_G3", "EPYC",
+  };
+  static const char *const features[] = {
+    "vmx", "svm", "x2apic", "pcid", "avx2", "aes", "lahf_lm", "pdpe1gb", "ssse3", "hle",
+    "monitor", "arat",
+  };
+  static const char *const policies[] = { "require", "disable", "force", "optional", "forbid" };
+  static const char *const checks[] = { NULL, "none", "partial", "full" };
+  static const char *const machines[] = { "pc", "q35", "pc-i440fx-2.4" };
+  const char *seed_text = g_getenv ("VCPUPROBE_HOOK_SEED");
+  guint32 seed = seed_text != NULL ? (guint32) g_ascii_strtoull (seed_text, NULL, 10)
+                                   : (guint32) g_get_real_time ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  guint n = test_kvm_usable () ? 40 : 24;
+
+  if (skip_reason != NULL)
+    {
+      print_message ("SKIP: %s\n", skip_reason);
+      skip ();
+    }
+  print_message ("seed %u (VCPUPROBE_HOOK_SEED=%u repeats it)\n", seed, seed);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GString) cpu = g_string_new (NULL);
+      g_autofree char *name = g_strdup_printf ("r%02u", i);
+      g_autofree char *xml = NULL;
+      g_autofree char *domain = NULL;
+      const char *check = checks[g_rand_int_range (rand, 0, G_N_ELEMENTS (checks))];
+      const char *type = test_kvm_usable () && g_rand_boolean (rand) ? "kvm" : "qemu";
+      const char *machine = machines[g_rand_int_range (rand, 0, G_N_ELEMENTS (machines))];
+      int n_features = g_rand_int_range (rand, 0, 4);
+      guint first = g_rand_int_range (rand, 0, G_N_ELEMENTS (features));
+
+      g_string_append (cpu, "  <cpu mode='custom' match='exact'");
+      if (check != NULL)
+        g_string_append_printf (cpu, " check='%s'", check);
+      g_string_append_printf (cpu, "><model fallback='forbid'>%s</model>",
+                              models[g_rand_int_range (rand, 0, G_N_ELEMENTS (models))]);
+      /* distinct features: consecutive entries of the list from a random one */
+      for (int f = 0; f < n_features; f++)
+        g_string_append_printf (cpu, "<feature policy='%s' name='%s'/>",
+                                policies[g_rand_int_range (rand, 0, G_N_ELEMENTS (policies))],
+                                features[(first + f) % G_N_ELEMENTS (features)]);
+      g_string_append (cpu, "</cpu>\n");
+      xml = domain_xml (name, type, cpu->str);
+      /* the machine type too */
+      {
+        g_auto (GStrv) parts = g_strsplit (xml, "machine='pc'", 2);
+        g_autofree char *with = g_strdup_printf ("machine='%s'", machine);
+
+        domain = g_strjoinv (with, parts);
+      }
+      print_message ("%s: %s %s %s", name, type, machine, cpu->str);
+      check_domain (name, domain);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_hook_in_libvirtd),
+    cmocka_unit_test (test_hook_on_random_domains),
   };
   int failed;
 
