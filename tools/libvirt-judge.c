@@ -172,6 +172,14 @@ cli_judge_amend_json (const CliJudge *judge, json_object *root)
   json_object_object_add (root, "requested", definition_json (judge->original, FALSE));
   json_object_object_add (root, "original", definition_json (judge->original, TRUE));
   json_object_object_add (root, "updated", definition_json (verdict->updated, TRUE));
+  /* The -cpu that reproduces the guest: the one libvirt builds for the updated definition. */
+  {
+    g_autoptr (CpuDef) updated_asked = libvirt_rules_qemu_definition (verdict->updated, judge->map);
+    g_autofree char *updated_line = cpu_def_to_qemu_cpu_string (updated_asked, FALSE);
+
+    json_object_object_add (root, "cpu_string", updated_line != NULL
+                            ? json_object_new_string (updated_line) : NULL);
+  }
   if (json_object_object_get_ex (root, "xml", &xml))
     {
       g_autofree char *original_xml = cpu_def_to_xml (judge->original);

@@ -49,7 +49,8 @@ gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
  * libvirt's rules) and "libvirt_map_note"; with libvirt's rules, "verdict" and
  * "problems" become libvirt's (the QEMU-model judgement moves to "qemu_model"{verdict,
  * problems}), "requested", "original" and "xml.original" the user's definition, and
- * "updated" and "xml.updated" the definition libvirt accepts. */
+ * "updated" and "xml.updated" the definition libvirt accepts, "cpu_string" the -cpu libvirt
+ * builds for it. */
 void cli_judge_amend_json (const CliJudge *judge, json_object *root);
 
 /* Text: the rule line; with libvirt's rules also libvirt's -cpu, verdict and message and
