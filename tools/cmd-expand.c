@@ -6,6 +6,7 @@
 #include <string.h>
 #include "probe/probe.h"
 #include "qmp/launch.h"
+#include "tools/answer-cache.h"
 #include "tools/commands.h"
 #include "tools/cpu-mode.h"
 #include "tools/guest-origin.h"
@@ -194,8 +195,10 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (X86CpuidDump) dump = NULL;
+  g_auto (CliAnswerCache) answers = { 0 };
   ProbeOptions probe;
   CliGuestOrigin origin;
+  int status;
 
   def = cpu_def_from_argument (argument, error);
   if (def == NULL)
@@ -203,6 +206,10 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       classify_input_error (*error, argument);
       return -1;
     }
+  /* Asked before on this host: printed again without QEMU or libvirt's map. */
+  if (cli_answer_cache_replay (&answers, options, is_check ? "check" : "expand", argument, def,
+                               strict, &status, error))
+    return status;
   if (!cli_judge_start (&judge, options, argument, def, error))
     return -1;
   /* A domain XML names its QEMU, accelerator and machine type; options still win. */
@@ -242,7 +249,9 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   cli_judge_finish (&judge, started, result, dump, probe.qemu_is_local);
   if (!print_result (options, &origin, source, result, &judge, is_check, error))
     return -1;
-  return is_check && !cli_judge_pass (&judge, result) ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
+  status = is_check && !cli_judge_pass (&judge, result) ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;
+  cli_answer_cache_keep (&answers, status);
+  return status;
 }
 
 static int
