@@ -7,6 +7,7 @@
 #include "probe/libvirt-cpu-map.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 
 static char *cache_dir;
@@ -294,8 +295,8 @@ test_updated_round_trip (void **state)
 {
   static const char *const cpus[] = {
     "<cpu check='full'><model>EPYC</model><feature policy='require' name='pclmuldq'/></cpu>",
-    "<cpu check='full'><model>Icelake-Server</model>"
-    "<feature policy='disable' name='lahf_lm'/></cpu>",
+    ("<cpu check='full'><model>Icelake-Server</model>"
+     "<feature policy='disable' name='lahf_lm'/></cpu>"),
     "<cpu check='partial'><model>Nehalem</model></cpu>",
   };
 
