@@ -33,6 +33,21 @@ directory_stamp (const char *path)
                           (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
+/* The revision of the CPU the key's CPUID came from: its one sysfs file where the kernel
+ * has it, since /proc/cpuinfo grows with the number of CPUs (and on older kernels asks
+ * each of them its clock); else /proc/cpuinfo's. */
+static char *
+microcode_of (int cpu)
+{
+  g_autofree char *path = g_strdup_printf ("/sys/devices/system/cpu/cpu%d/microcode/version", cpu);
+  char *revision = NULL;
+
+  if (cpu >= 0 && g_file_get_contents (path, &revision, NULL, NULL))
+    return g_strstrip (revision);
+  g_free (revision);
+  return x86_host_microcode ();
+}
+
 static char *
 hash_parts (json_object *parts)
 {
@@ -69,7 +84,7 @@ probe_check_key_new (const ProbeCheckKeyInputs *inputs, GError **error)
   cpu = sched_getcpu ();
   cpuid = x86_cpuid_dump_new ();
   x86_host_cpuid_walk_current (cpuid, x86_cpuid_dump_add_cpu (cpuid, cpu >= 0 ? (guint) cpu : 0));
-  microcode = x86_host_microcode ();
+  microcode = microcode_of (cpu);
   {
     ProbeCacheKeyInputs host_inputs = {
       .qemu_binary = inputs->qemu_binary,
