@@ -47,6 +47,13 @@ libvirt_rules_qemu_definition (const CpuDef *def, const LibvirtCpuMap *map)
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
 
+  gboolean has_migratable;
+
+  /* host-passthrough is migratable='on' unless it says otherwise (libvirt >= 6.5, with a
+   * QEMU that has the property), and libvirt writes it out. */
+  cpu_def_get_property (def, "migratable", &has_migratable);
+  if (def->mode == CPU_MODE_HOST_PASSTHROUGH && !has_migratable)
+    cpu_def_add_property (asked, "migratable", "on");
   if (model == NULL)
     return asked;
   /* libvirt adds them after the definition's own features, in the model's order; our

@@ -6,7 +6,8 @@
  *   (libvirt passes it unversioned), each feature by QEMU's name (pclmuldq → pclmulqdq,
  *   lahf_lm → lahf-lm), force and require as "=on", disable and forbid as "=off"; and each
  *   feature the model marks removed='yes' in libvirt's map (EPYC: monitor, Icelake-Server:
- *   intel-pt) as "=off" unless the definition names it. The probe runs on that definition.
+ *   intel-pt) as "=off" unless the definition names it; host-passthrough with
+ *   "migratable=on" unless the definition says. The probe runs on that definition.
  *
  * The verdict, by the definition's check (libvirt's default when unset: none for a custom
  *   CPU under tcg, else partial; none for host-passthrough and maximum):

@@ -125,6 +125,19 @@ test_qemu_definition (void **state)
   /* A removed feature the definition names keeps the definition's policy. */
   assert_string_equal (ice_line, "Icelake-Server,intel-pt=on");
   assert_true (cpu_def_equal (haswell_asked, haswell));
+  {
+    g_autoptr (CpuDef) host = xml_def ("<cpu mode='host-passthrough'>"
+                                       "<feature policy='require' name='ds_cpl'/></cpu>");
+    g_autoptr (CpuDef) host_asked = libvirt_rules_qemu_definition (host, installed_map);
+    g_autofree char *host_line = cpu_def_to_qemu_cpu_string (host_asked, FALSE);
+    g_autoptr (CpuDef) pinned = xml_def ("<cpu mode='host-passthrough' migratable='off'/>");
+    g_autoptr (CpuDef) pinned_asked = libvirt_rules_qemu_definition (pinned, installed_map);
+    g_autofree char *pinned_line = cpu_def_to_qemu_cpu_string (pinned_asked, FALSE);
+
+    /* libvirt writes "host,migratable=on,ds-cpl=on": the same settings. */
+    assert_string_equal (host_line, "host,ds-cpl=on,migratable=on");
+    assert_string_equal (pinned_line, "host,migratable=off");
+  }
   assert_true (cpu_def_equal (unknown_asked, unknown));
 }
 
