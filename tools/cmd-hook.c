@@ -13,8 +13,10 @@
  *
  * The hook must never be why a VM cannot start. When it cannot answer (input it does not
  * understand, a QEMU that cannot be probed, the bound passing) the start goes on and the
- * reason is logged: on standard error and to syslog, since libvirt logs a hook's standard
- * error only when it fails. An administrator who prefers a refused start then says
+ * reason is logged: on standard error and to syslog. libvirt 9.0 shows a hook's standard
+ * error in its error and log when the hook fails; when it succeeds, only in its debug log
+ * (virCommandRun's "Result status 0, ... stderr: ...", log_filters "1:util.command"),
+ * hence syslog too. An administrator who prefers a refused start then says
  * `on-error = refuse`. No start waits longer than the bound (2 s unless configured): the
  * probe runs in a child `vcpuprobe check` with a deadline inside the bound, and a child
  * still running at the bound is stopped (its own signal cleanup stops its QEMU).
