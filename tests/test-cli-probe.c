@@ -262,7 +262,9 @@ test_expand_check_formats (void **state)
 
       print_message ("%s Haswell --accel tcg\n", commands[i]);
       test_assert_exit (text, status);
-      assert_true (g_str_has_prefix (text->out, "QEMU "));
+      /* Where QEMU, accelerator and machine type came from, then the QEMU line. */
+      assert_true (g_str_has_prefix (text->out, "Sources: QEMU from option, accel from option,"
+                                                " machine from default\nQEMU "));
       assert_non_null (strstr (text->out, "\nUpdated definition (-cpu "));
       test_assert_exit (json, status);
       verdict = assert_probe_json (json->out, "Haswell");
