@@ -29,8 +29,9 @@ json_object *test_qemu_execute (const char *accel, const char *command, char **v
  * text) under @accel, owned by the caller; @version as for test_qemu_execute(). */
 json_object *test_qemu_full_expansion (const char *accel, const char *model, char **version);
 /* NULL when the QEMU under test starts a VM (paused, default machine type) with -cpu @cpu
- * under @accel; else why not, QEMU's stderr included (newly allocated). Some QEMU versions
- * cannot start some models on some hosts at all: no probe can predict a vCPU for those. */
+ * under @accel; else why not, with QEMU's error lines (newly allocated). A QEMU may be
+ * unable to start a model on a host at all (KVM refusing a value QEMU sets for it): there
+ * is no vCPU then for a probe's prediction to equal. */
 char        *test_qemu_start_failure (const char *accel, const char *cpu);
 /* The name of the QEMU under test's default machine type (query-machines), newly allocated. */
 char        *test_qemu_default_machine (void);
