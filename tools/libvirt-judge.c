@@ -79,6 +79,8 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
     {
       g_autoptr (GError) error = NULL;
 
+      /* CPUID that cannot be read leaves QEMU's supported set to stand alone, which can
+       * only make check='partial' stricter than libvirt, never let a refused CPU pass. */
       layers = probe_host_layers_read (cpuid_dump, qemu_is_local, &error);
       host = layers;
     }
