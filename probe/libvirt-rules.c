@@ -169,7 +169,7 @@ policies_without (Policies *policies, const X86FeatureSet *dropped)
  * required invtsc the guest does not have (qemuProcessVerifyCPUFeatures). */
 static void
 find_refusals (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts,
-               GPtrArray *refusals)
+               GPtrArray *refusals, guint *n_before_start)
 {
   const X86Feature *invtsc = x86_feature_lookup ("invtsc");
   CpuPolicy policy;
@@ -185,6 +185,7 @@ find_refusals (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFa
   if (def->mode == CPU_MODE_CUSTOM && def->model != NULL
       && libvirt_cpu_map_find_model (map, def->model) == NULL)
     g_ptr_array_add (refusals, g_strdup_printf ("Unknown CPU model %s", def->model));
+  *n_before_start = refusals->len;
   if (invtsc != NULL && cpu_def_get_policy (def, invtsc, &policy)
       && (policy == CPU_POLICY_FORCE || policy == CPU_POLICY_REQUIRE)
       && !x86_feature_set_has (facts->guest, invtsc))
@@ -383,6 +384,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   Policies started;        /* after libvirt dropped what QEMU cannot take */
   X86FeatureSet expected, dropped;
   g_autofree char *check_message = NULL;
+  guint n_before_start = 0;
 
   verdict->refusals = g_ptr_array_new_with_free_func (g_free);
   verdict->check = libvirt_rules_effective_check (def, facts->accel);
@@ -394,7 +396,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   dropped_features (def, facts, &dropped);
   started = policies;
   policies_without (&started, &dropped);
-  find_refusals (def, map, facts, verdict->refusals);
+  find_refusals (def, map, facts, verdict->refusals, &n_before_start);
 
   /* Extra and missing are always worked out: the updated definition needs them. */
   expected_features (model, &started, facts->guest, &expected);
@@ -407,7 +409,16 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL)
     check_message = full_message (map, verdict);
 
-  if (verdict->refusals->len > 0)
+  /* libvirt stops at the first refusal, in the order it meets them: the definition, then
+   * check='partial' before start, then the started CPU (invtsc, then check='full'). */
+  verdict->refused_before_start = n_before_start > 0
+                                  || (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL
+                                      && check_message != NULL);
+  if (n_before_start > 0)
+    verdict->message = g_strdup (g_ptr_array_index (verdict->refusals, 0));
+  else if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && check_message != NULL)
+    verdict->message = g_steal_pointer (&check_message);
+  else if (verdict->refusals->len > 0)
     verdict->message = g_strdup (g_ptr_array_index (verdict->refusals, 0));
   else
     verdict->message = g_steal_pointer (&check_message);
@@ -417,6 +428,18 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   unnamed_changes (map, facts->added, &verdict->unnamed_added);
   unnamed_changes (map, facts->removed, &verdict->unnamed_removed);
   return verdict;
+}
+
+void
+libvirt_verdict_refuse_start (LibvirtVerdict *verdict, const char *qemu_error)
+{
+  g_ptr_array_add (verdict->refusals, g_strdup (qemu_error));
+  if (verdict->refused_before_start)
+    return;
+  g_free (verdict->message);
+  verdict->message = g_strdup (qemu_error);
+  verdict->pass = FALSE;
+  verdict->refused_before_start = TRUE;
 }
 
 /* ---- Output ---- */

@@ -75,6 +75,8 @@ typedef struct {
   gboolean check_defaulted;    /* the definition had none: libvirt's default was taken */
   gboolean pass;
   char *message;               /* libvirt's error when it refuses, else NULL */
+  gboolean refused_before_start;   /* refused before QEMU would run (the definition, or
+                                    * check='partial') */
   GPtrArray *refusals;         /* every refusal libvirt makes whatever the check (strings) */
   X86FeatureSet extra;         /* check full: map features the guest has, expected lacks */
   X86FeatureSet missing;       /* check full: expected or filtered map features */
@@ -109,6 +111,11 @@ typedef struct {
 /* Judges @def (the user's definition, borrowed) against @facts by libvirt's rules. */
 LibvirtVerdict *libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map,
                                      const LibvirtGuestFacts *facts);
+
+/* QEMU exited while starting the CPU libvirt would start (a -S start of its -cpu line):
+ * libvirt refuses the domain then, unless it refused it before QEMU ran. @qemu_error
+ * becomes the message and is added to the refusals. */
+void libvirt_verdict_refuse_start (LibvirtVerdict *verdict, const char *qemu_error);
 
 /* A feature set in libvirt's names, in map order; the features the map cannot name after
  * them, by QEMU's names. The array and its strings are the caller's. */

@@ -379,6 +379,43 @@ test_full_without_model (void **state)
   assert_true (verdict->pass);
 }
 
+/* A QEMU that exits while starting the CPU is refused by libvirt at start: after any
+ * refusal before start, before anything judged of the started CPU. */
+static void
+test_refused_start (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) full = xml_def ("<cpu check='full'><model>Nehalem</model></cpu>");
+  g_autoptr (CpuDef) partial = xml_def ("<cpu check='partial'><model>Nehalem</model></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+
+  facts_for_model (&facts, "Nehalem", "kvm", "", "");
+  verdict = libvirt_rules_judge (full, installed_map, &facts.facts);
+  assert_true (verdict->pass);
+  libvirt_verdict_refuse_start (verdict, "QEMU exited while starting the CPU: abort");
+  assert_false (verdict->pass);
+  assert_string_equal (verdict->message, "QEMU exited while starting the CPU: abort");
+
+  /* After start, the hypervisor's bit would fail check='full': the start fails first. */
+  add_names (&facts.guest, "hypervisor");
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (full, installed_map, &facts.facts);
+  assert_false (verdict->refused_before_start);
+  libvirt_verdict_refuse_start (verdict, "QEMU exited while starting the CPU: abort");
+  assert_string_equal (verdict->message, "QEMU exited while starting the CPU: abort");
+
+  /* check='partial' refuses before QEMU runs: that stays the message. */
+  remove_names (&facts.supported, "ssse3");
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (partial, installed_map, &facts.facts);
+  assert_true (verdict->refused_before_start);
+  libvirt_verdict_refuse_start (verdict, "QEMU exited while starting the CPU: abort");
+  assert_string_equal (verdict->message, "the CPU is incompatible with host CPU: "
+                                         "Host CPU does not provide required features: ssse3");
+  assert_int_equal (verdict->refusals->len, 1);
+}
+
 static void
 test_refusals (void **state)
 {
@@ -426,6 +463,7 @@ main (void)
     cmocka_unit_test (test_partial_and_none),
     cmocka_unit_test (test_full_settled_and_dropped),
     cmocka_unit_test (test_full_without_model),
+    cmocka_unit_test (test_refused_start),
     cmocka_unit_test (test_refusals),
   };
 

@@ -2,6 +2,7 @@
 #include "tools/libvirt-judge.h"
 
 #include <string.h>
+#include "qmp/launch.h"
 
 void
 cli_judge_clear (CliJudge *judge)
@@ -92,6 +93,47 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
   judge->verdict = libvirt_rules_judge (started, judge->map, &facts);
 }
 
+void
+cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options, const ProbeResult *result)
+{
+  g_autoptr (CpuDef) asked = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr (GPtrArray) started = NULL;
+  const ProbeStartedCpu *cpu;
+  ProbeOptions start_options;
+
+  if (judge->verdict == NULL || judge->verdict->refused_before_start
+      || g_strcmp0 (result->accel, "kvm") != 0 || !options->qemu_is_local
+      || !options->sessions_are_new)
+    return;
+  asked = libvirt_rules_qemu_definition (judge->started, judge->map);
+  line = cpu_def_to_qemu_cpu_string (asked, !qmp_version_at_least (&result->version, 2, 9, 0));
+  if (line == NULL)
+    return;
+  start_options = *options;
+  start_options.machine = result->machine;
+  started = probe_start_cpus (&start_options, (const char *const[]) { line, NULL });
+  cpu = started->len > 0 ? g_ptr_array_index (started, 0) : NULL;
+  if (cpu == NULL || cpu->error == NULL)
+    {
+      judge->start_confirmed = "started";
+      return;
+    }
+  if (!g_error_matches (cpu->error, QEMU_LAUNCH_ERROR, QEMU_LAUNCH_ERROR_EXITED))
+    {
+      /* A start that timed out or could not be read says nothing about the CPU. */
+      judge->start_confirmed = "unknown";
+      return;
+    }
+  judge->start_confirmed = "refused";
+  {
+    g_autofree char *message = g_strdup_printf ("QEMU exited while starting the CPU: %s",
+                                                cpu->error->message);
+
+    libvirt_verdict_refuse_start (judge->verdict, message);
+  }
+}
+
 gboolean
 cli_judge_pass (const CliJudge *judge, const ProbeResult *result)
 {
@@ -154,6 +196,8 @@ cli_judge_amend_json (const CliJudge *judge, json_object *root)
   cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
   json_object_object_add (libvirt, "cpu_string", cpu_string != NULL
                           ? json_object_new_string (cpu_string) : NULL);
+  json_object_object_add (libvirt, "start_confirmed", judge->start_confirmed != NULL
+                          ? json_object_new_string (judge->start_confirmed) : NULL);
   json_object_object_add (root, "libvirt", libvirt);
 
   /* QEMU's model judged too: that judgement stays, under its own name. */

@@ -19,6 +19,7 @@ typedef struct {
   CpuDef *started;             /* after cli_judge_finish(): what libvirt starts (host-model
                                 * resolved), with a map */
   LibvirtVerdict *verdict;     /* after cli_judge_finish(), with a map */
+  const char *start_confirmed; /* NULL: not tried; "started", "refused" or "unknown" */
 } CliJudge;
 
 void cli_judge_clear (CliJudge *judge);
@@ -40,6 +41,15 @@ CpuDef *cli_judge_definition_to_probe (const CliJudge *judge, const CpuDef *def)
  * @cpuid_dump when given, else from this host when @qemu_is_local (unknown otherwise). */
 void cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result,
                        const X86CpuidDump *cpuid_dump, gboolean qemu_is_local);
+
+/* Under kvm, starts the -cpu libvirt builds once, paused (probe_start_cpus()), on the
+ * guest's machine type: KVM can refuse a CPU only when QEMU sets its MSRs at start (a
+ * nested host whose KVM offers arch-capabilities yet refuses its value makes QEMU abort),
+ * which no expansion shows, and libvirt then refuses the domain. Only for QEMUs this run
+ * launches itself; "start_confirmed" in the JSON says whether the start was tried and
+ * how it went. */
+void cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options,
+                              const ProbeResult *result);
 
 /* The verdict that decides the exit status. */
 gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
