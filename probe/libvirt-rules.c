@@ -137,20 +137,41 @@ read_policies (const CpuDef *def, Policies *policies)
   cpu_def_add_features_with_policy (def, CPU_POLICY_FORBID, &policies->forbidden);
 }
 
-/* The features libvirt takes out of the definition before it builds the -cpu line
- * (virQEMUCapsCPUFilterFeatures, qemuProcessDropUnknownCPUFeatures): those QEMU has no
- * property for, and those this QEMU does not know. */
+/* QEMU has no property for @feature: none ever (cvt16, pconfig) or not this QEMU. */
+static gboolean
+unknown_to_qemu (const X86Feature *feature, const LibvirtGuestFacts *facts)
+{
+  return x86_feature_qemu_property (feature) == NULL
+         || (facts->unknown_to_qemu != NULL && x86_feature_set_has (facts->unknown_to_qemu, feature));
+}
+
+/* virQEMUCapsCPUFilterFeatures: the features libvirt never passes to QEMU, whatever
+ * their policy. */
+static gboolean
+filtered_by_libvirt (const X86Feature *feature)
+{
+  static const char *const names[] = { "cmt", "mbm_total", "mbm_local", "osxsave", "ospke", NULL };
+
+  return g_strv_contains (names, x86_feature_libvirt_name (feature));
+}
+
+/* The features libvirt takes out of the definition before it builds the -cpu line: those
+ * of virQEMUCapsCPUFilterFeatures, and (qemuProcessDropUnknownCPUFeatures) those QEMU does
+ * not know that are to be off anyway: disabled, forbidden, or optional, which libvirt
+ * settles by a host model QEMU made, so to off. A required one unknown to QEMU is passed,
+ * and QEMU refuses to start (see find_refusals()). */
 static void
 dropped_features (const CpuDef *def, const LibvirtGuestFacts *facts, X86FeatureSet *dropped)
 {
   x86_feature_set_clear (dropped);
   for (guint i = 0; i < def->features->len; i++)
     {
-      const X86Feature *feature = g_array_index (def->features, CpuFeature, i).feature;
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
 
-      if (x86_feature_qemu_property (feature) == NULL
-          || (facts->unknown_to_qemu != NULL && x86_feature_set_has (facts->unknown_to_qemu, feature)))
-        x86_feature_set_add (dropped, feature);
+      if (filtered_by_libvirt (entry->feature)
+          || (unknown_to_qemu (entry->feature, facts)
+              && entry->policy != CPU_POLICY_REQUIRE && entry->policy != CPU_POLICY_FORCE))
+        x86_feature_set_add (dropped, entry->feature);
     }
 }
 
@@ -165,8 +186,10 @@ policies_without (Policies *policies, const X86FeatureSet *dropped)
 }
 
 /* What libvirt refuses whatever the check: at define time, names its map lacks
- * (virCPUValidateFeatures); at start, a model it lacks (x86ModelFromCPU); after start, a
- * required invtsc the guest does not have (qemuProcessVerifyCPUFeatures). */
+ * (virCPUValidateFeatures); at start, a model it lacks (x86ModelFromCPU), then a required
+ * feature QEMU has no property for (QEMU exits: "can't apply global ...: Property ... not
+ * found"); after start, a required invtsc the guest does not have
+ * (qemuProcessVerifyCPUFeatures). */
 static void
 find_refusals (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts,
                GPtrArray *refusals, guint *n_before_start)
@@ -186,6 +209,15 @@ find_refusals (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFa
       && libvirt_cpu_map_find_model (map, def->model) == NULL)
     g_ptr_array_add (refusals, g_strdup_printf ("Unknown CPU model %s", def->model));
   *n_before_start = refusals->len;
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
+
+      if ((entry->policy == CPU_POLICY_REQUIRE || entry->policy == CPU_POLICY_FORCE)
+          && unknown_to_qemu (entry->feature, facts) && !filtered_by_libvirt (entry->feature))
+        g_ptr_array_add (refusals, g_strdup_printf ("QEMU has no CPU property '%s': it does not "
+                                                    "start", entry->feature->name));
+    }
   if (invtsc != NULL && cpu_def_get_policy (def, invtsc, &policy)
       && (policy == CPU_POLICY_FORCE || policy == CPU_POLICY_REQUIRE)
       && !x86_feature_set_has (facts->guest, invtsc))
@@ -320,8 +352,9 @@ model_known_to_libvirt (const LibvirtCpuMap *map, const char *model)
 /* The definition libvirt starts and that passes check='full': see the header. */
 static CpuDef *
 updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
-                    const X86FeatureSet *dropped, const X86FeatureSet *guest)
+                    const X86FeatureSet *dropped, const LibvirtGuestFacts *facts)
 {
+  const X86FeatureSet *guest = facts->guest;
   CpuDef *updated = cpu_def_new (def->mode, model_known_to_libvirt (map, def->model));
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
@@ -336,7 +369,7 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
       CpuFeature entry = g_array_index (def->features, CpuFeature, i);
 
       if (libvirt_cpu_map_feature_of (map, entry.feature) == NULL
-          || x86_feature_set_has (dropped, entry.feature))
+          || x86_feature_set_has (dropped, entry.feature) || unknown_to_qemu (entry.feature, facts))
         continue;
       if (entry.policy == CPU_POLICY_OPTIONAL)
         entry.policy = x86_feature_set_has (guest, entry.feature) ? CPU_POLICY_REQUIRE
@@ -385,10 +418,11 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   X86FeatureSet expected, dropped;
   g_autofree char *check_message = NULL;
   guint n_before_start = 0;
+  const CpuDef *written = facts->written != NULL ? facts->written : def;
 
   verdict->refusals = g_ptr_array_new_with_free_func (g_free);
-  verdict->check = libvirt_rules_effective_check (def, facts->accel);
-  verdict->check_defaulted = def->check == CPU_CHECK_UNSET;
+  verdict->check = libvirt_rules_effective_check (written, facts->accel);
+  verdict->check_defaulted = written->check == CPU_CHECK_UNSET;
   verdict->rule = verdict->check == CPU_CHECK_FULL ? LIBVIRT_RULE_CHECK_FULL
                   : verdict->check == CPU_CHECK_PARTIAL ? LIBVIRT_RULE_CHECK_PARTIAL
                   : LIBVIRT_RULE_CHECK_NONE;
@@ -396,6 +430,17 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   dropped_features (def, facts, &dropped);
   started = policies;
   policies_without (&started, &dropped);
+  /* A required feature QEMU lacks stops QEMU (a refusal below): no guest has it to judge. */
+  for (guint i = 0; i < def->features->len; i++)
+    {
+      const X86Feature *feature = g_array_index (def->features, CpuFeature, i).feature;
+
+      if (unknown_to_qemu (feature, facts))
+        {
+          x86_feature_set_remove (&started.on, feature);
+          x86_feature_set_remove (&started.forced, feature);
+        }
+    }
   find_refusals (def, map, facts, verdict->refusals, &n_before_start);
 
   /* Extra and missing are always worked out: the updated definition needs them. */
@@ -403,7 +448,16 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   judge_full (verdict, map, &expected, &started, passthrough, facts);
   if (verdict->rule == LIBVIRT_RULE_CHECK_PARTIAL && !passthrough)
     {
-      judge_partial (verdict, model, &policies, map, facts);
+      /* Compared before libvirt resolves host-model: no model, the features as written. */
+      if (written->mode == CPU_MODE_HOST_MODEL)
+        {
+          Policies as_written;
+
+          read_policies (written, &as_written);
+          judge_partial (verdict, NULL, &as_written, map, facts);
+        }
+      else
+        judge_partial (verdict, model, &policies, map, facts);
       check_message = partial_message (map, verdict);
     }
   else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL)
@@ -424,7 +478,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
     verdict->message = g_steal_pointer (&check_message);
   verdict->pass = verdict->message == NULL;
 
-  verdict->updated = updated_definition (def, map, verdict, &dropped, facts->guest);
+  verdict->updated = updated_definition (def, map, verdict, &dropped, facts);
   unnamed_changes (map, facts->added, &verdict->unnamed_added);
   unnamed_changes (map, facts->removed, &verdict->unnamed_removed);
   return verdict;

@@ -16,10 +16,11 @@
  *            expected = (M ∪ R) − D; extra = every feature of the map the guest has and
  *            expected lacks; missing = every feature of expected the guest lacks, and every
  *            feature of the map QEMU filtered. Before start libvirt drops from the
- *            definition the features QEMU has no property for (cmt, osxsave, ...; and
- *            those this QEMU lacks), and settles each optional one by the host (on when
- *            it has it, else off, so it is never filtered): R and D are taken after
- *            that. Either fails with libvirt's message
+ *            definition cmt, mbm_total, mbm_local, osxsave and ospke, and the features
+ *            QEMU has no property for unless required (a required one makes QEMU refuse
+ *            to start), and settles each optional one by the host (on when it has it,
+ *            else off, so it is never filtered): R and D are taken after that. Either
+ *            fails with libvirt's message
  *            "guest CPU doesn't match specification: extra features: a,b, missing
  *            features: c" (map order, libvirt's names). Bits the map cannot name (the KVM
  *            paravirt leaf) are not judged.
@@ -93,6 +94,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LibvirtVerdict, libvirt_verdict_free)
 
 /* What the probe found, as the judge needs it (all borrowed). */
 typedef struct {
+  const CpuDef *written;       /* the definition as written, when libvirt resolved its mode
+                                * (host-model) into the one judged; NULL: the same. Its
+                                * check is the one applied, and check='partial' compares
+                                * it, as libvirt does before it resolves. */
   const char *accel;           /* the guest's: "kvm" or "tcg" */
   const X86FeatureSet *guest;  /* enabled in the guest */
   const X86FeatureSet *filtered;   /* QEMU's unavailable/filtered features */

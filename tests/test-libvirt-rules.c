@@ -310,8 +310,10 @@ test_partial_and_none (void **state)
 }
 
 /* What libvirt settles or drops before it builds the -cpu line is not held against the
- * guest: an optional feature the host lacks goes as off (never filtered), and a feature
- * QEMU has no property for (cmt) or this QEMU lacks is left out. */
+ * guest: an optional feature the host lacks goes as off (never filtered), cmt is never
+ * passed, and a feature this QEMU lacks is left out when it is to be off. Required, it
+ * is passed, and QEMU refuses to start (the private libvirt harness: "require cvt16" gives
+ * "can't apply global pentium2-x86_64-cpu.cvt16=on: Property ... not found"). */
 static void
 test_full_settled_and_dropped (void **state)
 {
@@ -322,9 +324,14 @@ test_full_settled_and_dropped (void **state)
                                     "<feature policy='optional' name='avx512f'/>"
                                     "<feature policy='optional' name='erms'/>"
                                     "<feature policy='require' name='cmt'/>"
-                                    "<feature policy='require' name='avx512-fp16'/></cpu>");
+                                    "<feature policy='disable' name='avx512-fp16'/>"
+                                    "<feature policy='forbid' name='cvt16'/></cpu>");
+  g_autoptr (CpuDef) required = xml_def ("<cpu check='none'><model>Haswell-noTSX</model>"
+                                         "<feature policy='require' name='avx512-fp16'/>"
+                                         "<feature policy='require' name='cvt16'/></cpu>");
   g_autoptr (LibvirtVerdict) verdict = NULL;
   g_autofree char *xml = NULL;
+  g_autofree char *required_xml = NULL;
 
   facts_for_model (&facts, "Haswell-noTSX", "kvm", "", "");
   add_names (&facts.filtered, "avx512f");
@@ -338,13 +345,18 @@ test_full_settled_and_dropped (void **state)
   assert_non_null (strstr (xml, "<feature policy='require' name='erms'/>"));
   assert_null (strstr (xml, "cmt"));
   assert_null (strstr (xml, "avx512-fp16"));
+  assert_null (strstr (xml, "cvt16"));
 
-  /* Without knowing what this QEMU lacks, the feature counts as asked for. */
-  facts.facts.unknown_to_qemu = NULL;
   g_clear_pointer (&verdict, libvirt_verdict_free);
-  verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
-  assert_string_equal (verdict->message, "guest CPU doesn't match specification: "
-                                         "missing features: avx512-fp16");
+  verdict = libvirt_rules_judge (required, installed_map, &facts.facts);
+  assert_false (verdict->pass);
+  assert_false (verdict->refused_before_start);
+  assert_string_equal (verdict->message, "QEMU has no CPU property 'avx512-fp16': it does not start");
+  assert_int_equal (verdict->refusals->len, 2);
+  /* The updated definition leaves them out, so that it starts. */
+  required_xml = libvirt_verdict_updated_xml (verdict, installed_map);
+  assert_null (strstr (required_xml, "avx512-fp16"));
+  assert_null (strstr (required_xml, "cvt16"));
 }
 
 /* maximum and host-passthrough have no model: under check='full' only what they name is
@@ -381,6 +393,34 @@ test_full_without_model (void **state)
 
 /* A QEMU that exits while starting the CPU is refused by libvirt at start: after any
  * refusal before start, before anything judged of the started CPU. */
+/* host-model: libvirt takes its check from the definition as written and compares that,
+ * with no model, before it resolves it (the private libvirt harness: a tcg host-model
+ * with check='partial' starts although the EPYC it resolves to has arat, which max lacks). */
+static void
+test_host_model_written (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) written = xml_def ("<cpu mode='host-model'>"
+                                        "<feature policy='disable' name='osvw'/></cpu>");
+  g_autoptr (CpuDef) resolved = xml_def ("<cpu><model>EPYC</model>"
+                                         "<feature policy='disable' name='osvw'/></cpu>");
+  g_autoptr (LibvirtVerdict) verdict = NULL;
+
+  facts_for_model (&facts, "EPYC", "tcg", "", "osvw");
+  remove_names (&facts.supported, "arat");
+  facts.facts.written = written;
+  verdict = libvirt_rules_judge (resolved, installed_map, &facts.facts);
+  assert_int_equal (verdict->rule, LIBVIRT_RULE_CHECK_PARTIAL);   /* host-model's default */
+  assert_true (verdict->check_defaulted);
+  assert_true (verdict->pass);
+  /* Judged as the resolved custom CPU alone, it would be no check at all under tcg. */
+  facts.facts.written = NULL;
+  g_clear_pointer (&verdict, libvirt_verdict_free);
+  verdict = libvirt_rules_judge (resolved, installed_map, &facts.facts);
+  assert_int_equal (verdict->rule, LIBVIRT_RULE_CHECK_NONE);
+}
+
 static void
 test_refused_start (void **state)
 {
@@ -463,6 +503,7 @@ main (void)
     cmocka_unit_test (test_partial_and_none),
     cmocka_unit_test (test_full_settled_and_dropped),
     cmocka_unit_test (test_full_without_model),
+    cmocka_unit_test (test_host_model_written),
     cmocka_unit_test (test_refused_start),
     cmocka_unit_test (test_refusals),
   };

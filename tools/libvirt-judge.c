@@ -61,6 +61,7 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
   g_autoptr (ProbeHostLayers) layers = NULL;
   const ProbeHostLayers *host = result->layers;
   LibvirtGuestFacts facts = {
+    .written = judge->original,
     .accel = result->accel,
     .guest = &result->guest,
     .filtered = &result->filtered,
