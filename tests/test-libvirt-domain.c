@@ -275,7 +275,8 @@ static void
 test_host_model_resolved (void **state)
 {
   TEST_REQUIRE_QEMU ();
-  g_autofree char *path = write_domain ("qemu", "pc-i440fx-7.2",
+  g_autofree char *machine = test_qemu_default_machine ();   /* one the QEMU under test has */
+  g_autofree char *path = write_domain ("qemu", machine,
                                         "<cpu mode='host-model'>"
                                         "<feature policy='disable' name='sse4.2'/></cpu>",
                                         test_qemu_binary ());
