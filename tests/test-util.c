@@ -28,9 +28,9 @@ qemu_runs (const char *binary)
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
                      &status, &error))
     qemu_missing_reason = g_strdup_printf ("%s cannot run: %s", binary, error->message);
-  else if (!g_spawn_check_wait_status (status, NULL) || !g_str_has_prefix (out, "QEMU emulator version"))
-    qemu_missing_reason = g_strdup_printf ("%s -version fails: %s", binary,
-                                           g_strstrip (err));
+  else if (!g_spawn_check_wait_status (status, NULL)
+           || !g_str_has_prefix (out, "QEMU emulator version"))
+    qemu_missing_reason = g_strdup_printf ("%s -version fails: %s", binary, g_strstrip (err));
   return qemu_missing_reason == NULL;
 }
 
