@@ -332,19 +332,22 @@ partial_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
   return NULL;
 }
 
-/* The model libvirt knows for @model: itself, or for QEMU's first version of a model
- * libvirt knows ("Westmere-v1") the unversioned name, which libvirt passes and QEMU
- * resolves to that version on the machine types libvirt's map was written for. */
+/* The model libvirt knows for @model: itself, or for a QEMU version of a model libvirt
+ * knows ("Westmere-v1", "IvyBridge-v2") the unversioned name. libvirt refuses the
+ * versioned one; the unversioned one, with the features that differ required or
+ * disabled, gives the same features, which is all check='full' compares. */
 static const char *
 model_known_to_libvirt (const LibvirtCpuMap *map, const char *model)
 {
   g_autofree char *unversioned = NULL;
+  const char *suffix;
   const LibvirtCpuModel *known;
 
   if (model == NULL || libvirt_cpu_map_find_model (map, model) != NULL
-      || !g_str_has_suffix (model, "-v1"))
+      || (suffix = strrchr (model, '-')) == NULL || suffix[1] != 'v' || suffix[2] == '\0'
+      || strspn (suffix + 2, "0123456789") != strlen (suffix + 2))
     return model;
-  unversioned = g_strndup (model, strlen (model) - strlen ("-v1"));
+  unversioned = g_strndup (model, suffix - model);
   known = libvirt_cpu_map_find_model (map, unversioned);
   return known != NULL ? known->name : model;
 }

@@ -39,8 +39,9 @@
  *   feature: kvmclock"), a model it does not know ("Unknown CPU model Westmere-v1") and a
  *   required invtsc the guest lacks ("host doesn't support invariant TSC").
  *
- * The updated definition: the requested model, unversioned (QEMU's "-v1" of a model the
- *   map knows becomes the map's name, which QEMU resolves to v1); the definition's features the
+ * The updated definition: the requested model, unversioned (QEMU's "-vN" of a model the
+ *   map knows becomes the map's name, the features that differ settled below); the
+ *   definition's features the
  *   map knows, optional ones resolved by the guest; every extra feature required and every
  *   missing one disabled, in libvirt's names; check='full'. It starts under check='full'
  *   and gives the same guest. What differs and the map cannot name is listed apart. */

@@ -480,8 +480,19 @@ test_refusals (void **state)
 
   verdict = libvirt_rules_judge (versioned, installed_map, &facts.facts);
   assert_string_equal (verdict->message, "Unknown CPU model Westmere-v1");
-  /* libvirt knows QEMU's first version by the unversioned name. */
+  /* libvirt knows QEMU's versions by the unversioned name. */
   assert_string_equal (verdict->updated->model, "Westmere");
+  {
+    g_autoptr (CpuDef) v2 = xml_def ("<cpu><model>IvyBridge-v2</model></cpu>");
+    g_autoptr (CpuDef) not_a_version = xml_def ("<cpu><model>IvyBridge-vx</model></cpu>");
+    g_autoptr (LibvirtVerdict) v2_verdict = libvirt_rules_judge (v2, installed_map, &facts.facts);
+    g_autoptr (LibvirtVerdict) other = libvirt_rules_judge (not_a_version, installed_map,
+                                                            &facts.facts);
+
+    assert_string_equal (v2_verdict->message, "Unknown CPU model IvyBridge-v2");
+    assert_string_equal (v2_verdict->updated->model, "IvyBridge");
+    assert_string_equal (other->updated->model, "IvyBridge-vx");
+  }
   g_clear_pointer (&verdict, libvirt_verdict_free);
 
   verdict = libvirt_rules_judge (invtsc, installed_map, &facts.facts);
