@@ -71,7 +71,7 @@ start_private_libvirtd (char **reason)
   if (libvirtd == NULL && g_file_test ("/usr/sbin/libvirtd", G_FILE_TEST_IS_EXECUTABLE))
     libvirtd = g_strdup ("/usr/sbin/libvirtd");
   if (libvirtd == NULL)
-    return (*reason = g_strdup ("no libvirtd (Debian: libvirt-daemon-system)")), FALSE;
+    return (*reason = g_strdup ("no libvirtd (Debian: libvirt-daemon)")), FALSE;
   if (geteuid () != 0)
     return (*reason = g_strdup ("needs root for the private libvirtd's bind mounts")), FALSE;
   if (!g_file_test ("/etc/libvirt", G_FILE_TEST_IS_DIR) || !g_file_test ("/run/libvirt", G_FILE_TEST_IS_DIR))
