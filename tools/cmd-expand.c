@@ -248,6 +248,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     return -1;
   cli_judge_finish (&judge, started, result, dump, probe.qemu_is_local);
   cli_judge_confirm_start (&judge, &probe, result);
+  cli_judge_settle_updated (&judge, &probe);
   if (!print_result (options, &origin, source, result, &judge, is_check, error))
     return -1;
   status = is_check && !cli_judge_pass (&judge, result) ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;

@@ -135,6 +135,38 @@ cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options, const Pro
   }
 }
 
+void
+cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options)
+{
+  g_autoptr (CpuDef) asked = NULL;
+  g_autoptr (ProbeResult) result = NULL;
+  g_autoptr (LibvirtVerdict) again = NULL;
+
+  if (judge->verdict == NULL || !options->qemu_is_local || !options->sessions_are_new
+      || g_strcmp0 (judge->verdict->updated->model, judge->started->model) == 0)
+    return;
+  asked = libvirt_rules_qemu_definition (judge->verdict->updated, judge->map);
+  result = probe_run (asked, options, NULL);
+  if (result == NULL)
+    return;
+  {
+    LibvirtGuestFacts facts = {
+      .accel = result->accel,
+      .guest = &result->guest,
+      .filtered = &result->filtered,
+      .supported_known = result->supported_known,
+      .supported = &result->supported,
+      .unknown_to_qemu = &result->unknown_to_qemu,
+      .added = result->diff->added,
+      .removed = result->diff->removed,
+    };
+
+    again = libvirt_rules_judge (judge->verdict->updated, judge->map, &facts);
+  }
+  cpu_def_free (judge->verdict->updated);
+  judge->verdict->updated = g_steal_pointer (&again->updated);
+}
+
 gboolean
 cli_judge_pass (const CliJudge *judge, const ProbeResult *result)
 {

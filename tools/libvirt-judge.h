@@ -51,6 +51,13 @@ void cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult
 void cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options,
                               const ProbeResult *result);
 
+/* When the updated definition names another model than the one judged (libvirt refuses
+ * "IvyBridge-v2", the update says "IvyBridge"), probes it once more and settles its
+ * features against that guest: machine-type compat properties can set features of the
+ * unversioned model that its versions lack (qemu32 on pc-i440fx-2.0: popcnt). Only for
+ * QEMUs this run launches itself; a failed probe keeps the first update. */
+void cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options);
+
 /* The verdict that decides the exit status. */
 gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
 
