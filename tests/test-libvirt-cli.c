@@ -339,6 +339,8 @@ test_updated_round_trip (void **state)
         assert_string_equal (string_member (second, "rule"), "libvirt-check-full");
         assert_string_equal (json_object_to_json_string (guest_enabled (first)),
                              json_object_to_json_string (guest_enabled (second)));
+        assert_string_equal (json_object_to_json_string (libvirt_array (first, "updated_guest")),
+                             json_object_to_json_string (guest_enabled (second)));
         json_object_put (first);
         json_object_put (second);
       }
@@ -371,6 +373,11 @@ test_versioned_model_updated (void **state)
   test_assert_exit (second, 0);
   again = test_parse_json (second->out);
   assert_string_equal (string_member (again, "verdict"), "pass");
+  /* The guest the update was said to give is the one it gives. */
+  assert_string_equal (json_object_to_json_string (libvirt_array (json, "updated_guest")),
+                       json_object_to_json_string (guest_enabled (again)));
+  assert_true (array_has (libvirt_array (json, "updated_guest"), "popcnt"));
+  assert_false (array_has (guest_enabled (json), "popcnt"));
   json_object_put (json);
   json_object_put (again);
   unlink (path);

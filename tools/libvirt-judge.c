@@ -92,6 +92,7 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
   g_clear_pointer (&judge->started, cpu_def_free);
   judge->started = cpu_def_copy (started);
   judge->verdict = libvirt_rules_judge (started, judge->map, &facts);
+  judge->updated_guest = result->guest;
 }
 
 void
@@ -165,6 +166,7 @@ cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options)
   }
   cpu_def_free (judge->verdict->updated);
   judge->verdict->updated = g_steal_pointer (&again->updated);
+  judge->updated_guest = result->guest;
 }
 
 gboolean
@@ -229,6 +231,8 @@ cli_judge_amend_json (const CliJudge *judge, json_object *root)
   cpu_string = cpu_def_to_qemu_cpu_string (asked, FALSE);
   json_object_object_add (libvirt, "cpu_string", cpu_string != NULL
                           ? json_object_new_string (cpu_string) : NULL);
+  json_object_object_add (libvirt, "updated_guest",
+                          x86_feature_set_to_names_json (&judge->updated_guest));
   json_object_object_add (libvirt, "start_confirmed", judge->start_confirmed != NULL
                           ? json_object_new_string (judge->start_confirmed) : NULL);
   json_object_object_add (root, "libvirt", libvirt);

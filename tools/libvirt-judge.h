@@ -20,6 +20,8 @@ typedef struct {
                                 * resolved), with a map */
   LibvirtVerdict *verdict;     /* after cli_judge_finish(), with a map */
   const char *start_confirmed; /* NULL: not tried; "started", "refused" or "unknown" */
+  X86FeatureSet updated_guest; /* the guest the updated definition gives (after
+                                * cli_judge_finish(); settled by cli_judge_settle_updated()) */
 } CliJudge;
 
 void cli_judge_clear (CliJudge *judge);
@@ -67,7 +69,8 @@ gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
  * "problems" become libvirt's (the QEMU-model judgement moves to "qemu_model"{verdict,
  * problems}), "requested", "original" and "xml.original" the user's definition, and
  * "updated" and "xml.updated" the definition libvirt accepts, "cpu_string" the -cpu libvirt
- * builds for it. */
+ * builds for it, and "libvirt.updated_guest" the guest it gives (the guest's own, unless
+ * the update renamed the model). */
 void cli_judge_amend_json (const CliJudge *judge, json_object *root);
 
 /* Text: the rule line; with libvirt's rules also libvirt's -cpu, verdict and message and
