@@ -59,6 +59,10 @@ layers_of (const ProbeHost *host, const X86KvmHostKind *kind, const X86Feature *
                        : "no";
   if (tcg_info != NULL && tcg_info->usable && tcg_info->expansion_known)
     layers.qemu_max = x86_feature_set_has (&tcg_info->supported, feature);
+  else if (tcg_info != NULL && tcg_info->usable && tcg_info->lacking_known
+           && x86_feature_set_has (&tcg_info->lacking, feature))
+    /* No max to read (QEMU older than 2.9), but QEMU said a model lacks it under tcg. */
+    layers.qemu_max = 0;
   return layers;
 }
 
@@ -339,6 +343,16 @@ text_host_model (GString *out, const ProbeAccelInfo *info)
   if (!info->expansion_known)
     {
       g_string_append_printf (out, "  unknown: %s\n", info->expansion_missing);
+      if (info->lacking_known && !x86_feature_set_is_empty (&info->lacking))
+        {
+          g_autoptr (GPtrArray) lacking = x86_feature_set_to_names (&info->lacking, FALSE);
+          g_autofree char *joined = NULL;
+
+          g_ptr_array_add (lacking, NULL);
+          joined = g_strjoinv (" ", (char **) lacking->pdata);
+          g_string_append_printf (out, "  what QEMU does say: its named models lack these under %s: %s\n",
+                                  info->accel, joined);
+        }
       return;
     }
   if (g_strcmp0 (info->host_model_method, "post-start") == 0)
