@@ -312,15 +312,21 @@ judge_partial (LibvirtVerdict *verdict, const LibvirtCpuModel *model, const Poli
     }
 }
 
+/* virCPUCheckForbiddenFeatures names the first forbid feature of the definition the host
+ * has, in the definition's order and spelling (measured: "Host CPU provides forbidden
+ * feature 'sse2'"); the required ones come all together, in map order. */
 static char *
-partial_message (const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
+partial_message (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
 {
-  if (!x86_feature_set_is_empty (&verdict->host_forbidden))
+  for (guint i = 0; i < def->features->len; i++)
     {
-      g_autofree char *names = join_names (map, &verdict->host_forbidden, ", ");
+      const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
 
-      return g_strdup_printf ("the CPU is incompatible with host CPU: "
-                              "Host CPU provides forbidden features: %s", names);
+      if (entry->policy == CPU_POLICY_FORBID
+          && x86_feature_set_has (&verdict->host_forbidden, entry->feature))
+        return g_strdup_printf ("the CPU is incompatible with host CPU: "
+                                "Host CPU provides forbidden feature '%s'",
+                                libvirt_name (map, entry->feature));
     }
   if (!x86_feature_set_is_empty (&verdict->host_lacks))
     {
@@ -461,7 +467,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
         }
       else
         judge_partial (verdict, model, &policies, map, facts);
-      check_message = partial_message (map, verdict);
+      check_message = partial_message (written, map, verdict);
     }
   else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL)
     check_message = full_message (map, verdict);

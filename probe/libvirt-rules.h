@@ -29,7 +29,7 @@
  *            fails when that set lacks a feature of (M ∪ require) − (force ∪ optional ∪
  *            disable), "the CPU is incompatible with host CPU: Host CPU does not provide
  *            required features: a, b", or has a forbid feature ("Host CPU provides
- *            forbidden features: a").
+ *            forbidden feature 'a'", the first of the definition).
  *   none     nothing is compared.
  *   host-passthrough and maximum have no model: check full holds the guest to their
  *   required features only (extra: a feature they disable that the guest has; missing: a

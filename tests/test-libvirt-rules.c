@@ -265,7 +265,7 @@ test_partial_and_none (void **state)
   assert_true (partial->check_defaulted);
   /* forbid is told first, as virCPUx86Compare does; force needs nothing of the host. */
   assert_string_equal (partial->message, "the CPU is incompatible with host CPU: "
-                                         "Host CPU provides forbidden features: vmx");
+                                         "Host CPU provides forbidden feature 'vmx'");
   assert_true (x86_feature_set_has (&partial->host_lacks, table ("fma")));
   assert_true (x86_feature_set_has (&partial->host_lacks, table ("avx512f")));
   assert_false (x86_feature_set_has (&partial->host_lacks, table ("rdseed")));
