@@ -365,6 +365,7 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
 {
   const X86FeatureSet *guest = facts->guest;
   CpuDef *updated = cpu_def_new (def->mode, model_known_to_libvirt (map, def->model));
+  const LibvirtCpuModel *model;
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
 
@@ -396,6 +397,14 @@ updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVe
                     && policy == CPU_POLICY_FORBID))
         cpu_def_set_policy (updated, &features[i], CPU_POLICY_DISABLE);
     }
+  /* libvirt's own live definition disables the model's removed features too (EPYC:
+   * monitor); it passes them as off either way. */
+  if (updated->mode == CPU_MODE_CUSTOM
+      && (model = libvirt_cpu_map_find_model (map, updated->model)) != NULL)
+    for (guint i = 0; i < n_features; i++)
+      if (x86_feature_set_has (&model->removed, &features[i])
+          && !cpu_def_get_policy (updated, &features[i], NULL))
+        cpu_def_set_policy (updated, &features[i], CPU_POLICY_DISABLE);
   return updated;
 }
 

@@ -43,7 +43,8 @@
  *   map knows becomes the map's name, the features that differ settled below); the
  *   definition's features the
  *   map knows, optional ones resolved by the guest; every extra feature required and every
- *   missing one disabled, in libvirt's names; check='full'. It starts under check='full'
+ *   missing one disabled, the model's removed features disabled, as libvirt's live
+ *   definition has them, in libvirt's names; check='full'. It starts under check='full'
  *   and gives the same guest. What differs and the map cannot name is listed apart. */
 #pragma once
 #include <glib.h>

@@ -192,6 +192,7 @@ test_full (void **state)
   assert_non_null (strstr (xml, "<feature policy='disable' name='svm'/>"));
   assert_non_null (strstr (xml, "<feature policy='require' name='x2apic'/>"));
   assert_non_null (strstr (xml, "<feature policy='disable' name='sha-ni'/>"));
+  assert_non_null (strstr (xml, "<feature policy='disable' name='monitor'/>"));
   assert_null (strstr (xml, "kvmclock"));
   /* Once disabled, sha-ni is no longer asked for, so QEMU has nothing to filter. */
   x86_feature_set_clear (&facts.filtered);
