@@ -169,6 +169,20 @@ probe_cache_cpuid_signature (const X86CpuidDump *dump)
   return g_strdup (g_checksum_get_string (checksum));
 }
 
+/* Our version and the identity of this very binary: a rebuilt vcpuprobe of the same
+ * version may print or decide otherwise, so what an older build kept is not served. */
+static char *
+this_program_version (void)
+{
+  struct stat self;
+
+  if (stat ("/proc/self/exe", &self) != 0)
+    return g_strdup (VCPUPROBE_VERSION);
+  return g_strdup_printf ("%s (build %lu:%lld:%lld.%09ld)", VCPUPROBE_VERSION,
+                          (unsigned long) self.st_ino, (long long) self.st_size,
+                          (long long) self.st_mtim.tv_sec, (long) self.st_mtim.tv_nsec);
+}
+
 ProbeCacheKey *
 probe_cache_key_new (const ProbeCacheKeyInputs *inputs, GError **error)
 {
@@ -189,9 +203,9 @@ probe_cache_key_new (const ProbeCacheKeyInputs *inputs, GError **error)
   key->values[PART_CPUID_SIGNATURE] = probe_cache_cpuid_signature (inputs->cpuid);
   key->values[PART_MICROCODE] = g_strdup (inputs->microcode != NULL ? inputs->microcode
                                                                     : VALUE_UNKNOWN);
-  key->values[PART_PROGRAM_VERSION] = g_strdup (inputs->program_version != NULL
-                                                ? inputs->program_version
-                                                : VCPUPROBE_VERSION);
+  key->values[PART_PROGRAM_VERSION] = inputs->program_version != NULL
+                                      ? g_strdup (inputs->program_version)
+                                      : this_program_version ();
   return g_steal_pointer (&key);
 }
 
