@@ -12,30 +12,8 @@
 /* A cache of this program's own, so no earlier run's cache answers for QEMU. */
 static char *cache_dir;
 
-/* vcpuprobe --qemu QEMU --timeout 120 ARGS..., then the leak checks. */
-static TestRun *
-run_argv (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  TestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
-  if (test_qemu_binary () != NULL)
-    {
-      g_ptr_array_add (argv, "--qemu");
-      g_ptr_array_add (argv, (gpointer) test_qemu_binary ());
-    }
-  g_ptr_array_add (argv, "--timeout");
-  g_ptr_array_add (argv, "120");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  run = test_run ((const char *const *) argv->pdata, NULL);
-  test_assert_nothing_left ();
-  return run;
-}
-
-#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+#define RUN(...) test_run_vcpuprobe (TRUE, "120", (const char *const[]) { __VA_ARGS__, NULL })
 
 /* ---- XML: well-formed by GMarkup, with the expected root ---- */
 
@@ -403,7 +381,7 @@ assert_replay_answers_alike (const char *const *command, const char *name)
   g_ptr_array_add (replay_args, NULL);
 
   print_message ("%s\n", name);
-  live = run_argv ((const char *const *) live_args->pdata);
+  live = test_run_vcpuprobe (TRUE, "120", (const char *const *) live_args->pdata);
   if (live->status != 0 && live->status != 1)
     fail_msg ("%s: live run exit %d: %s", name, live->status, live->err);
   assert_true (g_file_test (recording, G_FILE_TEST_IS_REGULAR));

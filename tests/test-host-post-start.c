@@ -12,34 +12,13 @@
 /* A cache of this program's own, so no earlier run's cache answers for QEMU. */
 static char *cache_dir;
 
-static TestRun *
-run_argv (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  TestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
-  if (test_qemu_binary () != NULL)
-    {
-      g_ptr_array_add (argv, "--qemu");
-      g_ptr_array_add (argv, (gpointer) test_qemu_binary ());
-    }
-  g_ptr_array_add (argv, "--timeout");
-  g_ptr_array_add (argv, "300");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  run = test_run ((const char *const *) argv->pdata, NULL);
-  test_assert_nothing_left ();
-  return run;
-}
-
-#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+#define RUN(...) test_run_vcpuprobe (TRUE, "300", (const char *const[]) { __VA_ARGS__, NULL })
 
 static json_object *
 run_json (const char *const *args)
 {
-  g_autoptr (TestRun) run = run_argv (args);
+  g_autoptr (TestRun) run = test_run_vcpuprobe (TRUE, "300", args);
 
   test_assert_exit (run, 0);
   return test_parse_json (run->out);

@@ -22,26 +22,8 @@ static LibvirtCpuMap *installed_map;
 
 static const char *const accels[] = { "tcg", "kvm" };
 
-static TestRun *
-run_argv (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  TestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
-  g_ptr_array_add (argv, "--qemu");
-  g_ptr_array_add (argv, (gpointer) test_qemu_binary ());
-  g_ptr_array_add (argv, "--timeout");
-  g_ptr_array_add (argv, "120");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  run = test_run ((const char *const *) argv->pdata, NULL);
-  test_assert_nothing_left ();
-  return run;
-}
-
-#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+#define RUN(...) test_run_vcpuprobe (TRUE, "120", (const char *const[]) { __VA_ARGS__, NULL })
 
 /* A domain of @accel ("kvm", or "tcg" written as libvirt's type='qemu') around @cpu, in
  * the case's directory. Newly allocated path. */

@@ -38,25 +38,8 @@ write_domain (const char *type, const char *machine, const char *cpu, const char
   return path;
 }
 
-/* vcpuprobe --timeout 120 ARGS..., then the leak checks. */
-static TestRun *
-run_argv (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  TestRun *run;
 
-  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
-  g_ptr_array_add (argv, "--timeout");
-  g_ptr_array_add (argv, "120");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  run = test_run ((const char *const *) argv->pdata, NULL);
-  test_assert_nothing_left ();
-  return run;
-}
-
-#define RUN(...) run_argv ((const char *const[]) { __VA_ARGS__, NULL })
+#define RUN(...) test_run_vcpuprobe (FALSE, "120", (const char *const[]) { __VA_ARGS__, NULL })
 
 static const char *
 member_string (json_object *object, const char *key)

@@ -463,3 +463,25 @@ test_json_member (json_object *object, const char *key, json_type type)
     fail_msg ("\"%s\" has the wrong type in %.400s", key, json_object_to_json_string (object));
   return value;
 }
+
+TestRun *
+test_run_vcpuprobe (gboolean on_test_qemu, const char *timeout, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  TestRun *run;
+
+  g_ptr_array_add (argv, (gpointer) test_vcpuprobe ());
+  if (on_test_qemu && test_qemu_binary () != NULL)
+    {
+      g_ptr_array_add (argv, "--qemu");
+      g_ptr_array_add (argv, (gpointer) test_qemu_binary ());
+    }
+  g_ptr_array_add (argv, "--timeout");
+  g_ptr_array_add (argv, (gpointer) timeout);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  run = test_run ((const char *const *) argv->pdata, NULL);
+  test_assert_nothing_left ();
+  return run;
+}

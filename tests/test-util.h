@@ -86,6 +86,11 @@ TestRun *test_run (const char *const *argv, const char *stdin_text);
 void     test_run_free (TestRun *run);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRun, test_run_free)
 
+/* vcpuprobe [--qemu QEMU] --timeout @timeout ARGS..., then the leak checks
+ * (test_assert_nothing_left). With @on_test_qemu, QEMU is the one the tests were pointed at
+ * (test_qemu_binary()), when there is one; without, the definition or PATH names it. */
+TestRun *test_run_vcpuprobe (gboolean on_test_qemu, const char *timeout, const char *const *args);
+
 /* Checks on a vcpuprobe run, shared by the CLI test programs. */
 void test_assert_exit (const TestRun *run, int status);
 /* stderr is exactly one line "vcpuprobe: ...", naming @input when it is not NULL. */
