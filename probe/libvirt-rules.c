@@ -230,7 +230,7 @@ static void
 expected_features (const LibvirtCpuModel *model, const Policies *policies,
                    const X86FeatureSet *guest, X86FeatureSet *expected)
 {
-  X86FeatureSet optional_on;
+  X86FeatureSet optional_on, optional_off;
 
   x86_feature_set_clear (expected);
   if (model != NULL)
@@ -239,6 +239,10 @@ expected_features (const LibvirtCpuModel *model, const Policies *policies,
   x86_feature_set_intersect (&optional_on, &policies->optional, guest);
   x86_feature_set_union (expected, expected, &optional_on);
   x86_feature_set_subtract (expected, expected, &policies->off);
+  /* An optional feature libvirt settled to disable leaves the expected set even when the
+   * model has it (EPYC with optional aes on a host whose KVM lacks aes). */
+  x86_feature_set_subtract (&optional_off, &policies->optional, guest);
+  x86_feature_set_subtract (expected, expected, &optional_off);
 }
 
 /* virCPUx86UpdateLive. A host-passthrough or maximum CPU has no model to hold the guest
