@@ -395,9 +395,10 @@ cpu_def_from_xml (const char *xml, gssize length, const char *source, GError **e
   g_autofree char *domain_accel = g_steal_pointer (&reader.domain_accel);
   g_autofree char *domain_machine = g_steal_pointer (&reader.domain_machine);
   g_autofree char *domain_emulator = g_steal_pointer (&reader.domain_emulator);
-  g_autofree char *domain_type = g_steal_pointer (&reader.domain_type);
-  g_autofree char *domain_position = g_steal_pointer (&reader.domain_position);
 
+  /* The type and its position only served the parse's own checks. */
+  g_free (reader.domain_type);
+  g_free (reader.domain_position);
   if (reader.emulator_text != NULL)
     g_string_free (reader.emulator_text, TRUE);
 

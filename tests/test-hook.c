@@ -230,8 +230,8 @@ test_unreadable_input (void **state)
   static const char *const inputs[] = {
     "not XML at all",
     "",
-    "<domain type='qemu'><cpu mode='custom' check='full'><model>qemu64</model>"
-    "<feature policy='require' name='no-such-feature'/></cpu></domain>",
+    ("<domain type='qemu'><cpu mode='custom' check='full'><model>qemu64</model>"
+     "<feature policy='require' name='no-such-feature'/></cpu></domain>"),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (inputs); i++)
