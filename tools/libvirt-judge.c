@@ -54,14 +54,11 @@ cli_judge_definition_to_probe (const CliJudge *judge, const CpuDef *def)
   return judge->map != NULL ? libvirt_rules_qemu_definition (def, judge->map) : cpu_def_copy (def);
 }
 
-void
-cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result,
-                  const X86CpuidDump *cpuid_dump, gboolean qemu_is_local)
+/* What the probe found, as libvirt's rules take it (borrowed from @result). */
+static LibvirtGuestFacts
+guest_facts_of (const ProbeResult *result)
 {
-  g_autoptr (ProbeHostLayers) layers = NULL;
-  const ProbeHostLayers *host = result->layers;
   LibvirtGuestFacts facts = {
-    .written = judge->original,
     .accel = result->accel,
     .guest = &result->guest,
     .filtered = &result->filtered,
@@ -71,6 +68,19 @@ cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *res
     .added = result->diff->added,
     .removed = result->diff->removed,
   };
+
+  return facts;
+}
+
+void
+cli_judge_finish (CliJudge *judge, const CpuDef *started, const ProbeResult *result,
+                  const X86CpuidDump *cpuid_dump, gboolean qemu_is_local)
+{
+  g_autoptr (ProbeHostLayers) layers = NULL;
+  const ProbeHostLayers *host = result->layers;
+  LibvirtGuestFacts facts = guest_facts_of (result);
+
+  facts.written = judge->original;
 
   if (judge->map == NULL)
     return;
@@ -151,16 +161,7 @@ cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options)
   if (result == NULL)
     return;
   {
-    LibvirtGuestFacts facts = {
-      .accel = result->accel,
-      .guest = &result->guest,
-      .filtered = &result->filtered,
-      .supported_known = result->supported_known,
-      .supported = &result->supported,
-      .unknown_to_qemu = &result->unknown_to_qemu,
-      .added = result->diff->added,
-      .removed = result->diff->removed,
-    };
+    LibvirtGuestFacts facts = guest_facts_of (result);
 
     again = libvirt_rules_judge (judge->verdict->updated, judge->map, &facts);
   }
