@@ -346,6 +346,59 @@ test_qemu_host_model (void **state)
   assert_true (n_agreed > 20);
 }
 
+/* The lowest bit of KVM's IA32_ARCH_CAPABILITIES value that has a name, or NULL. */
+static const X86Feature *
+first_offered_bit (guint64 offered)
+{
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+  const X86FeatureWord *words = x86_feature_words (NULL);
+
+  for (guint i = 0; i < n_features; i++)
+    {
+      const X86FeatureWord *word = &words[features[i].word];
+
+      if (word->kind == X86_WORD_MSR && word->msr == 0x10a
+          && (offered >> (features[i].bit + word->bit_offset)) & 1)
+        return &features[i];
+    }
+  return NULL;
+}
+
+/* What the scratch vCPU said about IA32_ARCH_CAPABILITIES is what QEMU meets: a refusing
+ * KVM makes QEMU abort on a guest with one of KVM's own bits, an accepting one starts it. */
+static void
+test_arch_capabilities_as_qemu_meets_it (void **state)
+{
+  g_autoptr (X86KvmCpuid) kvm = read_kvm_or_skip ();
+  const X86KvmArchCapabilities *caps = &kvm->arch_capabilities;
+  const X86Feature *bit;
+  g_autofree char *cpu = NULL;
+  g_autofree char *failure = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  print_message ("IA32_ARCH_CAPABILITIES: KVM offers 0x%" G_GINT64_MODIFIER "x, a vCPU: %s\n",
+                 caps->offered, x86_kvm_msr_write_name (caps->write));
+  assert_int_not_equal (caps->write, X86_KVM_MSR_UNKNOWN);
+  if (caps->write == X86_KVM_MSR_NOT_WRITTEN)
+    {
+      print_message ("SKIP: this KVM does not list IA32_ARCH_CAPABILITIES; QEMU never writes it\n");
+      skip ();
+    }
+  bit = first_offered_bit (caps->offered);
+  cpu = bit != NULL ? g_strdup_printf ("qemu64,arch-capabilities=on,%s=on", bit->name)
+                    : g_strdup ("qemu64,arch-capabilities=on");
+  failure = test_qemu_start_failure ("kvm", cpu);
+  print_message ("-cpu %s: %s\n", cpu, failure != NULL ? failure : "starts");
+  if (caps->write == X86_KVM_MSR_REFUSED && bit != NULL)
+    {
+      assert_non_null (failure);
+      assert_non_null (strstr (failure, "0x10a"));
+    }
+  else
+    assert_null (failure);
+}
+
 int
 main (void)
 {
@@ -356,6 +409,7 @@ main (void)
     cmocka_unit_test (test_missing_device),
     cmocka_unit_test (test_not_kvm_device),
     cmocka_unit_test (test_qemu_host_model),
+    cmocka_unit_test (test_arch_capabilities_as_qemu_meets_it),
   };
 
   test_skip_program_without_named_qemu ();

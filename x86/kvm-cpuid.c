@@ -88,6 +88,7 @@ x86_kvm_cpuid_read_fd (int fd, const char *device)
     }
   /* Kernels before 3.13 lack the emulated table; that leaves it NULL, nothing more. */
   emulated = get_cpuid_table (fd, KVM_GET_EMULATED_CPUID);
+  x86_kvm_arch_capabilities_read (fd, supported, &kvm->arch_capabilities);
   close (fd);
 
   kvm->available = TRUE;
@@ -132,6 +133,7 @@ x86_kvm_cpuid_free (X86KvmCpuid *kvm)
   if (kvm == NULL)
     return;
   g_free (kvm->reason);
+  x86_kvm_arch_capabilities_clear (&kvm->arch_capabilities);
   x86_cpuid_dump_free (kvm->supported);
   x86_cpuid_dump_free (kvm->emulated);
   g_free (kvm);

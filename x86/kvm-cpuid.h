@@ -6,6 +6,7 @@
 #include <glib.h>
 #include "x86/cpuid-dump.h"
 #include "x86/feature-set.h"
+#include "x86/kvm-arch-capabilities.h"
 
 /* The typedef is x86/cpuid-dump.h's, as a dump may carry one of these. */
 struct X86KvmCpuid {
@@ -17,6 +18,9 @@ struct X86KvmCpuid {
                                  * the view came from a dump file */
   X86FeatureSet supported_features;
   X86FeatureSet emulated_features;
+  /* Whether a vCPU takes IA32_ARCH_CAPABILITIES back (x86/kvm-arch-capabilities.h); UNKNOWN
+   * in a view read from a dump file. */
+  X86KvmArchCapabilities arch_capabilities;
 };
 
 /* @device: NULL for /dev/kvm. Never fails: see ->available and ->reason. */

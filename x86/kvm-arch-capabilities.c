@@ -1,0 +1,144 @@
+/* x86/kvm-arch-capabilities.c — try IA32_ARCH_CAPABILITIES on a throw-away vCPU. */
+#include "x86/kvm-arch-capabilities.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+
+/* Whether KVM_GET_MSR_INDEX_LIST holds @msr: QEMU's has_msr_arch_capabs. */
+static gboolean
+msr_listed (int kvm_fd, guint32 msr, GError **error)
+{
+  struct kvm_msr_list probe = { .nmsrs = 0 };
+  g_autofree struct kvm_msr_list *list = NULL;
+
+  /* The first call fails with E2BIG and says how many there are. */
+  if (ioctl (kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "KVM_GET_MSR_INDEX_LIST failed (%s)", g_strerror (errno));
+      return FALSE;
+    }
+  list = g_malloc0 (sizeof *list + probe.nmsrs * sizeof list->indices[0]);
+  list->nmsrs = probe.nmsrs;
+  if (ioctl (kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "KVM_GET_MSR_INDEX_LIST failed (%s)", g_strerror (errno));
+      return FALSE;
+    }
+  for (guint32 i = 0; i < list->nmsrs; i++)
+    if (list->indices[i] == msr)
+      return TRUE;
+  return FALSE;
+}
+
+typedef struct {
+  struct kvm_msrs header;
+  struct kvm_msr_entry entry;
+} OneMsr;
+
+/* KVM_GET_MSRS and KVM_SET_MSRS return how many entries they did: 1 is success. */
+static gboolean
+one_msr (int fd, unsigned long request, guint32 index, guint64 *value)
+{
+  OneMsr msrs;
+
+  memset (&msrs, 0, sizeof msrs);
+  msrs.header.nmsrs = 1;
+  msrs.entry.index = index;
+  msrs.entry.data = *value;
+  if (ioctl (fd, request, &msrs) != 1)
+    return FALSE;
+  *value = msrs.entry.data;
+  return TRUE;
+}
+
+/* Writes @value into a vCPU of a new VM that never runs. FALSE with @error when no such
+ * vCPU could be made; else *@accepted says whether KVM took the value. */
+static gboolean
+write_on_scratch_vcpu (int kvm_fd, const struct kvm_cpuid2 *cpuid, guint64 value,
+                       gboolean *accepted, GError **error)
+{
+  int vm = ioctl (kvm_fd, KVM_CREATE_VM, 0);
+  int vcpu = -1;
+  gboolean ok = FALSE;
+
+  if (vm < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "KVM_CREATE_VM failed (%s)", g_strerror (errno));
+      return FALSE;
+    }
+  vcpu = ioctl (vm, KVM_CREATE_VCPU, 0);
+  if (vcpu < 0)
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                 "KVM_CREATE_VCPU failed (%s)", g_strerror (errno));
+  /* Without the CPUID bit no KVM takes the MSR: the guest QEMU makes has it. */
+  else if (ioctl (vcpu, KVM_SET_CPUID2, cpuid) < 0)
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                 "KVM_SET_CPUID2 failed (%s)", g_strerror (errno));
+  else
+    {
+      *accepted = one_msr (vcpu, KVM_SET_MSRS, MSR_IA32_ARCH_CAPABILITIES, &value);
+      ok = TRUE;
+    }
+  if (vcpu >= 0)
+    close (vcpu);
+  close (vm);
+  return ok;
+}
+
+void
+x86_kvm_arch_capabilities_read (int kvm_fd, const void *cpuid_table, X86KvmArchCapabilities *out)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean accepted = FALSE;
+  guint64 offered = 0;
+
+  memset (out, 0, sizeof *out);
+  if (!msr_listed (kvm_fd, MSR_IA32_ARCH_CAPABILITIES, &error))
+    {
+      out->write = error != NULL ? X86_KVM_MSR_UNKNOWN : X86_KVM_MSR_NOT_WRITTEN;
+      out->detail = error != NULL ? g_strdup (error->message) : NULL;
+      return;
+    }
+  /* A KVM without feature MSRs offers no bit: QEMU then writes 0, which is tried too. */
+  if (!one_msr (kvm_fd, KVM_GET_MSRS, MSR_IA32_ARCH_CAPABILITIES, &offered))
+    offered = 0;
+  out->offered = offered;
+  if (!write_on_scratch_vcpu (kvm_fd, cpuid_table, offered, &accepted, &error))
+    {
+      out->write = X86_KVM_MSR_UNKNOWN;
+      out->detail = g_strdup (error->message);
+      return;
+    }
+  out->write = accepted ? X86_KVM_MSR_ACCEPTED : X86_KVM_MSR_REFUSED;
+}
+
+void
+x86_kvm_arch_capabilities_clear (X86KvmArchCapabilities *caps)
+{
+  g_clear_pointer (&caps->detail, g_free);
+}
+
+const char *
+x86_kvm_msr_write_name (X86KvmMsrWrite write)
+{
+  switch (write)
+    {
+    case X86_KVM_MSR_NOT_WRITTEN:
+      return "not-written";
+    case X86_KVM_MSR_ACCEPTED:
+      return "accepted";
+    case X86_KVM_MSR_REFUSED:
+      return "refused";
+    case X86_KVM_MSR_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
