@@ -195,6 +195,14 @@ explain_filtered (const ProbeCompareInput *input, const X86Feature *feature)
 
   if (!accel_is_kvm (input->accel))
     return make_change (feature, PROBE_REASON_ACCELERATOR, input->accel);
+  if (x86_feature_set_has (&input->refused_by_vcpu, feature))
+    {
+      g_autofree char *detail =
+        g_strdup_printf ("a vCPU of this KVM refuses IA32_ARCH_CAPABILITIES (KVM's own 0x%"
+                         G_GINT64_MODIFIER "x): QEMU aborts at start with it set",
+                         layers != NULL ? layers->kvm_arch_capabilities_offered : 0);
+      return make_change (feature, PROBE_REASON_KVM, detail);
+    }
 
   if (!feature_in_silicon (feature))
     {
@@ -381,6 +389,27 @@ host_has (const ProbeCompareInput *input, const X86Feature *feature)
 }
 
 static void
+append_name (guint word, guint bit, const X86Feature *feature, gpointer user_data)
+{
+  GString *names = user_data;
+
+  if (!reported (feature))
+    return;
+  if (names->len > 0)
+    g_string_append (names, ", ");
+  g_string_append (names, feature->name);
+}
+
+static char *
+feature_names (const X86FeatureSet *set)
+{
+  GString *names = g_string_new (NULL);
+
+  x86_feature_set_foreach (set, append_name, names);
+  return g_string_free (names, FALSE);
+}
+
+static void
 judge (const ProbeCompareInput *input, ProbeDiff *diff)
 {
   guint n_features;
@@ -413,7 +442,39 @@ judge (const ProbeCompareInput *input, ProbeDiff *diff)
         g_ptr_array_add (diff->problems, g_strdup_printf ("%s added by %s", feature->name,
                                                           reason_phrase (added)));
     }
+  if (!x86_feature_set_is_empty (&input->refused_by_vcpu))
+    {
+      g_autofree char *names = feature_names (&input->refused_by_vcpu);
+
+      g_ptr_array_add (diff->problems,
+                       g_strdup_printf ("QEMU aborts at start: a vCPU of this KVM refuses "
+                                        "IA32_ARCH_CAPABILITIES with %s set", names));
+    }
   diff->pass = diff->problems->len == 0;
+}
+
+void
+probe_compare_refuse_msr_bits (ProbeCompareInput *input)
+{
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+  const X86FeatureWord *words = x86_feature_words (NULL);
+
+  x86_feature_set_clear (&input->refused_by_vcpu);
+  if (!accel_is_kvm (input->accel) || input->layers == NULL
+      || input->layers->kvm_arch_capabilities != X86_KVM_MSR_REFUSED)
+    return;
+  for (guint i = 0; i < n_features; i++)
+    {
+      const X86FeatureWord *word = &words[features[i].word];
+
+      if (word->kind == X86_WORD_MSR && word->msr == 0x10a
+          && x86_feature_set_has (&input->guest, &features[i]))
+        {
+          x86_feature_set_add (&input->refused_by_vcpu, &features[i]);
+          x86_feature_set_remove (&input->guest, &features[i]);
+        }
+    }
 }
 
 ProbeDiff *
@@ -443,6 +504,7 @@ probe_compare (const ProbeCompareInput *input)
 
   x86_feature_set_subtract (&added, &input->guest, &definition);
   x86_feature_set_subtract (&removed, &named, &input->guest);
+  x86_feature_set_union (&removed, &removed, &input->refused_by_vcpu);
   x86_feature_set_subtract (&added, &added, &blind);
   x86_feature_set_subtract (&removed, &removed, &blind);
   x86_feature_set_named_only (&added);

@@ -44,6 +44,11 @@
  *   kvm             KVM lacks it, every CPU has it (MSR bits: KVM's feature-MSR answer), or
  *                   the silicon lacks it but KVM can emulate or derive it and this one did not;
  *   unknown         the layers needed to decide were not read (a replay without a dump).
+ *   — in G as QEMU computes it, but refused by a vCPU: under kvm, the bits of the
+ *   arch-capabilities MSR when this KVM refuses IA32_ARCH_CAPABILITIES on a vCPU
+ *   (x86/kvm-arch-capabilities.h). QEMU aborts at start with any of them set, so
+ *   probe_compare_refuse_msr_bits takes them out of G and they are removed by kvm; the
+ *   updated definition disables them, and it starts.
  * emulated = the guest's features that the silicon lacks and KVM supplies by one of the
  *   rules of x86/kvm-emulated.h (kvm only; reason kvm-emulated, the rule as detail): no
  *   difference from the definition, but the layer the guest owes them to.
@@ -56,7 +61,8 @@
  *   a forbid feature is supported by the host (S, else KVM under kvm);
  *   a feature of M was removed for any reason but policy (optional ones excepted: the
  *     definition let the host decide them);
- *   @strict, and a feature was added (libvirt's check='full' "extra features"). */
+ *   @strict, and a feature was added (libvirt's check='full' "extra features");
+ *   QEMU would abort at start (refused_by_vcpu is not empty). */
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
@@ -105,6 +111,7 @@ typedef struct {
   gboolean supported_known;
   X86FeatureSet supported;        /* S */
   const ProbeHostLayers *layers;  /* borrowed; NULL: every layer unknown */
+  X86FeatureSet refused_by_vcpu;  /* taken out of G by probe_compare_refuse_msr_bits */
 } ProbeCompareInput;
 
 typedef struct {
@@ -114,6 +121,11 @@ typedef struct {
   GArray *emulated;    /* of ProbeChange (kvm-emulated), in table order: see above */
   gboolean pass;
 } ProbeDiff;
+
+/* Under kvm, on a KVM whose vCPUs refuse IA32_ARCH_CAPABILITIES (input->layers says), moves
+ * the guest's bits of that MSR from G to refused_by_vcpu; else leaves both as they are.
+ * Call once G and the layers are set, before probe_compare. */
+void probe_compare_refuse_msr_bits (ProbeCompareInput *input);
 
 ProbeDiff *probe_compare (const ProbeCompareInput *input);
 void       probe_diff_free (ProbeDiff *diff);

@@ -83,6 +83,8 @@ probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host, GErr
           layers->kvm_origin = g_strdup ("/dev/kvm");
           layers->kvm = kvm->supported_features;
           x86_feature_set_named_only (&layers->kvm);
+          layers->kvm_arch_capabilities = kvm->arch_capabilities.write;
+          layers->kvm_arch_capabilities_offered = kvm->arch_capabilities.offered;
         }
       else
         layers->kvm_unknown_reason = g_strdup (kvm->reason);

@@ -10,6 +10,7 @@
 #include <glib.h>
 #include "x86/feature-set.h"
 #include "x86/kvm-emulated.h"
+#include "x86/kvm-arch-capabilities.h"
 
 typedef struct {
   gboolean hardware_known;
@@ -21,6 +22,10 @@ typedef struct {
   X86FeatureSet kvm;            /* KVM_GET_SUPPORTED_CPUID, named features */
   char *kvm_origin;             /* "/dev/kvm" or the dump's path; NULL when unknown */
   char *kvm_unknown_reason;     /* why kvm_known is FALSE ("/dev/kvm: ...", "a replay"); else NULL */
+  /* Whether a vCPU of this KVM takes IA32_ARCH_CAPABILITIES (x86/kvm-arch-capabilities.h):
+   * read from /dev/kvm only; a dump does not say, so a replay leaves it UNKNOWN. */
+  X86KvmMsrWrite kvm_arch_capabilities;
+  guint64 kvm_arch_capabilities_offered;
 } ProbeHostLayers;
 
 void probe_host_layers_free (ProbeHostLayers *layers);

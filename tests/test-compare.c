@@ -291,6 +291,59 @@ test_removed_hardware (void **state)
   assert_true (has_problem (diff, "avx512bw required but removed by hardware"));
 }
 
+/* A KVM whose vCPUs refuse IA32_ARCH_CAPABILITIES: QEMU would abort with any of its bits,
+ * so they leave the guest, removed by kvm, and the verdict says why it cannot start. */
+static void
+test_refused_msr_bits_abort (void **state)
+{
+  ProbeCompareInput input;
+  g_autoptr (ProbeHostLayers) layers = nested_host ();
+  g_autoptr (ProbeDiff) diff = NULL;
+
+  layers->kvm_arch_capabilities = X86_KVM_MSR_REFUSED;
+  layers->kvm_arch_capabilities_offered = 0x69;
+  plain_input (&input, "kvm", "pc-i440fx-7.2", "fpu arch-capabilities rdctl-no");
+  set_of (&input.expansion, "fpu arch-capabilities rdctl-no mds-no");
+  set_of (&input.guest, "fpu arch-capabilities rdctl-no mds-no");
+  input.layers = layers;
+  probe_compare_refuse_msr_bits (&input);
+  diff = probe_compare (&input);
+  assert_false (x86_feature_set_has (&input.guest, x86_feature_lookup ("rdctl-no")));
+  assert_true (x86_feature_set_has (&input.guest, x86_feature_lookup ("arch-capabilities")));
+  assert_change (diff->removed, "rdctl-no", PROBE_REASON_KVM,
+                 "a vCPU of this KVM refuses IA32_ARCH_CAPABILITIES (KVM's own 0x69): "
+                 "QEMU aborts at start with it set");
+  /* Not in the definition, yet removed: the updated definition must turn it off. */
+  assert_change (diff->removed, "mds-no", PROBE_REASON_KVM, NULL);
+  assert_true (has_problem (diff, "QEMU aborts at start: a vCPU of this KVM refuses "
+                                  "IA32_ARCH_CAPABILITIES with rdctl-no, mds-no set"));
+  assert_false (diff->pass);
+}
+
+/* A KVM that takes the MSR, or another accelerator, leaves the guest as QEMU made it. */
+static void
+test_accepted_msr_bits_stay (void **state)
+{
+  const X86KvmMsrWrite writes[] = { X86_KVM_MSR_ACCEPTED, X86_KVM_MSR_UNKNOWN, X86_KVM_MSR_REFUSED };
+  const char *accels[] = { "kvm", "kvm", "tcg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (writes); i++)
+    {
+      ProbeCompareInput input;
+      g_autoptr (ProbeHostLayers) layers = nested_host ();
+      g_autoptr (ProbeDiff) diff = NULL;
+
+      layers->kvm_arch_capabilities = writes[i];
+      plain_input (&input, accels[i], "pc-i440fx-7.2", "fpu arch-capabilities rdctl-no");
+      input.layers = layers;
+      probe_compare_refuse_msr_bits (&input);
+      diff = probe_compare (&input);
+      assert_true (x86_feature_set_has (&input.guest, x86_feature_lookup ("rdctl-no")));
+      assert_int_equal (diff->removed->len, 0);
+      assert_true (diff->pass);
+    }
+}
+
 static void
 test_removed_qemu_when_kvm_supports (void **state)
 {
@@ -602,6 +655,8 @@ main (void)
     cmocka_unit_test (test_required_missing_fails_once),
     cmocka_unit_test (test_baseline_blind),
     cmocka_unit_test (test_json_shape),
+    cmocka_unit_test (test_refused_msr_bits_abort),
+    cmocka_unit_test (test_accepted_msr_bits_stay),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
