@@ -510,6 +510,7 @@ libvirt_cpu_map_load (const char *path, GError **error)
   g_autoptr (GPtrArray) includes = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *index = NULL;
   g_autofree char *directory = NULL;
+  g_autofree char *index_name = NULL;
 
   map->path = g_strdup (path);
   map->features = g_ptr_array_new_with_free_func (feature_free);
@@ -531,10 +532,20 @@ libvirt_cpu_map_load (const char *path, GError **error)
     }
   if (!read_file (map, index, includes, error))
     return NULL;
+  index_name = g_path_get_basename (index);
   for (guint i = 0; i < includes->len; i++)
     {
-      g_autofree char *file = g_build_filename (directory, g_ptr_array_index (includes, i), NULL);
+      const char *name = g_ptr_array_index (includes, i);
+      g_autofree char *file = g_build_filename (directory, name, NULL);
 
+      /* Each file once: an included file may include others, so a cycle would never end. */
+      for (guint j = 0; j <= i; j++)
+        if (strcmp (name, j < i ? (const char *) g_ptr_array_index (includes, j) : index_name) == 0)
+          {
+            g_set_error (error, LIBVIRT_CPU_MAP_ERROR, LIBVIRT_CPU_MAP_ERROR_INVALID,
+                         "libvirt CPU map %s: %s is included more than once", path, name);
+            return NULL;
+          }
       if (!read_file (map, file, includes, error))
         return NULL;
     }

@@ -284,6 +284,15 @@ test_written_errors (void **state)
   const MapFile broken[] = { { "index.xml", "<cpus><arch name='x86'>" } };
   const MapFile missing_include[] = { { "index.xml", index_xml } };
   const MapFile empty[] = { { "index.xml", "<cpus><arch name='x86'/></cpus>" } };
+  /* Includes that come back to a file already read would be read for ever. */
+  const MapFile includes_itself[] = {
+    { "index.xml", "<cpus><arch name='x86'><include filename='index.xml'/></arch></cpus>" },
+  };
+  const MapFile include_cycle[] = {
+    { "index.xml", "<cpus><arch name='x86'><include filename='f.xml'/></arch></cpus>" },
+    { "f.xml", "<cpus><arch name='x86'><include filename='f.xml'/></arch>"
+               "<feature name='x'><cpuid eax_in='1' ecx='1'/></feature></cpus>" },
+  };
   g_autoptr (GError) error = NULL;
 
   assert_load_error (unknown_feature, G_N_ELEMENTS (unknown_feature),
@@ -298,6 +307,10 @@ test_written_errors (void **state)
   assert_load_error (missing_include, G_N_ELEMENTS (missing_include), LIBVIRT_CPU_MAP_ERROR_IO,
                      "f.xml");
   assert_load_error (empty, G_N_ELEMENTS (empty), LIBVIRT_CPU_MAP_ERROR_INVALID, "no x86 features");
+  assert_load_error (includes_itself, G_N_ELEMENTS (includes_itself),
+                     LIBVIRT_CPU_MAP_ERROR_INVALID, "index.xml is included more than once");
+  assert_load_error (include_cycle, G_N_ELEMENTS (include_cycle),
+                     LIBVIRT_CPU_MAP_ERROR_INVALID, "f.xml is included more than once");
 
   assert_null (libvirt_cpu_map_load ("/nonexistent/cpu_map", &error));
   assert_int_equal (error->code, LIBVIRT_CPU_MAP_ERROR_IO);
