@@ -134,6 +134,9 @@ choose_exchange (QmpReplayPeer *peer, const char *name, json_object *arguments)
     return peer->ordered_next < peer->n_exchanges ? (int) peer->ordered_next++ : -1;
 
   chosen = find_unused (peer, MATCH_ARGUMENTS, name, arguments);
+  /* The same question again gets the same answer; any other is not answered. */
+  if (peer->mode == QMP_REPLAY_ARGUMENTS)
+    return chosen >= 0 ? chosen : find_last_used (peer, MATCH_ARGUMENTS, name, arguments);
   if (chosen < 0)
     chosen = find_unused (peer, MATCH_NAME, name, arguments);
   if (chosen < 0 && peer->mode == QMP_REPLAY_SHAPE)

@@ -31,6 +31,9 @@ typedef enum {
   QMP_REPLAY_EXACT,
   QMP_REPLAY_ORDERED,
   QMP_REPLAY_SHAPE,
+  QMP_REPLAY_ARGUMENTS, /* only a recorded exchange of the same command and arguments
+                         * answers (again, if asked again): stored answers that must never
+                         * stand in for a question asked differently (host profiles) */
 } QmpReplayMode;
 
 /* A parsed .replies file: one or more segments, each starting at a greeting. */
@@ -38,6 +41,11 @@ typedef struct QmpReplies QmpReplies;
 
 /* Loads @path and, when present, @path.json (the recorder's metadata). */
 QmpReplies  *qmp_replies_load (const char *path, GError **error);
+/* The same from memory: @messages (borrowed) is a JSON array holding what a .replies file
+ * holds, in its order; @metadata (borrowed; may be NULL) what FILE.json holds. @name
+ * stands for the path in messages ("profile.json"). */
+QmpReplies  *qmp_replies_new_from_messages (const char *name, json_object *messages,
+                                            json_object *metadata, GError **error);
 QmpReplies  *qmp_replies_ref (QmpReplies *replies);
 void         qmp_replies_unref (QmpReplies *replies);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplies, qmp_replies_unref)

@@ -460,6 +460,55 @@ qmp_replies_load (const char *path, GError **error)
 }
 
 QmpReplies *
+qmp_replies_new_from_messages (const char *name, json_object *messages, json_object *metadata,
+                               GError **error)
+{
+  g_autoptr (QmpReplies) replies = g_new0 (QmpReplies, 1);
+  ParseState state = { 0 };
+  gboolean ok = TRUE;
+
+  g_atomic_ref_count_init (&replies->ref_count);
+  replies->path = g_strdup (name);
+  replies->segments = g_ptr_array_new_with_free_func (segment_free);
+  if (!json_object_is_type (messages, json_type_array))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s: the QMP messages are not a list", name);
+      return NULL;
+    }
+
+  state.replies = replies;
+  state.pending_events = g_ptr_array_new_with_free_func (json_put);
+  start_segment (&state);
+  /* A message's "line" is its place in the list, counted from 1 like a file's lines. */
+  for (guint i = 0; ok && i < json_object_array_length (messages); i++)
+    ok = add_replies_object (json_object_array_get_idx (messages, i), i + 1, &state, error);
+  g_ptr_array_unref (state.pending_events);
+  if (!ok)
+    return NULL;
+  for (guint i = 0; i < replies->segments->len; i++)
+    {
+      Segment *segment = g_ptr_array_index (replies->segments, i);
+      if (segment->greeting == NULL && !make_greeting (replies, segment, error))
+        return NULL;
+    }
+  if (metadata != NULL)
+    {
+      if (!json_object_is_type (metadata, json_type_object))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                       "%s: the recording's metadata is not an object", name);
+          return NULL;
+        }
+      if (!check_sessions (name, metadata, error))
+        return NULL;
+      replies->metadata = json_object_get (metadata);
+    }
+  insert_exited_segments (replies);
+  return g_steal_pointer (&replies);
+}
+
+QmpReplies *
 qmp_replies_ref (QmpReplies *replies)
 {
   g_atomic_ref_count_inc (&replies->ref_count);

@@ -78,18 +78,24 @@ qmp_source_new_socket (const char *socket_path)
 }
 
 QmpSource *
-qmp_source_new_replay (const char *replies_path, QmpReplayMode mode, GError **error)
+qmp_source_new_replay_replies (QmpReplies *replies, const char *description, QmpReplayMode mode)
 {
-  QmpReplies *replies = qmp_replies_load (replies_path, error);
-  QmpSource *source;
+  QmpSource *source = source_new (QMP_SOURCE_REPLAY, description);
 
-  if (replies == NULL)
-    return NULL;
-  source = source_new (QMP_SOURCE_REPLAY, replies_path);
-  source->replies = replies;
+  source->replies = qmp_replies_ref (replies);
   source->replay_mode = mode;
   source->segment_used = g_new0 (gboolean, qmp_replies_n_segments (replies));
   return source;
+}
+
+QmpSource *
+qmp_source_new_replay (const char *replies_path, QmpReplayMode mode, GError **error)
+{
+  g_autoptr (QmpReplies) replies = qmp_replies_load (replies_path, error);
+
+  if (replies == NULL)
+    return NULL;
+  return qmp_source_new_replay_replies (replies, replies_path, mode);
 }
 
 void

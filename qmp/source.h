@@ -52,6 +52,9 @@ typedef struct QmpConnection QmpConnection;
 QmpSource *qmp_source_new_launch (const char *binary, GError **error);
 QmpSource *qmp_source_new_socket (const char *socket_path);
 QmpSource *qmp_source_new_replay (const char *replies_path, QmpReplayMode mode, GError **error);
+/* A replay of @replies (reference taken), described as @description (a host profile). */
+QmpSource *qmp_source_new_replay_replies (QmpReplies *replies, const char *description,
+                                          QmpReplayMode mode);
 void       qmp_source_free (QmpSource *source);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpSource, qmp_source_free)
 
