@@ -1,0 +1,238 @@
+/* probe/profile.c — reads, validates and builds host profiles (probe/profile.h). */
+#include "probe/profile.h"
+
+#include <string.h>
+#include "probe/qemu-info.h"
+
+G_DEFINE_QUARK (probe-profile-error-quark, probe_profile_error)
+
+void
+probe_profile_free (ProbeProfile *profile)
+{
+  if (profile == NULL)
+    return;
+  g_free (profile->path);
+  g_free (profile->host);
+  g_free (profile->made);
+  g_free (profile->qemu_binary);
+  g_free (profile->qemu_version);
+  g_free (profile->default_accel);
+  x86_cpuid_dump_free (profile->cpuid);
+  if (profile->replies != NULL)
+    qmp_replies_unref (profile->replies);
+  g_free (profile);
+}
+
+/* ---- Reading ---- */
+
+static gboolean G_GNUC_PRINTF (3, 4)
+invalid (GError **error, const char *path, const char *format, ...)
+{
+  va_list args;
+  g_autofree char *problem = NULL;
+
+  va_start (args, format);
+  problem = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID, "%s: %s", path, problem);
+  return FALSE;
+}
+
+/* The string member @name of @object, or NULL (with @error) when absent or not a string;
+ * a JSON null is accepted when @nullable. */
+static gboolean
+string_member (json_object *object, const char *name, gboolean nullable, const char *path,
+               const char *where, const char **value, GError **error)
+{
+  json_object *member = NULL;
+
+  *value = NULL;
+  if (!json_object_object_get_ex (object, name, &member))
+    return invalid (error, path, "%s has no member \"%s\"", where, name);
+  if (member == NULL && nullable)
+    return TRUE;
+  if (!json_object_is_type (member, json_type_string))
+    return invalid (error, path, "%s.%s is not a string", where, name);
+  *value = json_object_get_string (member);
+  return TRUE;
+}
+
+static gboolean
+object_member (json_object *object, const char *name, const char *path, const char *where,
+               json_type type, json_object **value, GError **error)
+{
+  if (!json_object_object_get_ex (object, name, value) || !json_object_is_type (*value, type))
+    return invalid (error, path, "%s.%s is missing or not %s", where, name,
+                    type == json_type_array ? "a list" : "an object");
+  return TRUE;
+}
+
+static gboolean
+check_format (json_object *root, const char *path, GError **error)
+{
+  json_object *format = NULL, *version = NULL;
+
+  if (!json_object_is_type (root, json_type_object))
+    return invalid (error, path, "not a JSON object");
+  if (!json_object_object_get_ex (root, "format", &format)
+      || !json_object_is_type (format, json_type_string)
+      || strcmp (json_object_get_string (format), PROBE_PROFILE_FORMAT) != 0)
+    return invalid (error, path, "not a host profile (\"format\" is not \"%s\")",
+                    PROBE_PROFILE_FORMAT);
+  if (!json_object_object_get_ex (root, "version", &version)
+      || !json_object_is_type (version, json_type_int))
+    return invalid (error, path, "\"version\" is missing or not an integer");
+  if (json_object_get_int64 (version) != PROBE_PROFILE_VERSION)
+    return invalid (error, path, "profile version %" G_GINT64_FORMAT " is not supported "
+                    "(this vcpuprobe reads version %d)", json_object_get_int64 (version),
+                    PROBE_PROFILE_VERSION);
+  return TRUE;
+}
+
+/* The recording the sessions hold: their messages in one list, their launches as the
+ * recorder's metadata lists them. */
+static QmpReplies *
+sessions_to_replies (json_object *sessions, const char *path, GError **error)
+{
+  g_autoptr (ProbeJson) messages = json_object_new_array ();
+  g_autoptr (ProbeJson) metadata = json_object_new_object ();
+  json_object *launches = json_object_new_array ();
+  g_autoptr (GError) replies_error = NULL;
+  QmpReplies *replies;
+
+  json_object_object_add (metadata, "sessions", launches);
+  for (guint i = 0; i < json_object_array_length (sessions); i++)
+    {
+      json_object *session = json_object_array_get_idx (sessions, i);
+      json_object *launch, *session_messages;
+      g_autofree char *where = g_strdup_printf ("sessions[%u]", i);
+
+      if (!json_object_is_type (session, json_type_object))
+        {
+          invalid (error, path, "%s is not an object", where);
+          return NULL;
+        }
+      if (!object_member (session, "launch", path, where, json_type_object, &launch, error)
+          || !object_member (session, "messages", path, where, json_type_array,
+                             &session_messages, error))
+        return NULL;
+      json_object_array_add (launches, json_object_get (launch));
+      for (guint m = 0; m < json_object_array_length (session_messages); m++)
+        json_object_array_add (messages,
+                               json_object_get (json_object_array_get_idx (session_messages, m)));
+    }
+  replies = qmp_replies_new_from_messages (path, messages, metadata, &replies_error);
+  if (replies == NULL)
+    {
+      /* The recording's own words ("PATH:N: ...") already name the profile. */
+      g_set_error_literal (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                           replies_error->message);
+      return NULL;
+    }
+  if (qmp_replies_n_segments (replies) != json_object_array_length (sessions))
+    {
+      qmp_replies_unref (replies);
+      invalid (error, path, "every session must start with its QMP greeting");
+      return NULL;
+    }
+  return replies;
+}
+
+ProbeProfile *
+probe_profile_from_json (json_object *root, const char *path, GError **error)
+{
+  g_autoptr (ProbeProfile) profile = g_new0 (ProbeProfile, 1);
+  g_autoptr (GError) cpuid_error = NULL;
+  json_object *host, *qemu, *cpuid, *sessions;
+  const char *name, *made, *binary, *version, *default_accel;
+
+  if (!check_format (root, path, error)
+      || !object_member (root, "host", path, "the profile", json_type_object, &host, error)
+      || !string_member (host, "name", FALSE, path, "host", &name, error)
+      || !string_member (root, "made", FALSE, path, "the profile", &made, error)
+      || !object_member (root, "qemu", path, "the profile", json_type_object, &qemu, error)
+      || !string_member (qemu, "binary", FALSE, path, "qemu", &binary, error)
+      || !string_member (qemu, "version", FALSE, path, "qemu", &version, error)
+      || !string_member (root, "default_accel", FALSE, path, "the profile", &default_accel, error)
+      || !object_member (root, "cpuid", path, "the profile", json_type_object, &cpuid, error)
+      || !object_member (root, "sessions", path, "the profile", json_type_array, &sessions,
+                         error))
+    return NULL;
+
+  profile->path = g_strdup (path);
+  profile->host = g_strdup (name);
+  profile->made = g_strdup (made);
+  profile->qemu_binary = g_strdup (binary);
+  profile->qemu_version = g_strdup (version);
+  profile->default_accel = g_strdup (default_accel);
+  profile->cpuid = x86_cpuid_dump_from_json (cpuid, path, &cpuid_error);
+  if (profile->cpuid == NULL)
+    {
+      invalid (error, path, "cpuid: %s", cpuid_error->message);
+      return NULL;
+    }
+  profile->replies = sessions_to_replies (sessions, path, error);
+  if (profile->replies == NULL)
+    return NULL;
+  return g_steal_pointer (&profile);
+}
+
+ProbeProfile *
+probe_profile_load (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize length;
+  json_tokener *tokener;
+  json_object *root;
+  enum json_tokener_error parse_error;
+  ProbeProfile *profile;
+
+  if (!g_file_get_contents (path, &text, &length, error))
+    return NULL;
+  tokener = json_tokener_new ();
+  root = json_tokener_parse_ex (tokener, text, (int) length);
+  parse_error = json_tokener_get_error (tokener);
+  if (root == NULL || parse_error != json_tokener_success
+      || ((size_t) json_tokener_get_parse_end (tokener) < length
+          && strspn (text + json_tokener_get_parse_end (tokener), " \t\r\n")
+             != length - json_tokener_get_parse_end (tokener)))
+    {
+      invalid (error, path, "not JSON (%s)",
+               parse_error != json_tokener_success ? json_tokener_error_desc (parse_error)
+                                                   : "text after the document");
+      json_tokener_free (tokener);
+      json_object_put (root);
+      return NULL;
+    }
+  json_tokener_free (tokener);
+  profile = probe_profile_from_json (root, path, error);
+  json_object_put (root);
+  return profile;
+}
+
+QmpSource *
+probe_profile_source (const ProbeProfile *profile, const char *description)
+{
+  QmpSource *source = qmp_source_new_replay_replies (profile->replies, description,
+                                                     QMP_REPLAY_ARGUMENTS);
+
+  qmp_source_set_strict (source, TRUE);
+  return source;
+}
+
+void
+probe_profile_explain_error (const ProbeProfile *profile, GError *error)
+{
+  g_autofree char *message = NULL;
+
+  if (error == NULL
+      || !(g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_REPLAY)
+           || g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT)))
+    return;
+  message = g_strdup_printf ("%s: the profile of %s cannot answer this exactly: %s",
+                             profile->path, profile->host, error->message);
+  g_free (error->message);
+  error->message = g_steal_pointer (&message);
+  error->domain = PROBE_PROFILE_ERROR;
+  error->code = PROBE_PROFILE_ERROR_UNANSWERED;
+}

@@ -1,0 +1,92 @@
+/* probe/profile.h — a host profile: everything `expand`, `check` and `models` need to answer
+ * for one host (one QEMU binary on one machine) without running anything there.
+ *
+ * A profile is stored facts, not a model of QEMU: the host's CPUID of every CPU with KVM's
+ * supported and emulated tables (x86/cpuid-dump-json.c's layout), and QEMU's own answers to
+ * the questions the probes ask, per accelerator and machine type, kept as the QMP
+ * conversations they came from. Offline, those conversations are replayed to the very code
+ * that asks QEMU live (DESIGN.md §6: one prediction path), in QMP_REPLAY_ARGUMENTS mode:
+ * a question asked with other arguments than recorded, or a session launched on another
+ * machine type, has no answer, and the run fails with PROBE_PROFILE_ERROR_UNANSWERED
+ * rather than guess.
+ *
+ * The document:
+ *   {"format": "vcpuprobe-profile", "version": 1,
+ *    "host": {"name": NAME, "cpu": BRAND|null}, "made": ISO-8601 (when QEMU answered),
+ *    "vcpuprobe": VERSION, "qemu": {"binary", "version", "package"},
+ *    "default_accel": "kvm"|"tcg", "accels": ["kvm", "tcg"], "machines": ["none", "pc", ...],
+ *    "cpuid": {x86 JSON dump, with "kvm"},
+ *    "sessions": [{"launch": {"accel", "machine", "cpu": null, "preconfig": false},
+ *                  "messages": [greeting, command, reply, command, reply, ...]}]} */
+#pragma once
+#include <glib.h>
+#include <json-c/json.h>
+#include "qmp/source.h"
+#include "x86/cpuid-dump.h"
+
+#define PROBE_PROFILE_FORMAT "vcpuprobe-profile"
+#define PROBE_PROFILE_VERSION 1
+
+#define PROBE_PROFILE_ERROR (probe_profile_error_quark ())
+GQuark probe_profile_error_quark (void);
+
+typedef enum {
+  PROBE_PROFILE_ERROR_INVALID,     /* not a profile, another format or version, malformed */
+  PROBE_PROFILE_ERROR_UNANSWERED,  /* the profile holds no exact answer to a question */
+} ProbeProfileError;
+
+typedef struct {
+  char *path;                  /* where it was read from */
+  char *host;                  /* the host's name */
+  char *made;                  /* when QEMU answered (ISO 8601) */
+  char *qemu_binary;
+  char *qemu_version;
+  char *default_accel;
+  X86CpuidDump *cpuid;         /* every CPU, with KVM's view when KVM could be read */
+  QmpReplies *replies;         /* every recorded session */
+} ProbeProfile;
+
+void probe_profile_free (ProbeProfile *profile);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfile, probe_profile_free)
+
+/* Reads and validates @path. Errors: G_FILE_ERROR when unreadable,
+ * PROBE_PROFILE_ERROR_INVALID ("PATH: PROBLEM") otherwise. */
+ProbeProfile *probe_profile_load (const char *path, GError **error);
+/* The same from a parsed document (@root borrowed), named @path in messages. */
+ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GError **error);
+
+/* A QMP source answering from @profile only (strict QMP_REPLAY_ARGUMENTS replay),
+ * described as @description (what results name as their QEMU binary). */
+QmpSource *probe_profile_source (const ProbeProfile *profile, const char *description);
+
+/* Rewrites an error of a run from @profile's source that came from a question the profile
+ * holds no answer for (a strict replay's unanswered command, a session on a machine type
+ * it does not cover) into PROBE_PROFILE_ERROR_UNANSWERED, naming the profile. Other
+ * errors are left alone. */
+void probe_profile_explain_error (const ProbeProfile *profile, GError *error);
+
+/* ---- Making one ---- */
+
+/* Asks @source (a launched QEMU, or a replay of a recording made by this function) every
+ * question the offline answers need: under each of @accels (NULL-terminated) and on each
+ * of @machines, one session with the machine list, query-kvm, the model list and the
+ * full expansion of every named model, and of host and max with migratable on and off.
+ * The sessions run in parallel and are recorded by whatever recorder @source has, which
+ * is where the profile's conversations come from. FALSE with @error only when no session
+ * could be opened at all; an accelerator QEMU refuses is simply not in the profile. */
+gboolean probe_profile_gather (QmpSource *source, const char *const *accels,
+                               const char *const *machines, gint64 deadline_us,
+                               GError **error);
+
+typedef struct {
+  const char *host;            /* the host's name */
+  const char *made;            /* when the conversations were recorded */
+  const char *qemu_binary;
+  const char *default_accel;   /* NULL: kvm when the profile has a kvm session, else tcg */
+  const X86CpuidDump *cpuid;   /* borrowed; should carry KVM's view */
+  QmpReplies *recording;       /* borrowed: what probe_profile_gather() asked */
+} ProbeProfileParts;
+
+/* The profile document of @parts (reference owned by the caller). Every session of the
+ * recording that opened is kept, in the recording's order. */
+json_object *probe_profile_build (const ProbeProfileParts *parts, GError **error);
