@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include "probe/probe.h"
+#include "probe/profile.h"
 #include "qmp/launch.h"
 #include "tools/answer-cache.h"
 #include "tools/commands.h"
@@ -195,6 +196,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   g_autoptr (CliSource) source = NULL;
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (X86CpuidDump) dump = NULL;
+  const X86CpuidDump *layers_dump;
   g_auto (CliAnswerCache) answers = { 0 };
   ProbeOptions probe;
   CliGuestOrigin origin;
@@ -223,6 +225,10 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       if (dump == NULL)
         return -1;
     }
+  /* A profile carries its host's CPUID and KVM, as --cpuid-dump does. */
+  layers_dump = dump != NULL ? dump
+                : options->profile != NULL ? ((const ProbeProfile *) options->profile)->cpuid
+                : NULL;
   source = cli_source_new (options, error);
   if (source == NULL)
     return -1;
@@ -232,7 +238,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   probe.machine = options->machine;
   probe.method = methods[options->method];
   probe.strict = strict;
-  probe.cpuid_dump = dump;
+  probe.cpuid_dump = layers_dump;
   /* host-model: the custom CPU libvirt would start instead. */
   started = cli_resolve_cpu_mode (def, argument, probe.accel, judge.map, &origin, source, error);
   /* libvirt input: the -cpu libvirt itself would build for it. */
@@ -246,7 +252,33 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     }
   if (!cli_source_finish (source, error))
     return -1;
-  cli_judge_finish (&judge, started, result, dump, probe.qemu_is_local);
+  /* Whether KVM takes IA32_ARCH_CAPABILITIES back at start is a fact of the host no
+   * profile records yet: a guest that has the MSR is not answered rather than guessed. */
+  if (options->profile != NULL && g_strcmp0 (result->accel, "kvm") == 0
+      && x86_feature_set_has (&result->guest, x86_feature_lookup ("arch-capabilities")))
+    {
+      g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_UNANSWERED,
+                   "%s: the profile of %s cannot answer this exactly: the guest has "
+                   "arch-capabilities, and whether KVM accepts it at start is not recorded",
+                   ((const ProbeProfile *) options->profile)->path,
+                   ((const ProbeProfile *) options->profile)->host);
+      return -1;
+    }
+  /* A replayed QEMU has no process to name: the profile names its host's binary. */
+  if (options->profile != NULL && result->binary == NULL)
+    result->binary = g_strdup (((const ProbeProfile *) options->profile)->qemu_binary);
+  cli_judge_finish (&judge, started, result, layers_dump, probe.qemu_is_local);
+  /* libvirt's rules settle a definition by starting QEMU on the host, which a profile
+   * cannot: its answer would not be the host's. */
+  if (options->profile != NULL && judge.verdict != NULL)
+    {
+      g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_UNANSWERED,
+                   "%s: the profile of %s cannot answer this exactly: libvirt's rules "
+                   "start QEMU on the host to settle %s",
+                   ((const ProbeProfile *) options->profile)->path,
+                   ((const ProbeProfile *) options->profile)->host, argument);
+      return -1;
+    }
   cli_judge_confirm_start (&judge, &probe, result);
   cli_judge_settle_updated (&judge, &probe);
   if (!print_result (options, &origin, source, result, &judge, is_check, error))

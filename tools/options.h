@@ -61,6 +61,10 @@ typedef struct {
   gboolean no_cache;
   gboolean debug;
 
+  GPtrArray *profiles;          /* --profile FILE|DIR, as given, in order (strings) */
+  gpointer profile;             /* the ProbeProfile (probe/profile.h) this run answers from,
+                                 * set per profile by tools/profile-run.c; else NULL */
+
   const CliCommand *command;
   GPtrArray *args;              /* the command's positional arguments (strings) */
   GHashTable *command_options;  /* the command's own options: name → value ("" for a flag) */

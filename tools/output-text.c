@@ -7,6 +7,13 @@
 #include "tools/options.h"
 
 static GString *capture_sink;
+static GString *divert_sink;
+
+void
+cli_output_divert (GString *sink)
+{
+  divert_sink = sink;
+}
 
 void
 cli_output_capture (GString *sink)
@@ -21,6 +28,11 @@ cli_output_print (const char *text, GError **error)
 
   if (capture_sink != NULL)
     g_string_append_len (capture_sink, text, (gssize) len);
+  if (divert_sink != NULL)
+    {
+      g_string_append_len (divert_sink, text, (gssize) len);
+      return TRUE;
+    }
 
   if (fwrite (text, 1, len, stdout) != len || fflush (stdout) != 0)
     {

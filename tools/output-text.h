@@ -9,6 +9,9 @@ gboolean cli_output_print (const char *text, GError **error);
 /* From now on, cli_output_print() also appends what it writes to @sink (borrowed; NULL
  * stops it): the answer cache keeps what a command printed (tools/answer-cache.h). */
 void     cli_output_capture (GString *sink);
+/* From now on, cli_output_print() appends to @sink (borrowed; NULL stops it) instead of
+ * writing stdout: answers from several host profiles are printed together at the end. */
+void     cli_output_divert (GString *sink);
 
 /* Every CPU of @dump in the `cpuid -r` layout: "CPU N:" then its leaf lines. */
 void cli_text_cpuid (const X86CpuidDump *dump, GString *out);

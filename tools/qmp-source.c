@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include "probe/profile.h"
 #include "x86/cpu-identity.h"
 #include "x86/host-cpuid.h"
 
@@ -14,6 +15,7 @@ struct CliSource {
   gint64 deadline_us;
   guint n_opened;
   gboolean lent;           /* a probe opens sessions of its own: see cli_source_qmp() */
+  gboolean from_profile;   /* answers from a host profile: no recording to speak of */
 };
 
 void
@@ -75,6 +77,10 @@ open_qmp_source (const CliOptions *options, GError **error)
     }
   if (options->replay != NULL)
     return open_replay (options->replay, error);
+  /* Results name the profiled host's QEMU, as a live run there would. */
+  if (options->profile != NULL)
+    return probe_profile_source (options->profile,
+                                 ((const ProbeProfile *) options->profile)->qemu_binary);
 
   qmp = qmp_source_new_launch (options->qemu, &local_error);
   if (qmp != NULL)
@@ -136,6 +142,7 @@ cli_source_new (const CliOptions *options, GError **error)
   if (source->qmp == NULL)
     return NULL;
   source->deadline_us = cli_options_deadline (options);
+  source->from_profile = options->profile != NULL;
 
   if (accel == NULL && options->replay != NULL)
     accel = qmp_source_recorded_accel (source->qmp);
@@ -227,8 +234,8 @@ cli_source_shape_matched (CliSource *source)
 const char *
 cli_source_replay_file (CliSource *source)
 {
-  return qmp_source_kind (source->qmp) == QMP_SOURCE_REPLAY ? qmp_source_describe (source->qmp)
-                                                             : NULL;
+  return qmp_source_kind (source->qmp) == QMP_SOURCE_REPLAY && !source->from_profile
+         ? qmp_source_describe (source->qmp) : NULL;
 }
 
 void

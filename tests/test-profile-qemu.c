@@ -1,0 +1,320 @@
+/* tests/test-profile-qemu.c — host profiles against the real QEMU: random definitions
+ * answered from a profile of this host equal the live answers (the JSON, less where the
+ * answer came from), or the profile says it cannot answer (exit 3) and never differs;
+ * `profile --record` replayed with --replay makes the same profile; a bad profile is one
+ * error line, exit 2. The draws are seeded: the seed is printed, and
+ * VCPUPROBE_TEST_SEED=N replays it (VCPUPROBE_TEST_DRAWS sets how many). */
+#include <string.h>
+#include "probe/qemu-info.h"
+#include "test-util.h"
+
+static char *work;
+static char *profile;       /* made once, by the first test that needs it */
+
+static TestRun *
+run_argv (gboolean on_test_qemu, GPtrArray *args)
+{
+  g_ptr_array_add (args, NULL);
+  return test_run_vcpuprobe (on_test_qemu, "120", (const char *const *) args->pdata);
+}
+
+static const char *
+the_profile (void)
+{
+  if (profile == NULL)
+    {
+      g_autofree char *path = g_build_filename (work, "this-host.json", NULL);
+      g_autoptr (TestRun) made = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+        "profile", "--output", path, NULL });
+
+      test_assert_exit (made, 0);
+      profile = g_steal_pointer (&path);
+    }
+  return profile;
+}
+
+/* What may differ between a live answer and one from the profile: where it came from.
+ * The layers name the profile's dump where a live run names the hardware and /dev/kvm. */
+static void
+strip_provenance (json_object *answer, const char *profile_path)
+{
+  json_object *layers = NULL, *qemu = NULL;
+  g_autofree char *dump_words = g_strdup_printf (" from the dump %s", profile_path);
+  g_autofree char *of_dump_words = g_strdup_printf (" of %s", profile_path);
+  const char *removed_keys[] = { "profile", "host", "made" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (removed_keys); i++)
+    json_object_object_del (answer, removed_keys[i]);
+  /* Which option named the QEMU: a live run here names it, a profile is its host's. */
+  if (json_object_object_get_ex (answer, "qemu", &qemu) && qemu != NULL)
+    json_object_object_del (qemu, "sources");
+  if (json_object_object_get_ex (answer, "layers", &layers) && layers != NULL)
+    {
+      json_object_object_del (layers, "hardware");
+      json_object_object_del (layers, "kvm");
+    }
+  for (const char *const *member = (const char *const[]) { "removed", "added", "emulated", NULL };
+       *member != NULL; member++)
+    {
+      json_object *changes = NULL;
+
+      if (!json_object_object_get_ex (answer, *member, &changes) || changes == NULL)
+        continue;
+      for (guint i = 0; i < json_object_array_length (changes); i++)
+        {
+          json_object *change = json_object_array_get_idx (changes, i);
+          json_object *detail = NULL;
+
+          if (json_object_object_get_ex (change, "detail", &detail) && detail != NULL)
+            {
+              g_autoptr (GString) text = g_string_new (json_object_get_string (detail));
+
+              g_string_replace (text, dump_words, "", 0);
+              g_string_replace (text, of_dump_words, "", 0);
+              json_object_object_add (change, "detail", json_object_new_string (text->str));
+            }
+        }
+    }
+}
+
+/* The models the profiled QEMU lists (its first query-cpu-definitions), then host and max. */
+static GPtrArray *
+profiled_models (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (ProbeJson) root = NULL;
+  json_object *sessions, *list = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+
+  assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  root = test_parse_json (text);
+  sessions = test_json_member (root, "sessions", json_type_array);
+  for (guint s = 0; list == NULL && s < json_object_array_length (sessions); s++)
+    {
+      json_object *messages = test_json_member (json_object_array_get_idx (sessions, s),
+                                                "messages", json_type_array);
+
+      for (guint m = 0; list == NULL && m + 1 < json_object_array_length (messages); m++)
+        {
+          json_object *command = NULL;
+
+          if (json_object_object_get_ex (json_object_array_get_idx (messages, m), "execute", &command)
+              && strcmp (json_object_get_string (command), "query-cpu-definitions") == 0)
+            json_object_object_get_ex (json_object_array_get_idx (messages, m + 1), "return", &list);
+        }
+    }
+  assert_non_null (list);
+  for (guint i = 0; i < json_object_array_length (list); i++)
+    g_ptr_array_add (names, g_strdup (json_object_get_string (
+      test_json_member (json_object_array_get_idx (list, i), "name", json_type_string))));
+  g_ptr_array_add (names, g_strdup ("host"));
+  g_ptr_array_add (names, g_strdup ("max"));
+  return names;
+}
+
+static guint32
+draw_seed (void)
+{
+  const char *named = g_getenv ("VCPUPROBE_TEST_SEED");
+  guint32 seed = named != NULL ? (guint32) g_ascii_strtoull (named, NULL, 10)
+                               : (guint32) g_get_real_time ();
+
+  print_message ("seed %u (VCPUPROBE_TEST_SEED=%u replays these draws)\n", seed, seed);
+  return seed;
+}
+
+static void
+test_offline_equals_live (void **state)
+{
+  static const char *const machines[] = { NULL, "pc", "q35" };
+  static const char *const toggles[] = { "+avx2", "-sse4.2", "+x2apic", "-vmx", "+pcid" };
+  const char *accels[] = { "tcg", "kvm" };
+  const char *draws_text = g_getenv ("VCPUPROBE_TEST_DRAWS");
+  guint n_draws = draws_text != NULL ? (guint) g_ascii_strtoull (draws_text, NULL, 10) : 12;
+  guint n_accels = 1;
+  g_autoptr (GRand) rand = NULL;
+  g_autoptr (GPtrArray) models = NULL;
+  guint n_equal = 0, n_unanswered = 0;
+
+  TEST_REQUIRE_QEMU ();
+  if (test_kvm_usable ())
+    n_accels = 2;
+  else
+    print_message ("kvm cannot be used here: drawing tcg only\n");
+  rand = g_rand_new_with_seed (draw_seed ());
+  models = profiled_models (the_profile ());
+
+  for (guint draw = 0; draw < n_draws; draw++)
+    {
+      const char *model = g_ptr_array_index (models, g_rand_int_range (rand, 0, (gint32) models->len));
+      const char *accel = accels[g_rand_int_range (rand, 0, (gint32) n_accels)];
+      const char *machine = machines[g_rand_int_range (rand, 0, G_N_ELEMENTS (machines))];
+      const char *command = g_rand_boolean (rand) ? "check" : "expand";
+      /* One draw in four toggles a feature: the profile holds no such expansion. */
+      gboolean toggled = g_rand_int_range (rand, 0, 4) == 0;
+      g_autofree char *cpu = toggled ? g_strdup_printf ("%s,%s", model,
+                                                        toggles[g_rand_int_range (rand, 0, G_N_ELEMENTS (toggles))])
+                                     : g_strdup (model);
+      g_autoptr (GPtrArray) live_args = g_ptr_array_new ();
+      g_autoptr (GPtrArray) offline_args = g_ptr_array_new ();
+      g_autoptr (TestRun) live = NULL;
+      g_autoptr (TestRun) offline = NULL;
+
+      for (guint side = 0; side < 2; side++)
+        {
+          GPtrArray *args = side == 0 ? live_args : offline_args;
+
+          if (side == 0)
+            g_ptr_array_add (args, "--no-cache");
+          else
+            {
+              g_ptr_array_add (args, "--profile");
+              g_ptr_array_add (args, (gpointer) the_profile ());
+            }
+          g_ptr_array_add (args, "--accel");
+          g_ptr_array_add (args, (gpointer) accel);
+          if (machine != NULL)
+            {
+              g_ptr_array_add (args, "--machine");
+              g_ptr_array_add (args, (gpointer) machine);
+            }
+          g_ptr_array_add (args, "--format");
+          g_ptr_array_add (args, "json");
+          g_ptr_array_add (args, (gpointer) command);
+          g_ptr_array_add (args, cpu);
+        }
+      live = run_argv (TRUE, live_args);
+      offline = run_argv (FALSE, offline_args);
+      print_message ("draw %u: %s %s --accel %s --machine %s: live %d, offline %d\n", draw,
+                     command, cpu, accel, machine != NULL ? machine : "(default)", live->status,
+                     offline->status);
+      if (offline->status == 3)
+        {
+          /* Not answered is allowed, said in one line; answered wrongly is not. */
+          test_assert_one_error_line (offline, the_profile ());
+          assert_non_null (strstr (offline->err, "cannot answer this exactly"));
+          n_unanswered++;
+          continue;
+        }
+      assert_int_equal (offline->status, live->status);
+      if (live->status <= 1)
+        {
+          g_autoptr (ProbeJson) live_json = test_parse_json (live->out);
+          g_autoptr (ProbeJson) offline_json = test_parse_json (offline->out);
+
+          strip_provenance (live_json, the_profile ());
+          strip_provenance (offline_json, the_profile ());
+          if (!json_object_equal (live_json, offline_json))
+            {
+              json_object_object_foreach (live_json, key, value)
+                if (!json_object_equal (value, json_object_object_get (offline_json, key)))
+                  print_message ("%s live:    %s\n%s offline: %s\n", key,
+                                 json_object_to_json_string (value), key,
+                                 json_object_to_json_string (json_object_object_get (offline_json, key)));
+              fail_msg ("draw %u differs", draw);
+            }
+        }
+      else
+        assert_string_equal (offline->err, live->err);
+      n_equal++;
+    }
+  print_message ("%u draws equal to the live answer, %u not answered by the profile\n", n_equal,
+                 n_unanswered);
+  assert_true (n_equal > 0);
+}
+
+static void
+test_record_replay_same_profile (void **state)
+{
+  g_autofree char *recording = g_build_filename (work, "profile.replies", NULL);
+  g_autofree char *recorded = g_build_filename (work, "recorded.json", NULL);
+  g_autofree char *replayed = g_build_filename (work, "replayed.json", NULL);
+  g_autofree char *recorded_text = NULL, *replayed_text = NULL;
+  g_autoptr (TestRun) record = NULL;
+  g_autoptr (TestRun) replay = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  record = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+    "profile", "--record", recording, "--output", recorded, NULL });
+  test_assert_exit (record, 0);
+  replay = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+    "--replay", recording, "profile", "--output", replayed, NULL });
+  test_assert_exit (replay, 0);
+  assert_true (g_file_get_contents (recorded, &recorded_text, NULL, NULL));
+  assert_true (g_file_get_contents (replayed, &replayed_text, NULL, NULL));
+  assert_string_equal (recorded_text, replayed_text);
+}
+
+static void
+test_several_hosts (void **state)
+{
+  g_autoptr (TestRun) live = NULL;
+  g_autoptr (TestRun) offline = NULL;
+  g_autoptr (ProbeJson) document = NULL;
+  json_object *hosts;
+
+  TEST_REQUIRE_QEMU ();
+  live = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+    "--no-cache", "--accel", "tcg", "check", "Haswell-noTSX", NULL });
+  offline = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+    "--profile", the_profile (), "--profile", the_profile (), "--accel", "tcg",
+    "--format", "json", "check", "Haswell-noTSX", NULL });
+  /* Every host fails as this one does, or passes as it does. */
+  test_assert_exit (offline, live->status);
+  document = test_parse_json (offline->out);
+  hosts = test_json_member (document, "hosts", json_type_array);
+  assert_int_equal (json_object_array_length (hosts), 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      json_object *host = json_object_array_get_idx (hosts, i);
+
+      assert_string_equal (json_object_get_string (test_json_member (host, "profile",
+                                                                     json_type_string)),
+                           the_profile ());
+      test_json_member (host, "verdict", json_type_string);
+    }
+}
+
+static void
+test_bad_profiles (void **state)
+{
+  static const char *const bad[][2] = {
+    { "not json {", "not JSON" },
+    { "{\"format\": \"vcpuprobe-cpuid\", \"version\": 1}", "not a host profile" },
+    { "{\"format\": \"vcpuprobe-profile\", \"version\": 99}", "version 99 is not supported" },
+    { "{\"format\": \"vcpuprobe-profile\", \"version\": 1}", "host is missing" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/bad-%u.json", work, i);
+      g_autoptr (TestRun) run = NULL;
+
+      assert_true (g_file_set_contents (path, bad[i][0], -1, NULL));
+      run = test_run_vcpuprobe (FALSE, "30", (const char *const[]) {
+        "--profile", path, "check", "qemu64", NULL });
+      test_assert_exit (run, 2);
+      test_assert_one_error_line (run, path);
+      assert_non_null (strstr (run->err, bad[i][1]));
+    }
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    TEST_CASE_IN_TMPDIR (test_bad_profiles),
+    TEST_CASE_IN_TMPDIR (test_offline_equals_live),
+    TEST_CASE_IN_TMPDIR (test_several_hosts),
+    TEST_CASE_IN_TMPDIR (test_record_replay_same_profile),
+  };
+  int failed;
+
+  test_adopt_orphans ();
+  work = test_make_tmpdir ();
+  failed = cmocka_run_group_tests (tests, NULL, NULL);
+  test_rmdir_r (work);
+  g_free (work);
+  g_free (profile);
+  return failed;
+}

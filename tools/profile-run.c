@@ -1,0 +1,247 @@
+/* tools/profile-run.c — one command, answered per host from host profiles (--profile). */
+#include "tools/profile-run.h"
+
+#include <string.h>
+#include "probe/profile.h"
+#include "tools/commands.h"
+#include "tools/output-json.h"
+#include "tools/output-text.h"
+
+/* The commands whose questions a profile holds the answers to. */
+static const char *const profile_commands[] = { "expand", "check", "models", NULL };
+
+gboolean
+cli_profile_requested (const CliOptions *options)
+{
+  return options->profiles != NULL && options->profiles->len > 0;
+}
+
+static gboolean
+check_usage (const CliOptions *options, GError **error)
+{
+  static const struct { const char *name; gsize offset; } conflicting[] = {
+    { "qemu", G_STRUCT_OFFSET (CliOptions, qemu) },
+    { "socket", G_STRUCT_OFFSET (CliOptions, socket) },
+    { "replay", G_STRUCT_OFFSET (CliOptions, replay) },
+    { "record", G_STRUCT_OFFSET (CliOptions, record) },
+    { "cpuid-dump", G_STRUCT_OFFSET (CliOptions, cpuid_dump) },
+  };
+
+  if (!g_strv_contains (profile_commands, options->command->name))
+    {
+      g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                   "--profile: %s does not answer from profiles (expand, check and models do)",
+                   options->command->name);
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (conflicting); i++)
+    if (G_STRUCT_MEMBER (char *, options, conflicting[i].offset) != NULL)
+      {
+        g_set_error (error, CLI_ERROR, CLI_ERROR_USAGE,
+                     "--profile: conflicts with --%s (a profile is its host's QEMU and CPUID)",
+                     conflicting[i].name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every profile file named: a directory stands for its *.json files, in name order. */
+static GPtrArray *
+profile_paths (const CliOptions *options, GError **error)
+{
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < options->profiles->len; i++)
+    {
+      const char *named = g_ptr_array_index (options->profiles, i);
+      g_autoptr (GDir) directory = NULL;
+      g_autoptr (GPtrArray) found = NULL;
+      const char *entry;
+
+      if (!g_file_test (named, G_FILE_TEST_IS_DIR))
+        {
+          g_ptr_array_add (paths, g_strdup (named));
+          continue;
+        }
+      directory = g_dir_open (named, 0, error);
+      if (directory == NULL)
+        return NULL;
+      found = g_ptr_array_new_with_free_func (g_free);
+      while ((entry = g_dir_read_name (directory)) != NULL)
+        if (g_str_has_suffix (entry, ".json"))
+          g_ptr_array_add (found, g_build_filename (named, entry, NULL));
+      if (found->len == 0)
+        {
+          g_set_error (error, CLI_ERROR, CLI_ERROR_INPUT, "--profile %s: no *.json profile in "
+                       "the directory", named);
+          return NULL;
+        }
+      g_ptr_array_sort (found, compare_paths);
+      g_ptr_array_extend_and_steal (paths, g_steal_pointer (&found));
+    }
+  return g_steal_pointer (&paths);
+}
+
+/* One host's answer: what the command printed, its status, or why it could not answer. */
+typedef struct {
+  ProbeProfile *profile;
+  GString *printed;
+  int status;
+  GError *error;
+} HostAnswer;
+
+static void
+host_answer_clear (HostAnswer *answer)
+{
+  probe_profile_free (answer->profile);
+  g_string_free (answer->printed, TRUE);
+  g_clear_error (&answer->error);
+}
+
+static void
+answer_host (const CliOptions *options, HostAnswer *answer)
+{
+  CliOptions for_host = *options;
+
+  /* The profiled host's QEMU, its default accelerator, nothing of this host's caches. */
+  for_host.profile = answer->profile;
+  for_host.accel = options->accel != NULL ? options->accel : answer->profile->default_accel;
+  for_host.no_cache = TRUE;
+  answer->printed = g_string_new (NULL);
+  cli_output_divert (answer->printed);
+  answer->status = options->command->run (&for_host, &answer->error);
+  cli_output_divert (NULL);
+  if (answer->status < 0)
+    probe_profile_explain_error (answer->profile, answer->error);
+}
+
+static int
+exit_status (const HostAnswer *answer)
+{
+  return answer->status >= 0 ? answer->status : (int) cli_exit_for_error (answer->error);
+}
+
+static void
+add_provenance (json_object *object, const ProbeProfile *profile)
+{
+  json_object_object_add (object, "profile", json_object_new_string (profile->path));
+  json_object_object_add (object, "host", json_object_new_string (profile->host));
+  json_object_object_add (object, "made", json_object_new_string (profile->made));
+}
+
+/* The document a command printed, with where it came from first. Caller owns it. */
+static json_object *
+answer_json (const HostAnswer *answer)
+{
+  json_object *entry = json_object_new_object ();
+  json_object *printed;
+
+  add_provenance (entry, answer->profile);
+  if (answer->status < 0)
+    {
+      json_object_object_add (entry, "error", json_object_new_string (answer->error->message));
+      json_object_object_add (entry, "exit", json_object_new_int (exit_status (answer)));
+      return entry;
+    }
+  printed = json_tokener_parse (answer->printed->str);
+  if (json_object_is_type (printed, json_type_object))
+    {
+      json_object_object_foreach (printed, key, value)
+        json_object_object_add (entry, key, json_object_get (value));
+    }
+  json_object_put (printed);
+  return entry;
+}
+
+static void
+answer_text (GString *out, const HostAnswer *answer, CliFormat format)
+{
+  const ProbeProfile *profile = answer->profile;
+
+  if (format == CLI_FORMAT_XML)
+    g_string_append_printf (out, "<!-- answered from the profile of %s made %s (%s) -->\n",
+                            profile->host, profile->made, profile->path);
+  else
+    g_string_append_printf (out, "answered from the profile of %s made %s (%s)\n",
+                            profile->host, profile->made, profile->path);
+  if (answer->status < 0)
+    g_string_append_printf (out, "error: %s\n", answer->error->message);
+  else
+    g_string_append (out, answer->printed->str);
+}
+
+static gboolean
+print_answers (const CliOptions *options, GArray *answers, GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  if (options->format == CLI_FORMAT_JSON)
+    {
+      json_object *document;
+      gboolean printed;
+
+      if (answers->len == 1)
+        document = answer_json (&g_array_index (answers, HostAnswer, 0));
+      else
+        {
+          json_object *hosts = json_object_new_array ();
+
+          document = json_object_new_object ();
+          for (guint i = 0; i < answers->len; i++)
+            json_object_array_add (hosts, answer_json (&g_array_index (answers, HostAnswer, i)));
+          json_object_object_add (document, "hosts", hosts);
+        }
+      printed = cli_json_print (document, error);
+      json_object_put (document);
+      return printed;
+    }
+  for (guint i = 0; i < answers->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, '\n');
+      answer_text (out, &g_array_index (answers, HostAnswer, i), options->format);
+    }
+  return cli_output_print (out->str, error);
+}
+
+int
+cli_profile_run (const CliOptions *options, GError **error)
+{
+  g_autoptr (GPtrArray) paths = NULL;
+  g_autoptr (GArray) answers = g_array_new (FALSE, TRUE, sizeof (HostAnswer));
+  int worst = CLI_EXIT_OK;
+
+  g_array_set_clear_func (answers, (GDestroyNotify) host_answer_clear);
+  if (!check_usage (options, error) || (paths = profile_paths (options, error)) == NULL)
+    return -1;
+  /* Every profile is read before any answer, so a bad one is the run's error alone. */
+  for (guint i = 0; i < paths->len; i++)
+    {
+      HostAnswer answer = { 0 };
+
+      answer.profile = probe_profile_load (g_ptr_array_index (paths, i), error);
+      if (answer.profile == NULL)
+        return -1;
+      g_array_append_val (answers, answer);
+    }
+  for (guint i = 0; i < answers->len; i++)
+    answer_host (options, &g_array_index (answers, HostAnswer, i));
+
+  /* One host fails as a live run fails: one error line, its exit status. */
+  if (answers->len == 1 && g_array_index (answers, HostAnswer, 0).status < 0)
+    {
+      g_propagate_error (error, g_steal_pointer (&g_array_index (answers, HostAnswer, 0).error));
+      return -1;
+    }
+  if (!print_answers (options, answers, error))
+    return -1;
+  for (guint i = 0; i < answers->len; i++)
+    worst = MAX (worst, exit_status (&g_array_index (answers, HostAnswer, i)));
+  return worst;
+}
