@@ -477,6 +477,21 @@ probe_compare_refuse_msr_bits (ProbeCompareInput *input)
     }
 }
 
+void
+probe_compare_filter_no_auto (ProbeCompareInput *input)
+{
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+
+  if (!accel_is_kvm (input->accel) || input->layers == NULL || !input->layers->kvm_known)
+    return;
+  for (guint i = 0; i < n_features; i++)
+    if ((features[i].flags & X86_FEATURE_NO_AUTO) && feature_in_silicon (&features[i])
+        && x86_feature_set_has (&input->guest, &features[i])
+        && !x86_feature_set_has (&input->layers->kvm, &features[i]))
+      x86_feature_set_remove (&input->guest, &features[i]);
+}
+
 ProbeDiff *
 probe_compare (const ProbeCompareInput *input)
 {

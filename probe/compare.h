@@ -127,6 +127,14 @@ typedef struct {
  * Call once G and the layers are set, before probe_compare. */
 void probe_compare_refuse_msr_bits (ProbeCompareInput *input);
 
+/* Under kvm with KVM's table known, takes out of G the features `host` never turns on by
+ * itself (ht, topoext: X86_FEATURE_NO_AUTO) that KVM_GET_SUPPORTED_CPUID lacks. An expansion
+ * cannot tell whether QEMU's filter lets them through (probe/expansion.c grants them), but
+ * the filter asks KVM's table: Linux never offers ht (kvm/cpuid.c masks HTT), and topoext
+ * only on hosts that have it. kvm-hint-dedicated lives in the KVM leaf, which QEMU fills
+ * itself, and stays. Call once G and the layers are set, before probe_compare. */
+void probe_compare_filter_no_auto (ProbeCompareInput *input);
+
 ProbeDiff *probe_compare (const ProbeCompareInput *input);
 void       probe_diff_free (ProbeDiff *diff);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeDiff, probe_diff_free)

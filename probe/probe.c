@@ -687,6 +687,7 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   if (layers_needed (&input))
     result->layers = read_layers (options);
   input.layers = result->layers;
+  probe_compare_filter_no_auto (&input);
   probe_compare_refuse_msr_bits (&input);
 
   result->diff = probe_compare (&input);

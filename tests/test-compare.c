@@ -320,6 +320,37 @@ test_refused_msr_bits_abort (void **state)
   assert_false (diff->pass);
 }
 
+/* ht and topoext pass QEMU's kvm filter only when KVM's table has them; the KVM leaf's
+ * kvm-hint-dedicated is QEMU's own and stays. */
+static void
+test_no_auto_features_follow_kvm (void **state)
+{
+  ProbeCompareInput input;
+  g_autoptr (ProbeHostLayers) layers = nested_host ();
+  g_autoptr (ProbeDiff) diff = NULL;
+
+  set_of (&layers->hardware, "fpu sse ht topoext");
+  set_of (&layers->kvm, "fpu sse topoext");
+  plain_input (&input, "kvm", "pc-i440fx-7.2", "fpu sse");
+  set_of (&input.on, "ht topoext kvm-hint-dedicated");
+  set_of (&input.expansion, "fpu sse ht topoext kvm-hint-dedicated");
+  set_of (&input.guest, "fpu sse ht topoext kvm-hint-dedicated");
+  input.layers = layers;
+  probe_compare_filter_no_auto (&input);
+  diff = probe_compare (&input);
+  assert_false (x86_feature_set_has (&input.guest, x86_feature_lookup ("ht")));
+  assert_true (x86_feature_set_has (&input.guest, x86_feature_lookup ("topoext")));
+  assert_true (x86_feature_set_has (&input.guest, x86_feature_lookup ("kvm-hint-dedicated")));
+  assert_change (diff->removed, "ht", PROBE_REASON_KVM, NULL);
+  assert_true (has_problem (diff, "ht required but removed by kvm"));
+
+  /* Unknown KVM, or tcg: nothing to go by, the guest stays as the expansion made it. */
+  layers->kvm_known = FALSE;
+  set_of (&input.guest, "fpu sse ht");
+  probe_compare_filter_no_auto (&input);
+  assert_true (x86_feature_set_has (&input.guest, x86_feature_lookup ("ht")));
+}
+
 /* A KVM that takes the MSR, or another accelerator, leaves the guest as QEMU made it. */
 static void
 test_accepted_msr_bits_stay (void **state)
@@ -657,6 +688,7 @@ main (void)
     cmocka_unit_test (test_json_shape),
     cmocka_unit_test (test_refused_msr_bits_abort),
     cmocka_unit_test (test_accepted_msr_bits_stay),
+    cmocka_unit_test (test_no_auto_features_follow_kvm),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
