@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+#include "qmp/launch.h"
 
 #define CACHE_FORMAT "vcpuprobe-cache"
 #define POINTER_FORMAT "vcpuprobe-cache-pointer"
@@ -518,16 +519,28 @@ miss:
   return NULL;
 }
 
+gboolean
+probe_cache_replace_file (const char *path, const char *text, GError **error)
+{
+  gboolean written;
+
+  /* g_file_set_contents writes a unique temporary file beside @path and renames it over
+   * @path, so concurrent writers never interleave and readers never see half a file; the
+   * signal cleanup would stop the program between the two and leave the temporary. */
+  qemu_launch_hold_signal_cleanup ();
+  written = g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                      error);
+  qemu_launch_release_signal_cleanup ();
+  return written;
+}
+
 static gboolean
 write_document (const char *path, json_object *document, GError **error)
 {
   const char *text = json_object_to_json_string_ext (document, JSON_C_TO_STRING_PLAIN);
   g_autoptr (GError) local_error = NULL;
 
-  /* g_file_set_contents writes a unique temporary file beside @path and renames it over
-   * @path, so concurrent writers never interleave and readers never see half a file. */
-  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                 &local_error))
+  if (!probe_cache_replace_file (path, text, &local_error))
     {
       g_set_error (error, PROBE_CACHE_ERROR, PROBE_CACHE_ERROR_WRITE, "%s",
                    local_error->message);

@@ -102,3 +102,6 @@ json_object *probe_cache_document_new (const char *format, json_object *key);
 /* Writes @document (borrowed) as @name in the cache directory, creating the directory. */
 gboolean     probe_cache_write_document (ProbeCache *cache, const char *name,
                                          json_object *document, GError **error);
+/* Replaces @path with @text (mode 0644) atomically; a SIGINT, SIGTERM or SIGHUP that comes
+ * meanwhile waits until it is done, so no temporary file is left in the cache. */
+gboolean     probe_cache_replace_file (const char *path, const char *text, GError **error);

@@ -109,6 +109,11 @@ registry_remove (int slot)
 
 static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
+/* Threads inside hold/release, and the signal that came meanwhile. Blocking the signals
+ * would not do: another thread would take them. */
+static int cleanup_holds;
+static volatile sig_atomic_t cleanup_deferred;
+
 /* Async-signal-safe calls only. */
 static void
 cleanup_signal_handler (int signo)
@@ -116,6 +121,13 @@ cleanup_signal_handler (int signo)
   int saved_errno = errno;
   struct sigaction default_action;
 
+  /* Noted first, so that a release that follows the check below still sees it. */
+  cleanup_deferred = signo;
+  if (__atomic_load_n (&cleanup_holds, __ATOMIC_SEQ_CST) > 0)
+    {
+      errno = saved_errno;
+      return;
+    }
   for (int i = 0; i < REGISTRY_SIZE; i++)
     {
       pid_t pid;
@@ -157,6 +169,24 @@ qemu_launch_install_signal_cleanup (void)
     sigaddset (&action.sa_mask, cleanup_signals[i]);
   for (guint i = 0; i < G_N_ELEMENTS (cleanup_signals); i++)
     sigaction (cleanup_signals[i], &action, NULL);
+}
+
+void
+qemu_launch_hold_signal_cleanup (void)
+{
+  __atomic_add_fetch (&cleanup_holds, 1, __ATOMIC_SEQ_CST);
+}
+
+void
+qemu_launch_release_signal_cleanup (void)
+{
+  int signo;
+
+  if (__atomic_sub_fetch (&cleanup_holds, 1, __ATOMIC_SEQ_CST) > 0)
+    return;
+  signo = __atomic_exchange_n (&cleanup_deferred, 0, __ATOMIC_SEQ_CST);
+  if (signo != 0)
+    raise (signo);
 }
 
 /* ---- Finding the binary ---- */

@@ -106,3 +106,9 @@ void qemu_early_exit_set_error (const QemuEarlyExit *early_exit, const char *bin
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that kill and reap every live QEMU and remove
  * its directory before the program dies of the signal. Call once from main(). */
 void qemu_launch_install_signal_cleanup (void);
+
+/* Between hold and release, those signals wait: a file replaced meanwhile (written to a
+ * temporary name beside it, then renamed) is never left half-way, its temporary behind.
+ * The handler then runs at the release. Calls nest, from any thread. */
+void qemu_launch_hold_signal_cleanup (void);
+void qemu_launch_release_signal_cleanup (void);

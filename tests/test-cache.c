@@ -2,10 +2,12 @@
  * on does not, concurrent writers never leave a half entry, damaged files are never trusted. */
 #include "tests/test-util.h"
 #include "probe/cache.h"
+#include "qmp/launch.h"
 #include "x86/host-cpuid.h"
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -478,6 +480,45 @@ test_pinned_cpu_same_key (void **state)
   assert_true (n_pinned >= 2);
 }
 
+/* vcpuprobe dies of SIGTERM or SIGINT at any moment, also while it replaces an entry:
+ * the entry is then whole (old or new) and no temporary file is left beside it. A writer
+ * replaces one entry in a loop and is stopped at random moments. */
+static void
+test_signal_during_write (void **state)
+{
+  Fixture *fixture = *state;
+  g_autofree char *path = g_build_filename (fixture->cache_dir, "entry.json", NULL);
+  /* Large enough that most of the writer's time is spent between the temporary file and
+   * the rename, where the signal used to leave the temporary behind. */
+  g_autofree char *text = g_strnfill (256 * 1024, 'x');
+  enum { N_ROUNDS = 60 };
+
+  assert_int_equal (g_mkdir_with_parents (fixture->cache_dir, 0755), 0);
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      int signo = round % 2 == 0 ? SIGTERM : SIGINT;
+      int status = 0;
+      pid_t writer = fork ();
+
+      assert_true (writer >= 0);
+      if (writer == 0)
+        {
+          qemu_launch_install_signal_cleanup ();
+          for (;;)
+            if (!probe_cache_replace_file (path, text, NULL))
+              _exit (1);
+        }
+      g_usleep (g_random_int_range (1000, 20000));
+      assert_int_equal (kill (writer, signo), 0);
+      assert_int_equal (waitpid (writer, &status, 0), writer);
+      if (!WIFSIGNALED (status) || WTERMSIG (status) != signo)
+        fail_msg ("round %u: the writer did not die of signal %d: wait status 0x%x", round,
+                  signo, (unsigned) status);
+      if (test_count_entries (fixture->cache_dir, "") > 1)
+        fail_msg ("round %u: signal %d left a temporary file beside the entry", round, signo);
+    }
+}
+
 /* Each writer stores its own results under one key as fast as it can while this process
  * reads: every read is a whole entry of one writer or the other. */
 static void
@@ -677,6 +718,7 @@ main (void)
     cmocka_unit_test (test_signature_ignores_apic_ids),
     cmocka_unit_test_setup_teardown (test_pinned_cpu_same_key, setup, teardown),
     cmocka_unit_test_setup_teardown (test_concurrent_writers, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_signal_during_write, setup, teardown),
     cmocka_unit_test_setup_teardown (test_corrupt_entries_ignored, setup, teardown),
     cmocka_unit_test_setup_teardown (test_corrupt_pointer, setup, teardown),
     cmocka_unit_test (test_default_directory),

@@ -560,7 +560,7 @@ write_updated (ProbeCache *cache, const char *domain, const char *updated_xml)
   if (g_file_get_contents (path, &current, NULL, NULL) && strcmp (current, text) == 0)
     return g_steal_pointer (&path);
   if (g_mkdir_with_parents (directory, 0755) != 0
-      || !g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL))
+      || !probe_cache_replace_file (path, text, NULL))
     return NULL;
   return g_steal_pointer (&path);
 }
