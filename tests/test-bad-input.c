@@ -361,34 +361,6 @@ test_timeout_too_short (void **state)
 
 /* ---- SIGTERM and SIGINT while QEMU runs ---- */
 
-/* Processes whose command line holds @marker. */
-static guint
-count_marked_processes (const char *marker)
-{
-  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const char *name;
-  guint found = 0;
-
-  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize length = 0;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &length, NULL))
-        continue;
-      for (gsize i = 0; i + 1 < length; i++)
-        if (cmdline[i] == '\0')
-          cmdline[i] = ' ';
-      if (strstr (cmdline, marker) != NULL)
-        found++;
-    }
-  return found;
-}
-
 /* Starts vcpuprobe with @args, waits until @marker shows a process of its QEMU, sends
  * @signo and checks that vcpuprobe dies of it and takes its QEMU along. */
 static void
@@ -411,7 +383,7 @@ interrupt_while_qemu_runs (const char *const *args, const char *marker, int sign
                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
                       | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &pid, &error))
     fail_msg ("cannot run %s: %s", shown, error->message);
-  for (waited = 0; waited < 1000 && count_marked_processes (marker) == 0; waited++)
+  for (waited = 0; waited < 1000 && test_count_marked_processes (marker) == 0; waited++)
     g_usleep (10000);
   if (waited == 1000)
     {
@@ -428,9 +400,9 @@ interrupt_while_qemu_runs (const char *const *args, const char *marker, int sign
     fail_msg ("%s: expected death by signal %d, got wait status 0x%x", shown, signo, status);
   /* A QEMU that is not the group leader is SIGKILLed with the group but not waited for:
    * give the kernel a moment to finish tearing down its threads. */
-  for (waited = 0; waited < 200 && count_marked_processes (marker) != 0; waited++)
+  for (waited = 0; waited < 200 && test_count_marked_processes (marker) != 0; waited++)
     g_usleep (10000);
-  if (count_marked_processes (marker) != 0)
+  if (test_count_marked_processes (marker) != 0)
     fail_msg ("%s: its QEMU outlived it", shown);
   assert_nothing_left ();
 }

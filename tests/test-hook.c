@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "test-util.h"
 
@@ -294,6 +295,53 @@ test_hanging_qemu_bounded (void **state)
   test_assert_nothing_left ();
 }
 
+/* libvirt (or an administrator) stops a hook that takes too long with SIGTERM: the check
+ * it runs, and that check's QEMU, stop with it instead of running on to their deadline. */
+static void
+test_signal_stops_check (void **state)
+{
+  /* A QEMU that never greets, named by a duration no other process on the machine sleeps. */
+  g_autofree char *sleeper = g_strdup_printf ("sleep 600.%d", (int) getpid ());
+  g_autofree char *body = g_strdup_printf ("#!/bin/sh\nexec %s\n", sleeper);
+  g_autofree char *silent = g_build_filename (cache_home, "silent-qemu", NULL);
+  g_autofree char *xml = domain_xml ("full", "qemu64", NULL, silent);
+  const char *argv[] = { test_vcpuprobe (), "--no-cache", "hook", "--hook-timeout", "60",
+                         "hooked", "prepare", "begin", "-", NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  int in_fd, status = 0;
+  guint waited;
+
+  assert_true (g_file_set_contents (silent, body, -1, NULL));
+  assert_int_equal (chmod (silent, 0755), 0);
+  if (!g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
+                                 G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                                 | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, &pid, &in_fd, NULL, NULL, &error))
+    fail_msg ("cannot run the hook: %s", error->message);
+  assert_int_equal (write (in_fd, xml, strlen (xml)), (ssize_t) strlen (xml));
+  close (in_fd);
+  /* Until the check's QEMU runs: the hook is then waiting for its check. */
+  for (waited = 0; waited < 1000 && test_count_marked_processes (sleeper) == 0; waited++)
+    g_usleep (10000);
+  assert_true (waited < 1000);
+  assert_int_equal (kill (pid, SIGTERM), 0);
+  assert_int_equal (waitpid (pid, &status, 0), pid);
+  g_spawn_close_pid (pid);
+  assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGTERM);
+  /* The check gets its SIGTERM as the hook dies, and stops its QEMU in its own handler: a
+   * moment, where running on to its deadline would take a minute. */
+  for (waited = 0; waited < 200 && test_count_children () > 0; waited++)
+    {
+      while (waitpid (-1, NULL, WNOHANG) > 0)
+        ;
+      g_usleep (10000);
+    }
+  if (test_count_children () > 0 || test_count_marked_processes (sleeper) > 0)
+    fail_msg ("the hook's check or its QEMU outlived the hook");
+  test_assert_nothing_left ();
+}
+
 /* ---- settings ---- */
 
 static void
@@ -421,6 +469,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_unreadable_input),
     TEST_CASE_IN_TMPDIR (test_qemu_missing),
     TEST_CASE_IN_TMPDIR (test_hanging_qemu_bounded),
+    TEST_CASE_IN_TMPDIR (test_signal_stops_check),
     TEST_CASE_IN_TMPDIR (test_config_file),
     TEST_CASE_IN_TMPDIR (test_warm_answer_asks_no_qemu),
     TEST_CASE_IN_TMPDIR (test_run_through_hooks_directory),

@@ -351,6 +351,34 @@ test_assert_nothing_left (void)
   assert_int_equal (test_count_entries (case_tmpdir, ""), 0);
 }
 
+/* Processes whose command line holds @marker. */
+guint
+test_count_marked_processes (const char *marker)
+{
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint found = 0;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *cmdline = NULL;
+      gsize length = 0;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_build_filename ("/proc", name, "cmdline", NULL);
+      if (!g_file_get_contents (path, &cmdline, &length, NULL))
+        continue;
+      for (gsize i = 0; i + 1 < length; i++)
+        if (cmdline[i] == '\0')
+          cmdline[i] = ' ';
+      if (strstr (cmdline, marker) != NULL)
+        found++;
+    }
+  return found;
+}
+
 TestRun *
 test_run (const char *const *argv, const char *stdin_text)
 {

@@ -60,6 +60,8 @@ char *test_make_tmpdir (void);
 void  test_rmdir_r (const char *path);
 /* Number of entries in @dir whose name starts with @prefix. */
 guint test_count_entries (const char *dir, const char *prefix);
+/* Processes (anyone's) whose command line holds @marker. */
+guint test_count_marked_processes (const char *marker);
 
 /* For programs that run vcpuprobe. Each case runs it with TMPDIR pointing at a directory
  * of its own, so a temporary file it leaves is seen: cmocka setup and teardown functions,

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -452,6 +453,18 @@ child_error_line (const GString *err, const char *input_path, const char *domain
   }
 }
 
+/* Runs in the check's process between fork() and exec(): async-signal-safe calls only. A
+ * hook that is stopped (SIGTERM from libvirt or an administrator, SIGKILL) takes its check
+ * with it, and the check's own signal cleanup stops its QEMU. */
+static void
+die_with_hook (gpointer hook_pid)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  /* The hook may have died before the line above. */
+  if (getppid () != (pid_t) GPOINTER_TO_INT (hook_pid))
+    raise (SIGTERM);
+}
+
 /* Runs `vcpuprobe check --format json /proc/self/fd/3` with the domain on fd 3: the check
  * command's own code path, in a process that can be stopped at the bound. TRUE with
  * @verdict set; FALSE with *@exit_status (CLI_EXIT_USAGE or CLI_EXIT_FAILURE) and
@@ -499,7 +512,8 @@ run_check_child (const CliOptions *options, const HookSettings *settings, const 
 
   if (!g_spawn_async_with_pipes_and_fds (NULL, (const char *const *) argv->pdata, NULL,
                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL,
-                                         NULL, NULL, -1, -1, -1, source_fds, target_fds, 1,
+                                         die_with_hook, GINT_TO_POINTER (getpid ()),
+                                         -1, -1, -1, source_fds, target_fds, 1,
                                          &pid, NULL, &out_fd, &err_fd, &error))
     {
       close (source_fds[0]);
