@@ -280,15 +280,26 @@ resolve_host_model (const CpuDef *def, const char *accel, const LibvirtHostModel
   return g_steal_pointer (&resolved);
 }
 
+const char *
+libvirt_cpu_mode_refusal (const CpuDef *def, const char *accel)
+{
+  /* libvirt 9.0: "CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is
+   * not supported by hypervisor" (qemu_validate.c), before any QEMU runs. */
+  if (def->mode == CPU_MODE_HOST_PASSTHROUGH && g_strcmp0 (accel, "tcg") == 0)
+    return "libvirt refuses CPU mode 'host-passthrough' for a qemu (TCG) domain: "
+           "only kvm passes the host CPU through";
+  return NULL;
+}
+
 CpuDef *
 libvirt_resolve_cpu_mode (const CpuDef *def, const char *accel, const LibvirtHostModel *host,
                           GError **error)
 {
-  if (def->mode == CPU_MODE_HOST_PASSTHROUGH && g_strcmp0 (accel, "tcg") == 0)
+  const char *refusal = libvirt_cpu_mode_refusal (def, accel);
+
+  if (refusal != NULL)
     {
-      g_set_error (error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT,
-                   "libvirt refuses CPU mode 'host-passthrough' for a qemu (TCG) domain: "
-                   "only kvm passes the host CPU through");
+      g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_BAD_INPUT, refusal);
       return NULL;
     }
   if (def->mode == CPU_MODE_HOST_MODEL)

@@ -48,6 +48,10 @@ typedef struct {
   const LibvirtHostIdentity *identity;  /* with @map: its vendor and signature, or NULL */
 } LibvirtHostModel;
 
+/* Why libvirt refuses to start @def under @accel before it runs QEMU (a static phrase), or
+ * NULL when it does not: host-passthrough on a qemu (TCG) domain. */
+const char *libvirt_cpu_mode_refusal (const CpuDef *def, const char *accel);
+
 /* The definition libvirt starts for @def (borrowed) under @accel ("kvm", "tcg"): for
  * host-model a new custom definition built from @host, for every other mode a copy of
  * @def. The domain context of @def (accelerator, machine, emulator) is kept. @host may be

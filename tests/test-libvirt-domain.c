@@ -283,17 +283,37 @@ test_host_model_resolved (void **state)
   assert_non_null (strstr (text->out, "CPU mode host-model: probed as the custom CPU libvirt makes of it, "));
 }
 
-/* libvirt refuses host-passthrough for a qemu domain; maximum it starts. */
+/* libvirt refuses host-passthrough for a qemu domain before it runs QEMU: check says so as
+ * its verdict (exit 1), expand has no guest to show (exit 2); maximum it starts. */
 static void
 test_passthrough_refused_under_tcg (void **state)
 {
   TEST_REQUIRE_QEMU ();
   g_autofree char *passthrough = write_domain ("qemu", NULL, "<cpu mode='host-passthrough'/>",
                                                test_qemu_binary ());
-  g_autoptr (TestRun) run = RUN ("check", passthrough);
+  g_autoptr (TestRun) run = RUN ("check", passthrough, "--format", "json");
+  g_autoptr (TestRun) expand = RUN ("expand", passthrough);
+  json_object *json;
+  json_object *problems;
 
-  test_assert_exit (run, 2);
-  test_assert_one_error_line (run, "host-passthrough");
+  test_assert_exit (run, 1);
+  json = test_parse_json (run->out);
+  assert_string_equal (json_object_get_string (test_json_member (json, "verdict", json_type_string)),
+                       "fail");
+  assert_string_equal (json_object_get_string (test_json_member (json, "rule", json_type_string)),
+                       "libvirt-refuses");
+  assert_string_equal (json_object_get_string (test_json_member (json, "accel", json_type_string)),
+                       "tcg");
+  problems = test_json_member (json, "problems", json_type_array);
+  assert_int_equal (json_object_array_length (problems), 1);
+  assert_non_null (strstr (json_object_get_string (json_object_array_get_idx (problems, 0)),
+                           "host-passthrough"));
+  json_object_put (json);
+  /* No QEMU was needed to know. */
+  assert_int_equal (test_count_children (), 0);
+
+  test_assert_exit (expand, 2);
+  test_assert_one_error_line (expand, "host-passthrough");
 
   g_autofree char *maximum = write_domain ("qemu", NULL, "<cpu mode='maximum'/>", test_qemu_binary ());
   g_autoptr (TestRun) max = RUN ("expand", maximum, "--format", "json");

@@ -4,6 +4,7 @@
 #include "tools/cmd-expand.h"
 
 #include <string.h>
+#include "probe/libvirt-host-model.h"
 #include "probe/probe.h"
 #include "probe/profile.h"
 #include "qmp/launch.h"
@@ -184,6 +185,45 @@ print_result (const CliOptions *options, const CliGuestOrigin *origin, CliSource
   return cli_output_print (out->str, error);
 }
 
+/* check's answer for a definition libvirt refuses before it runs QEMU: there is no guest
+ * to show, only libvirt's reason. */
+static gboolean
+print_refusal (const CliOptions *options, const CliGuestOrigin *origin, const char *refusal,
+               GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  switch (options->format)
+    {
+    case CLI_FORMAT_JSON:
+      {
+        json_object *json = json_object_new_object ();
+        json_object *problems = json_object_new_array ();
+        gboolean printed;
+
+        json_object_array_add (problems, json_object_new_string (refusal));
+        json_object_object_add (json, "accel", json_object_new_string (options->accel));
+        json_object_object_add (json, "rule", json_object_new_string ("libvirt-refuses"));
+        json_object_object_add (json, "verdict", json_object_new_string ("fail"));
+        json_object_object_add (json, "problems", problems);
+        cli_guest_origin_add_json (origin, json);
+        printed = cli_json_print (json, error);
+        json_object_put (json);
+        return printed;
+      }
+    case CLI_FORMAT_XML:
+      g_string_append_printf (out, "<!-- %s -->\n", refusal);
+      break;
+    case CLI_FORMAT_TEXT:
+    default:
+      cli_guest_origin_add_text (origin, out);
+      g_string_append_printf (out, "Rule: libvirt-refuses (before it starts QEMU)\n"
+                                   "Verdict: fail\n  %s\n", refusal);
+      break;
+    }
+  return cli_output_print (out->str, error);
+}
+
 int
 cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean strict,
                        GError **error)
@@ -200,6 +240,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   g_auto (CliAnswerCache) answers = { 0 };
   ProbeOptions probe;
   CliGuestOrigin origin;
+  const char *refusal;
   int status;
 
   def = cpu_def_from_argument (argument, error);
@@ -217,6 +258,11 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   /* A domain XML names its QEMU, accelerator and machine type; options still win. */
   cli_guest_origin_init (&origin, options, def);
   options = &origin.options;
+  /* libvirt refuses some definitions before it runs QEMU: that is check's answer too. */
+  refusal = is_check && g_file_test (argument, G_FILE_TEST_IS_REGULAR)
+            ? libvirt_cpu_mode_refusal (def, options->accel) : NULL;
+  if (refusal != NULL)
+    return print_refusal (options, &origin, refusal, error) ? CLI_EXIT_MISMATCH : -1;
   /* Read once, before QEMU starts, so a bad file is reported as such and not as a layer
    * the probe could not read. */
   if (options->cpuid_dump != NULL)
