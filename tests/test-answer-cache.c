@@ -154,6 +154,36 @@ test_host_report_kept (void **state)
   test_assert_nothing_left ();
 }
 
+/* A report that says an accelerator is unusable because its QEMU failed this time (here:
+ * the tcg QEMU exits at once while a flag file exists) is not printed again once QEMU
+ * works: the next host run asks QEMU again. */
+static void
+test_host_failure_not_kept (void **state)
+{
+  g_autofree char *flag = g_build_filename (work, "tcg-fails", NULL);
+  g_autofree char *flaky = g_build_filename (work, "flaky-qemu", NULL);
+  g_autofree char *script = g_strdup_printf ("#!/bin/sh\n"
+                                             "case \"$*\" in *accel=tcg*) [ -e '%s' ] && exit 1;; esac\n"
+                                             "exec '%s' \"$@\"\n", flag, test_qemu_binary ());
+  const char *argv[] = { test_vcpuprobe (), "--qemu", flaky, "host", NULL };
+  g_autoptr (TestRun) failed = NULL;
+  g_autoptr (TestRun) again = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  assert_true (g_file_set_contents (flaky, script, -1, NULL));
+  assert_int_equal (chmod (flaky, 0755), 0);
+  assert_true (g_file_set_contents (flag, "", -1, NULL));
+  failed = test_run (argv, NULL);
+  /* Exit 3 where kvm is unusable too; else a report that names the failure. */
+  if (failed->status == 0)
+    assert_non_null (strstr (failed->out, "tcg              unusable"));
+  assert_int_equal (unlink (flag), 0);
+  again = test_run (argv, NULL);
+  test_assert_exit (again, 0);
+  assert_null (strstr (again->out, "tcg              unusable"));
+  test_assert_nothing_left ();
+}
+
 int
 main (void)
 {
@@ -161,6 +191,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_warm_check_starts_no_qemu),
     TEST_CASE_IN_TMPDIR (test_not_served),
     TEST_CASE_IN_TMPDIR (test_host_report_kept),
+    TEST_CASE_IN_TMPDIR (test_host_failure_not_kept),
   };
   g_autofree char *script = NULL;
   int failed;

@@ -559,6 +559,24 @@ any_accel_usable (const ProbeHost *host)
   return FALSE;
 }
 
+/* What the report says of every accelerator lasts: usable, or kvm without a usable
+ * /dev/kvm (the cache key holds /dev/kvm). A QEMU that failed may work next time (a
+ * timeout, a QEMU killed): its facts are not stored (probe/host-model.c), and neither is a
+ * report that says it failed. */
+static gboolean
+report_lasts (const ProbeHost *host)
+{
+  for (guint i = 0; i < host->accels->len; i++)
+    {
+      const ProbeAccelInfo *info = g_ptr_array_index (host->accels, i);
+
+      if (!info->usable
+          && !(strcmp (info->accel, "kvm") == 0 && strcmp (qemu_default_accel (), "kvm") != 0))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 ProbeHost *
 cli_host_read (CliSource *source, const CliOptions *options, const char *const *accels,
                GError **error)
@@ -645,7 +663,8 @@ run_host (const CliOptions *options, GError **error)
     }
   if (!cli_output_print (out->str, error))
     return -1;
-  cli_answer_cache_keep (&answers, CLI_EXIT_OK);
+  if (report_lasts (host))
+    cli_answer_cache_keep (&answers, CLI_EXIT_OK);
   return CLI_EXIT_OK;
 }
 
