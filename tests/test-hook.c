@@ -155,6 +155,32 @@ test_failing_domain_refused (void **state)
   test_assert_nothing_left ();
 }
 
+/* A qemu domain with host-passthrough: libvirt refuses it before QEMU runs, so does the
+ * hook, with libvirt's reason and no updated definition to offer. */
+static void
+test_passthrough_qemu_domain_refused (void **state)
+{
+  g_autofree char *xml = NULL;
+  g_autoptr (TestRun) run = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  xml = g_strdup_printf ("<domain type='qemu'>\n"
+                         "  <name>hooked</name>\n"
+                         "  <memory unit='KiB'>131072</memory>\n"
+                         "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+                         "  <cpu mode='host-passthrough' check='full'/>\n"
+                         "  <devices><emulator>%s</emulator></devices>\n"
+                         "</domain>\n", test_qemu_binary ());
+  run = run_hook (NULL, NULL, "prepare", "begin", xml);
+  test_assert_exit (run, 1);
+  assert_string_equal (run->out, "");
+  test_assert_one_error_line (run, NULL);
+  assert_non_null (strstr (run->err, "domain hooked: libvirt would refuse it: "));
+  assert_non_null (strstr (run->err, "host-passthrough"));
+  assert_null (strstr (run->err, "updated definition"));
+  test_assert_nothing_left ();
+}
+
 static void
 test_verdict_agrees_with_check (void **state)
 {
@@ -464,6 +490,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     TEST_CASE_IN_TMPDIR (test_failing_domain_refused),
+    TEST_CASE_IN_TMPDIR (test_passthrough_qemu_domain_refused),
     TEST_CASE_IN_TMPDIR (test_verdict_agrees_with_check),
     TEST_CASE_IN_TMPDIR (test_unchecked_and_other_phases_pass_silently),
     TEST_CASE_IN_TMPDIR (test_unreadable_input),

@@ -583,14 +583,20 @@ static int
 refuse (const HookSettings *settings, ProbeCache *cache, const char *check,
         const HookVerdict *verdict)
 {
-  g_autofree char *updated = verdict->updated_xml != NULL
-                             ? write_updated (cache, settings->domain, verdict->updated_xml)
-                             : NULL;
-  g_autofree char *where = updated != NULL
-                           ? g_strdup_printf ("updated definition: %s", updated)
-                           : g_strdup_printf ("updated definition: vcpuprobe check --format xml "
-                                              "(with the domain XML)");
+  g_autofree char *updated = NULL;
+  g_autofree char *where = NULL;
 
+  /* A definition libvirt refuses before QEMU runs has no guest, so no updated one. */
+  if (verdict->updated_xml == NULL)
+    {
+      hook_log (LOG_ERR, "domain %s: libvirt would refuse it: %s", settings->domain,
+                verdict->message != NULL ? verdict->message : "the guest CPU differs");
+      return CLI_EXIT_MISMATCH;
+    }
+  updated = write_updated (cache, settings->domain, verdict->updated_xml);
+  where = updated != NULL ? g_strdup_printf ("updated definition: %s", updated)
+                          : g_strdup ("updated definition: vcpuprobe check --format xml "
+                                      "(with the domain XML)");
   hook_log (LOG_ERR, "domain %s: check='%s' would refuse it after QEMU starts: %s; %s",
             settings->domain, check,
             verdict->message != NULL ? verdict->message : "the guest CPU differs", where);
