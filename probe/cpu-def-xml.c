@@ -44,8 +44,10 @@ start_tag_position (XmlReader *reader)
         current++;
         line_start = offset + 1;
       }
+  /* The point may be the end of the input, which need not be NUL-terminated: never read
+   * text[length]. */
   offset = MIN (line_start + (gsize) (column - 1), reader->length);
-  while (offset > 0 && reader->text[offset] != '<')
+  while (offset > 0 && (offset >= reader->length || reader->text[offset] != '<'))
     offset--;
 
   line = 1;

@@ -533,6 +533,23 @@ test_xml_escaping (void **state)
   assert_string_equal (again->model, "A<B&'C'");
 }
 
+/* A start tag whose end is the end of the input: its position is found without reading
+ * past the input, which need not be NUL-terminated. The byte after it here is a '<', so a
+ * reader that looks there names the wrong place even where no sanitizer watches. */
+static void
+test_xml_error_at_end_of_input (void **state)
+{
+  const char text[] = "<cpu mode='cuisable' >\n<";
+  g_autofree char *unterminated = g_memdup2 (text, sizeof text - 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CpuDef) def = cpu_def_from_xml (unterminated, (gssize) sizeof text - 2, "end.xml",
+                                             &error);
+
+  assert_null (def);
+  assert_int_equal (error->code, CPU_DEF_ERROR_INVALID);
+  assert_string_equal (error->message, "end.xml:1:1: unknown CPU mode 'cuisable'");
+}
+
 static void
 test_xml_errors (void **state)
 {
@@ -852,6 +869,7 @@ main (void)
     cmocka_unit_test (test_xml_round_trip),
     cmocka_unit_test (test_xml_escaping),
     cmocka_unit_test (test_xml_errors),
+    cmocka_unit_test (test_xml_error_at_end_of_input),
     cmocka_unit_test (test_xml_duplicate_same_policy),
     cmocka_unit_test (test_xml_file_and_argument),
     cmocka_unit_test (test_json_output),
