@@ -17,6 +17,34 @@
 
 /* ---- Facts: one QEMU, one accelerator ---- */
 
+/* Every machine type and alias of a query-machines reply (borrowed), "pc-q35-7.2 q35 ...":
+ * kept so that `vcpuprobe cached machines` (shell completion) can list them without QEMU. */
+static json_object *
+machine_names (json_object *machines)
+{
+  g_autoptr (GString) joined = g_string_new (NULL);
+
+  if (!json_object_is_type (machines, json_type_array))
+    return json_object_new_string ("");
+  for (size_t i = 0; i < json_object_array_length (machines); i++)
+    {
+      json_object *entry = json_object_array_get_idx (machines, i);
+      const char *members[] = { "name", "alias" };
+
+      for (guint j = 0; j < G_N_ELEMENTS (members); j++)
+        {
+          json_object *name = json_object_object_get (entry, members[j]);
+
+          if (!json_object_is_type (name, json_type_string))
+            continue;
+          if (joined->len > 0)
+            g_string_append_c (joined, ' ');
+          g_string_append (joined, json_object_get_string (name));
+        }
+    }
+  return json_object_new_string_len (joined->str, (int) joined->len);
+}
+
 static void
 facts_set_string (json_object *facts, const char *member, const char *value)
 {
@@ -707,6 +735,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
       g_autofree char *default_machine = probe_machine_resolve (reply, NULL);
 
       facts_set_string (facts, "default_machine", default_machine);
+      json_object_object_add (facts, "machines", machine_names (reply));
       json_object_put (reply);
     }
 
