@@ -15,8 +15,11 @@
 
 G_DEFINE_QUARK (qmp-error-quark, qmp_error)
 
-/* A peer that floods events must not make us grow without bound; the oldest go first. */
+/* A peer that floods events must not make us grow without bound; the oldest go first.
+ * Both the count and the bytes are bounded: 4096 events of up to a whole message each
+ * (64 MiB) would otherwise be allowed to pile up. */
 #define MAX_QUEUED_EVENTS 4096
+#define MAX_QUEUED_EVENT_BYTES (8u * 1024u * 1024u)
 #define MAX_QUEUED_STRAY_ERRORS 16
 /* How much of an unexpected message an error quotes. */
 #define QUOTED_MESSAGE_CHARS 160
@@ -39,6 +42,7 @@ struct QmpSession {
   guint64 last_id;
   GHashTable *pending;      /* id (guint64 *) -> PendingCommand *, sent and not yet collected */
   GQueue events;            /* QmpEvent *, oldest first */
+  gsize queued_event_bytes; /* event_size() of every queued event */
   GQueue stray_errors;      /* GError *: protocol errors no command id points to */
   GError *ended;            /* why nothing more can be read: EOF, bad framing, read error */
   gboolean truncated;       /* the stream ended inside a message */
@@ -130,6 +134,38 @@ timestamp_member (json_object *timestamp, const char *key)
   return json_object_get_int64 (member);
 }
 
+/* What a parsed JSON value holds, roughly: its strings and a fixed cost per value (json-c
+ * allocates one object each). The framer bounds the depth, so the recursion is bounded. */
+static gsize
+json_value_size (json_object *value)
+{
+  gsize size = 64;
+
+  switch (json_object_get_type (value))
+    {
+    case json_type_string:
+      return size + (gsize) json_object_get_string_len (value);
+    case json_type_array:
+      for (size_t i = 0; i < json_object_array_length (value); i++)
+        size += json_value_size (json_object_array_get_idx (value, i));
+      return size;
+    case json_type_object:
+      {
+        json_object_object_foreach (value, key, member)
+          size += strlen (key) + json_value_size (member);
+      }
+      return size;
+    default:
+      return size;
+    }
+}
+
+static gsize
+event_size (const QmpEvent *event)
+{
+  return strlen (event->name) + (event->data != NULL ? json_value_size (event->data) : 0);
+}
+
 static void
 queue_event (QmpSession *session, json_object *message)
 {
@@ -153,9 +189,13 @@ queue_event (QmpSession *session, json_object *message)
   event->seconds = timestamp_member (timestamp, "seconds");
   event->microseconds = timestamp_member (timestamp, "microseconds");
   g_queue_push_tail (&session->events, event);
-  if (g_queue_get_length (&session->events) > MAX_QUEUED_EVENTS)
+  session->queued_event_bytes += event_size (event);
+  /* The newest event goes too when it alone is over the bound. */
+  while (g_queue_get_length (&session->events) > MAX_QUEUED_EVENTS
+         || session->queued_event_bytes > MAX_QUEUED_EVENT_BYTES)
     {
       g_autoptr (QmpEvent) dropped = g_queue_pop_head (&session->events);
+      session->queued_event_bytes -= event_size (dropped);
       g_debug ("QMP event queue full, dropping %s", dropped->name);
     }
 }
@@ -608,6 +648,7 @@ qmp_session_take_event (QmpSession *session, const char *name)
       if (name == NULL || g_str_equal (event->name, name))
         {
           g_queue_delete_link (&session->events, link);
+          session->queued_event_bytes -= event_size (event);
           return event;
         }
     }

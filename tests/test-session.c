@@ -31,6 +31,7 @@ typedef enum {
   PEER_DRAIN,        /* read until the client closes its side */
   PEER_INTERRUPT,    /* send SIGUSR1 to the test thread, to break into its poll() or read() */
   PEER_FLOOD,        /* write 5000 numbered FLOOD events */
+  PEER_FLOOD_LARGE,  /* write 40 numbered BIG events of 1 MiB each */
 } PeerAction;
 
 typedef struct {
@@ -43,6 +44,8 @@ typedef struct {
   { PEER_WRITE, "{\"return\": {}, \"id\": @0@}\r\n" }
 
 #define FLOOD_EVENTS 5000
+#define LARGE_EVENTS 40
+#define LARGE_EVENT_PAD (1024 * 1024)
 
 typedef enum {
   TRANSPORT_SOCKETPAIR,
@@ -207,6 +210,20 @@ peer_run (gpointer user_data)
             if (!peer_write (peer, event, strlen (event)))
               peer->failure = g_strdup ("peer: cannot write events");
           }
+        break;
+      case PEER_FLOOD_LARGE:
+        {
+          g_autofree char *pad = g_strnfill (LARGE_EVENT_PAD, 'A');
+
+          for (guint i = 0; i < LARGE_EVENTS && peer->failure == NULL; i++)
+            {
+              g_autofree char *event = g_strdup_printf ("{\"event\": \"BIG\", \"data\": "
+                                                        "{\"n\": %u, \"pad\": \"%s\"}}\r\n",
+                                                        i, pad);
+              if (!peer_write (peer, event, strlen (event)))
+                peer->failure = g_strdup ("peer: cannot write events");
+            }
+        }
         break;
       case PEER_END:
         break;
@@ -1089,6 +1106,42 @@ test_event_flood_is_bounded (void **state)
   peer_finish (peer);
 }
 
+/* Large events are bounded by their bytes too: 40 MiB of events keep a few MiB, the
+ * newest, however few they are in number. */
+static void
+test_large_event_flood_is_bounded (void **state)
+{
+  static const PeerStep script[] = {
+    NEGOTIATE (GREETING_7_2),
+    { PEER_READ, "query-status" },
+    { PEER_FLOOD_LARGE, NULL },
+    { PEER_WRITE, "{\"return\": {}, \"id\": @1@}\r\n" },
+    { PEER_DRAIN, NULL },
+    { PEER_END, NULL },
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (Peer) peer = NULL;
+  QmpSession *session = session_start (script, TRANSPORT_SOCKETPAIR, NULL, &peer);
+  json_object *reply;
+  QmpEvent *event;
+  guint kept = 0;
+  gint64 last = -1;
+
+  reply = qmp_session_execute (session, "query-status", NULL, qmp_deadline_in_ms (20000), &error);
+  assert_non_null (reply);
+  json_object_put (reply);
+  while ((event = qmp_session_take_event (session, "BIG")) != NULL)
+    {
+      last = json_object_get_int64 (json_object_object_get (event->data, "n"));
+      kept++;
+      qmp_event_free (event);
+    }
+  assert_true (kept > 0 && kept <= 8);
+  assert_int_equal (last, LARGE_EVENTS - 1);
+  qmp_session_free (session);
+  peer_finish (peer);
+}
+
 /* ---- quit ---- */
 
 static void
@@ -1325,6 +1378,7 @@ main (void)
     cmocka_unit_test (test_far_deadline),
     cmocka_unit_test (test_interrupted_wait),
     cmocka_unit_test (test_event_flood_is_bounded),
+    cmocka_unit_test (test_large_event_flood_is_bounded),
     cmocka_unit_test (test_quit),
     cmocka_unit_test (test_send_to_closed_socketpair),
     cmocka_unit_test (test_send_to_closed_pipe),
