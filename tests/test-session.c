@@ -1066,55 +1066,16 @@ test_interrupted_wait (void **state)
   sigaction (SIGUSR1, &previous, NULL);
 }
 
-static void
-test_event_flood_is_bounded (void **state)
+/* A peer floods events with @flood between a query-status and its reply; the queue is
+ * bounded, and what it keeps are the newest, in order. Returns how many it kept, each
+ * event named @name with a number "n" in its data, the last of them @n_sent - 1. */
+static guint
+kept_of_flood (PeerAction flood, const char *name, guint n_sent)
 {
-  static const PeerStep script[] = {
+  const PeerStep script[] = {
     NEGOTIATE (GREETING_7_2),
     { PEER_READ, "query-status" },
-    { PEER_FLOOD, NULL },
-    { PEER_WRITE, "{\"return\": {}, \"id\": @1@}\r\n" },
-    { PEER_DRAIN, NULL },
-    { PEER_END, NULL },
-  };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (Peer) peer = NULL;
-  QmpSession *session = session_start (script, TRANSPORT_SOCKETPAIR, NULL, &peer);
-  json_object *reply;
-  QmpEvent *event;
-  guint kept = 0;
-  gint64 first = -1, last = -1;
-
-  reply = qmp_session_execute (session, "query-status", NULL, qmp_deadline_in_ms (20000), &error);
-  assert_non_null (reply);
-  json_object_put (reply);
-  /* The queue is bounded; what it keeps are the newest, in order. */
-  while ((event = qmp_session_take_event (session, "FLOOD")) != NULL)
-    {
-      gint64 n = json_object_get_int64 (json_object_object_get (event->data, "n"));
-      if (first < 0)
-        first = n;
-      else
-        assert_int_equal (n, last + 1);
-      last = n;
-      kept++;
-      qmp_event_free (event);
-    }
-  assert_true (kept > 0 && kept < FLOOD_EVENTS);
-  assert_int_equal (last, FLOOD_EVENTS - 1);
-  qmp_session_free (session);
-  peer_finish (peer);
-}
-
-/* Large events are bounded by their bytes too: 40 MiB of events keep a few MiB, the
- * newest, however few they are in number. */
-static void
-test_large_event_flood_is_bounded (void **state)
-{
-  static const PeerStep script[] = {
-    NEGOTIATE (GREETING_7_2),
-    { PEER_READ, "query-status" },
-    { PEER_FLOOD_LARGE, NULL },
+    { flood, NULL },
     { PEER_WRITE, "{\"return\": {}, \"id\": @1@}\r\n" },
     { PEER_DRAIN, NULL },
     { PEER_END, NULL },
@@ -1130,16 +1091,37 @@ test_large_event_flood_is_bounded (void **state)
   reply = qmp_session_execute (session, "query-status", NULL, qmp_deadline_in_ms (20000), &error);
   assert_non_null (reply);
   json_object_put (reply);
-  while ((event = qmp_session_take_event (session, "BIG")) != NULL)
+  while ((event = qmp_session_take_event (session, name)) != NULL)
     {
-      last = json_object_get_int64 (json_object_object_get (event->data, "n"));
+      gint64 n = json_object_get_int64 (json_object_object_get (event->data, "n"));
+      if (last >= 0)
+        assert_int_equal (n, last + 1);
+      last = n;
       kept++;
       qmp_event_free (event);
     }
-  assert_true (kept > 0 && kept <= 8);
-  assert_int_equal (last, LARGE_EVENTS - 1);
+  assert_int_equal (last, n_sent - 1);
   qmp_session_free (session);
   peer_finish (peer);
+  return kept;
+}
+
+static void
+test_event_flood_is_bounded (void **state)
+{
+  guint kept = kept_of_flood (PEER_FLOOD, "FLOOD", FLOOD_EVENTS);
+
+  assert_true (kept > 0 && kept < FLOOD_EVENTS);
+}
+
+/* Large events are bounded by their bytes too: 40 MiB of events keep a few MiB, the
+ * newest, however few they are in number. */
+static void
+test_large_event_flood_is_bounded (void **state)
+{
+  guint kept = kept_of_flood (PEER_FLOOD_LARGE, "BIG", LARGE_EVENTS);
+
+  assert_true (kept > 0 && kept <= 8);
 }
 
 /* ---- quit ---- */
