@@ -82,6 +82,21 @@ typedef struct {
   guint64 definitions, expansion, supported, machines;
 } Burst;
 
+/* The "vendor" property of an expansion reply: whose CPU libvirt compares with under
+ * check='partial' (the host's under kvm; QEMU's own choice for max under tcg). */
+static char *
+expansion_vendor (json_object *reply)
+{
+  json_object *model, *props, *vendor;
+
+  if (json_object_object_get_ex (reply, "model", &model)
+      && json_object_object_get_ex (model, "props", &props)
+      && json_object_object_get_ex (props, "vendor", &vendor)
+      && json_object_is_type (vendor, json_type_string))
+    return g_strdup (json_object_get_string (vendor));
+  return NULL;
+}
+
 gboolean
 probe_expansion_read (QmpSession *session, const char *accel, const char *machine,
                       const char *model, json_object *props, ProbeGuestCpu *cpu,
@@ -121,6 +136,7 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
   if (!probe_features_from_expansion (supported, &cpu->supported, &known, error))
     return FALSE;
   cpu->supported_known = TRUE;
+  cpu->supported_vendor = expansion_vendor (supported);
 
   x86_feature_set_clear (&cpu->unknown_to_qemu);
   if (expansion == NULL && props != NULL

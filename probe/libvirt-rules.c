@@ -320,8 +320,15 @@ judge_partial (LibvirtVerdict *verdict, const LibvirtCpuModel *model, const Poli
  * has, in the definition's order and spelling (measured: "Host CPU provides forbidden
  * feature 'sse2'"); the required ones come all together, in map order. */
 static char *
-partial_message (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict)
+partial_message (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
+                 const char *host_vendor)
 {
+  const char *wanted = def->vendor != NULL ? libvirt_cpu_map_vendor_string (map, def->vendor) : NULL;
+
+  /* x86Compute compares the vendor first; an unknown host vendor is not judged. */
+  if (def->vendor != NULL && host_vendor != NULL && g_strcmp0 (wanted, host_vendor) != 0)
+    return g_strdup_printf ("the CPU is incompatible with host CPU: "
+                            "host CPU vendor does not match required CPU vendor %s", def->vendor);
   for (guint i = 0; i < def->features->len; i++)
     {
       const CpuFeature *entry = &g_array_index (def->features, CpuFeature, i);
@@ -480,7 +487,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
         }
       else
         judge_partial (verdict, model, &policies, map, facts);
-      check_message = partial_message (written, map, verdict);
+      check_message = partial_message (written, map, verdict, facts->host_vendor);
     }
   else if (verdict->rule == LIBVIRT_RULE_CHECK_FULL)
     check_message = full_message (map, verdict);

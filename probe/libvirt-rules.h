@@ -26,7 +26,10 @@
  *            paravirt leaf) are not judged.
  *   partial  before start (virCPUCompare with the host-model CPU: QEMU's supported set,
  *            and under kvm also every feature of the host's own CPUID):
- *            fails when that set lacks a feature of (M ∪ require) − (force ∪ optional ∪
+ *            fails when the definition's <vendor> is not that CPU's ("the CPU is
+ *            incompatible with host CPU: host CPU vendor does not match required CPU
+ *            vendor Intel", before any feature: x86Compute), or
+ *            when that set lacks a feature of (M ∪ require) − (force ∪ optional ∪
  *            disable), "the CPU is incompatible with host CPU: Host CPU does not provide
  *            required features: a, b", or has a forbid feature ("Host CPU provides
  *            forbidden feature 'a'", the first of the definition).
@@ -111,6 +114,8 @@ typedef struct {
                                     * (virQEMUCapsInitHostCPUModel's "full" CPU) */
   const X86FeatureSet *unknown_to_qemu;  /* requested features this QEMU has no property
                                          * for, or NULL */
+  const char *host_vendor;     /* CPUID vendor of the host-model CPU check='partial' compares
+                                * with (QEMU's host under kvm, max under tcg), or NULL */
   GArray *added;               /* of ProbeChange: the probe's layer reasons, for unnamed bits */
   GArray *removed;
 } LibvirtGuestFacts;

@@ -441,6 +441,7 @@ probe_result_free (ProbeResult *result)
   probe_diff_free (result->diff);
   cpu_def_free (result->updated);
   g_free (result->cpu_string);
+  g_free (result->supported_vendor);
   probe_host_layers_free (result->layers);
   g_free (result);
 }
@@ -709,6 +710,7 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   x86_feature_set_subtract (&result->filtered, &input.expansion, &input.guest);
   result->supported_known = input.supported_known;
   result->supported = input.supported;
+  result->supported_vendor = g_strdup (guest.cpu.supported_vendor);
   result->unknown_to_qemu = input.unknown_to_qemu;
   result->updated = updated_definition (def, result->guest_model, result->diff, &input.guest);
   result->cpu_string = cpu_def_to_qemu_cpu_string (result->updated,

@@ -61,6 +61,7 @@ typedef struct {
   ProbeDiff *diff;
   CpuDef *updated;
   char *cpu_string;            /* -cpu that reproduces the guest on this QEMU */
+  char *supported_vendor;      /* the CPUID vendor of host (kvm) or max (tcg), or NULL */
   ProbeHostLayers *layers;     /* NULL when not needed */
 } ProbeResult;
 

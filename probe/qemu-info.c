@@ -230,6 +230,7 @@ probe_guest_cpu_clear (ProbeGuestCpu *cpu)
 {
   g_clear_pointer (&cpu->machine, g_free);
   g_clear_pointer (&cpu->models, g_ptr_array_unref);
+  g_clear_pointer (&cpu->supported_vendor, g_free);
 }
 
 gboolean

@@ -72,6 +72,7 @@ typedef struct {
   X86FeatureSet guest;         /* what the guest gets */
   gboolean supported_known;
   X86FeatureSet supported;     /* host or max with migratable=off */
+  char *supported_vendor;      /* its "vendor" property ("AuthenticAMD"), or NULL */
   X86FeatureSet unknown_to_qemu;   /* requested features this QEMU has no property for */
   gboolean filtered_derived;   /* filtered-features was missing: taken as requested − guest */
 } ProbeGuestCpu;

@@ -262,6 +262,14 @@ generate_cpu (GRand *rand, const AccelModels *accel, const CpuMap *map, GString 
     g_string_append_printf (cpu, "    <model fallback='forbid'>%s</model>\n", model);
   g_string_append_printf (summary, "%s %s check=%s", mode, model != NULL ? model : "-",
                           check != NULL ? check : "(absent)");
+  /* Now and then a vendor, which check='partial' compares before any feature. */
+  if (model != NULL && g_rand_int_range (rand, 0, 5) == 0)
+    {
+      const char *vendor = g_rand_boolean (rand) ? "Intel" : "AMD";
+
+      g_string_append_printf (cpu, "    <vendor>%s</vendor>\n", vendor);
+      g_string_append_printf (summary, " vendor:%s", vendor);
+    }
   for (int i = 0; i < n_features; i++)
     {
       const char *feature = pick (rand, map->features);

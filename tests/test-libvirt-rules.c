@@ -310,6 +310,61 @@ test_partial_and_none (void **state)
   assert_non_null (strstr (full->message, "missing features: fma,avx512f"));
 }
 
+/* check='partial' compares the vendor before any feature (x86Compute), under kvm and tcg
+ * alike; check='full' and 'none' do not (measured with libvirt 9.0: a kvm domain with
+ * <vendor>Intel</vendor> on an AMD host fails full by its features only, none starts). */
+static void
+test_partial_vendor (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (CpuDef) intel = xml_def ("<cpu check='partial'><model>Haswell-noTSX</model>"
+                                      "<vendor>Intel</vendor>"
+                                      "<feature policy='require' name='avx512f'/></cpu>");
+  const char *checks[] = { "full", "none" };
+
+  facts_for_model (&facts, "Haswell-noTSX", "tcg", "hypervisor", "");
+  facts.facts.host_vendor = "AuthenticAMD";
+  {
+    g_autoptr (LibvirtVerdict) verdict = libvirt_rules_judge (intel, installed_map, &facts.facts);
+
+    assert_false (verdict->pass);
+    assert_true (verdict->refused_before_start);
+    assert_string_equal (verdict->message, "the CPU is incompatible with host CPU: host CPU "
+                                           "vendor does not match required CPU vendor Intel");
+  }
+  /* The host's own vendor: the features decide (avx512f is lacking). */
+  facts.facts.host_vendor = "GenuineIntel";
+  {
+    g_autoptr (LibvirtVerdict) verdict = libvirt_rules_judge (intel, installed_map, &facts.facts);
+
+    assert_string_equal (verdict->message, "the CPU is incompatible with host CPU: "
+                                           "Host CPU does not provide required features: avx512f");
+  }
+  /* Unknown vendor (a post-start probe): not judged, never guessed. */
+  facts.facts.host_vendor = NULL;
+  add_names (&facts.supported, "avx512f");
+  add_names (&facts.guest, "avx512f");
+  {
+    g_autoptr (LibvirtVerdict) verdict = libvirt_rules_judge (intel, installed_map, &facts.facts);
+
+    assert_true (verdict->pass);
+  }
+  facts.facts.host_vendor = "AuthenticAMD";
+  for (guint i = 0; i < G_N_ELEMENTS (checks); i++)
+    {
+      g_autofree char *xml = g_strdup_printf ("<cpu check='%s'><model>Haswell-noTSX</model>"
+                                              "<vendor>Intel</vendor>"
+                                              "<feature policy='require' name='avx512f'/>"
+                                              "<feature policy='require' name='hypervisor'/>"
+                                              "</cpu>", checks[i]);
+      g_autoptr (CpuDef) def = xml_def (xml);
+      g_autoptr (LibvirtVerdict) verdict = libvirt_rules_judge (def, installed_map, &facts.facts);
+
+      assert_true (verdict->pass);
+    }
+}
+
 /* What libvirt settles or drops before it builds the -cpu line is not held against the
  * guest: an optional feature the host lacks goes as off (never filtered), cmt is never
  * passed, and a feature this QEMU lacks is left out when it is to be off. Required, it
@@ -518,6 +573,7 @@ main (void)
     cmocka_unit_test (test_host_model_written),
     cmocka_unit_test (test_refused_start),
     cmocka_unit_test (test_refusals),
+    cmocka_unit_test (test_partial_vendor),
   };
 
   return cmocka_run_group_tests (tests, load_map, free_map);

@@ -65,6 +65,7 @@ guest_facts_of (const ProbeResult *result)
     .supported_known = result->supported_known,
     .supported = &result->supported,
     .unknown_to_qemu = &result->unknown_to_qemu,
+    .host_vendor = result->supported_vendor,
     .added = result->diff->added,
     .removed = result->diff->removed,
   };
