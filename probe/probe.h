@@ -25,6 +25,11 @@
 typedef QmpConnection *(*ProbeOpenFunc) (const QemuLaunchOptions *launch, gpointer user_data,
                                          GError **error);
 
+/* Told after each CPU probe_start_cpus() has read: @done of @total. Called from the
+ * threads that start the CPUs, one call at a time per thread: a caller that shows it must
+ * serialise itself. */
+typedef void (*ProbeProgressFunc) (guint done, guint total, gpointer user_data);
+
 typedef struct {
   QmpSource *source;           /* where sessions come from, unless @open is set */
   ProbeOpenFunc open;          /* NULL: qmp_source_open() on @source */
@@ -37,6 +42,8 @@ typedef struct {
   gboolean strict;             /* added features fail too */
   const X86CpuidDump *cpuid_dump;  /* the silicon of the host QEMU speaks for (borrowed), or NULL */
   gint64 deadline_us;          /* bounds the whole probe */
+  ProbeProgressFunc progress;  /* NULL: nobody is told */
+  gpointer progress_data;
 } ProbeOptions;
 
 /* Zeroes @options, then opens sessions from @source, whose kind sets qemu_is_local and
