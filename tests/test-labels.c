@@ -1,0 +1,454 @@
+/* tests/test-labels.c — `vcpuprobe labels` against NFD's format, KubeVirt's names, `check`
+ * and a real libvirt.
+ *
+ * One cold run (--no-cache) makes the labels the cases share. A seeded sample of libvirt's
+ * models, labelled and unlabelled, and host-model, is then judged again: by `vcpuprobe
+ * check` of the very <cpu> a label stands for (exit 0 exactly for the labelled ones), and,
+ * where libvirt can run (tests/libvirt/), by starting it: labelled ones start, the others
+ * are refused. The seed is printed; VCPUPROBE_LABELS_SEED repeats a draw and
+ * VCPUPROBE_LABELS_SAMPLE sets how many of each kind are drawn (default 2). Labels are
+ * made under kvm where /dev/kvm opens, and always under --accel tcg too (libvirt's
+ * type='qemu'), whose host model starts where a nested kvm host refuses every CPU: so
+ * both a label and its absence are put to the test on any host. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include "probe/libvirt-cpu-map.h"
+#include "probe/node-labels.h"
+#include "tests/libvirt/libvirt-harness.h"
+#include "tests/test-util.h"
+
+#define TIMEOUT "120"
+
+/* KubeVirt's prefixes (staging/src/kubevirt.io/api/core/v1/types.go), as labels uses them. */
+static const char *const kubevirt_prefixes[] = {
+  "cpu-model.node.kubevirt.io/", "cpu-model-migration.node.kubevirt.io/",
+  "cpu-feature.node.kubevirt.io/", "host-model-cpu.node.kubevirt.io/",
+  "host-model-required-features.node.kubevirt.io/", "cpu-vendor.node.kubevirt.io/", NULL,
+};
+
+typedef struct {
+  const char *accel;               /* "kvm" or "tcg" */
+  char *text;                      /* the cold run's output */
+  GHashTable *labels;              /* name → value */
+} AccelLabels;
+
+static AccelLabels runs[2];
+static guint n_runs;
+
+typedef struct {
+  char *name;                      /* a model, or "host-model" */
+  gboolean labelled;
+} Candidate;
+
+static void
+candidate_free (Candidate *candidate)
+{
+  g_free (candidate->name);
+  g_free (candidate);
+}
+
+/* The <cpu> a label stands for. Newly allocated. */
+static char *
+candidate_cpu (const Candidate *candidate)
+{
+  if (strcmp (candidate->name, "host-model") == 0)
+    return g_strdup ("<cpu mode='host-model' check='full'/>\n");
+  return node_labels_model_xml (candidate->name);
+}
+
+static gboolean
+has_label_with_prefix (GHashTable *labels, const char *prefix)
+{
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, labels);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (g_str_has_prefix (name, prefix))
+      return TRUE;
+  return FALSE;
+}
+
+/* Every model of libvirt's map and host-model, each with whether it is labelled. */
+static GPtrArray *
+candidates (GHashTable *labels)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LibvirtCpuMap) map = libvirt_cpu_map_load (LIBVIRT_CPU_MAP_DEFAULT_DIR, &error);
+  g_autoptr (GPtrArray) names = NULL;
+  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  Candidate *host = g_new0 (Candidate, 1);
+
+  assert_non_null (map);
+  names = libvirt_cpu_map_model_names (map);
+  for (guint i = 0; i < names->len; i++)
+    {
+      Candidate *candidate = g_new0 (Candidate, 1);
+      g_autofree char *label = g_strconcat (NODE_LABEL_CPU_MODEL,
+                                            (char *) g_ptr_array_index (names, i), NULL);
+
+      candidate->name = g_strdup (g_ptr_array_index (names, i));
+      candidate->labelled = g_hash_table_contains (labels, label);
+      g_ptr_array_add (all, candidate);
+    }
+  host->name = g_strdup ("host-model");
+  host->labelled = has_label_with_prefix (labels, NODE_LABEL_HOST_MODEL_CPU);
+  g_ptr_array_add (all, host);
+  return all;
+}
+
+static guint
+sample_size (void)
+{
+  const char *text = g_getenv ("VCPUPROBE_LABELS_SAMPLE");
+
+  return text != NULL ? (guint) g_ascii_strtoull (text, NULL, 10) : 2;
+}
+
+/* Up to sample_size() labelled and as many unlabelled candidates, drawn with a seed that
+ * is printed (VCPUPROBE_LABELS_SEED repeats it). Borrowed from @all. */
+static GPtrArray *
+draw (GPtrArray *all, const char *what, const char *accel)
+{
+  const char *seed_text = g_getenv ("VCPUPROBE_LABELS_SEED");
+  guint32 seed = seed_text != NULL ? (guint32) g_ascii_strtoull (seed_text, NULL, 10)
+                                   : (guint32) g_get_real_time ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autoptr (GPtrArray) pool = g_ptr_array_new ();
+  GPtrArray *drawn = g_ptr_array_new ();
+  guint wanted[2] = { sample_size (), sample_size () };
+  guint labelled = 0;
+
+  print_message ("%s under %s: seed %u (VCPUPROBE_LABELS_SEED=%u repeats it)\n", what, accel,
+                 seed, seed);
+  for (guint i = 0; i < all->len; i++)
+    g_ptr_array_add (pool, g_ptr_array_index (all, i));
+  while (pool->len > 0 && (wanted[0] > 0 || wanted[1] > 0))
+    {
+      Candidate *candidate = g_ptr_array_steal_index_fast (
+        pool, g_rand_int_range (rand, 0, (gint32) pool->len));
+
+      if (wanted[candidate->labelled] == 0)
+        continue;
+      wanted[candidate->labelled]--;
+      labelled += candidate->labelled;
+      g_ptr_array_add (drawn, candidate);
+    }
+  if (labelled == 0)
+    print_message ("%s: nothing is labelled on this node under %s: only refusals are "
+                   "sampled\n", what, accel);
+  return drawn;
+}
+
+/* ---- the cold run ---- */
+
+/* The labels under @accel, from a cold run (no leak checks: no case is under way). */
+static gboolean
+make_labels (AccelLabels *run, const char *accel)
+{
+  const char *argv[] = { test_vcpuprobe (), "--qemu", test_qemu_binary (), "--timeout",
+                         TIMEOUT, "--accel", accel, "--no-cache", "labels", NULL };
+  g_autoptr (TestRun) made = test_run (argv, NULL);
+  g_auto (GStrv) lines = NULL;
+
+  if (made->status != 0)
+    {
+      print_message ("labels --accel %s failed (exit %d): %s\n", accel, made->status, made->err);
+      return FALSE;
+    }
+  run->accel = accel;
+  run->text = g_strdup (made->out);
+  run->labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  lines = g_strsplit (run->text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *equals = strchr (lines[i], '=');
+
+      if (lines[i][0] == '\0' || lines[i][0] == '#' || equals == NULL)
+        continue;
+      g_hash_table_replace (run->labels, g_strndup (lines[i], equals - lines[i]),
+                            g_strdup (equals + 1));
+    }
+  return TRUE;
+}
+
+static int
+group_setup (void **state)
+{
+  (void) state;
+  if (test_qemu_binary () == NULL
+      || !g_file_test (LIBVIRT_CPU_MAP_DEFAULT_DIR "/index.xml", G_FILE_TEST_EXISTS))
+    return 0;
+  if (test_kvm_usable ())
+    {
+      if (!make_labels (&runs[n_runs], "kvm"))
+        return -1;
+      n_runs++;
+    }
+  else
+    print_message ("/dev/kvm cannot be opened read-write: labels under tcg only\n");
+  if (!make_labels (&runs[n_runs], "tcg"))
+    return -1;
+  n_runs++;
+  return 0;
+}
+
+static int
+group_teardown (void **state)
+{
+  (void) state;
+  for (guint i = 0; i < n_runs; i++)
+    {
+      g_free (runs[i].text);
+      g_hash_table_unref (runs[i].labels);
+    }
+  return 0;
+}
+
+static void
+require_labels (void)
+{
+  TEST_REQUIRE_QEMU ();
+  if (!g_file_test (LIBVIRT_CPU_MAP_DEFAULT_DIR "/index.xml", G_FILE_TEST_EXISTS))
+    {
+      print_message ("SKIP: no libvirt CPU map at %s\n", LIBVIRT_CPU_MAP_DEFAULT_DIR);
+      skip ();
+    }
+  assert_int_not_equal (n_runs, 0);
+}
+
+/* ---- NFD's format, KubeVirt's names ---- */
+
+static void
+check_format (const AccelLabels *run)
+{
+  GHashTable *labels = run->labels;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GRegex) line_syntax = NULL;
+  g_autofree char *previous = g_strdup ("");
+  guint vendors = 0;
+
+  /* NFD's features.d line: a prefixed label name, '=', a label value. */
+  line_syntax = g_regex_new ("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?/[A-Za-z0-9]([A-Za-z0-9._-]{0,61}"
+                             "[A-Za-z0-9])?=([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$",
+                             0, 0, NULL);
+  assert_true (g_str_has_suffix (run->text, "\n"));
+  lines = g_strsplit (run->text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+    {
+      const char *line = lines[i];
+      char *equals = strchr (line, '=');
+      g_autofree char *name = NULL;
+      gboolean known = FALSE;
+
+      if (!g_regex_match (line_syntax, line, 0, NULL))
+        fail_msg ("not a features.d label line: \"%s\"", line);
+      name = g_strndup (line, equals - line);
+      assert_true (node_label_is_valid (name, equals + 1));
+      for (guint j = 0; kubevirt_prefixes[j] != NULL; j++)
+        known |= g_str_has_prefix (line, kubevirt_prefixes[j]);
+      if (!known)
+        fail_msg ("not one of KubeVirt's labels: \"%s\"", line);
+      /* Sorted, each label once: a file two runs write alike. */
+      assert_true (strcmp (previous, name) < 0);
+      g_free (previous);
+      previous = g_strdup (name);
+      vendors += g_str_has_prefix (line, NODE_LABEL_CPU_VENDOR);
+      /* prepareLabels(): a model labelled is a migration target too. */
+      if (g_str_has_prefix (line, NODE_LABEL_CPU_MODEL))
+        {
+          g_autofree char *twin = g_strconcat (NODE_LABEL_CPU_MODEL_MIGRATION,
+                                               name + strlen (NODE_LABEL_CPU_MODEL), NULL);
+
+          assert_true (g_hash_table_contains (labels, twin));
+        }
+    }
+  assert_int_equal (vendors, 1);
+  /* Features and required features come with the host model, and only with it. */
+  assert_int_equal (has_label_with_prefix (labels, NODE_LABEL_HOST_MODEL_CPU),
+                    has_label_with_prefix (labels, NODE_LABEL_CPU_FEATURE));
+  if (!has_label_with_prefix (labels, NODE_LABEL_HOST_MODEL_CPU))
+    assert_false (has_label_with_prefix (labels, NODE_LABEL_HOST_MODEL_REQUIRED));
+}
+
+static void
+test_format (void **state)
+{
+  (void) state;
+  require_labels ();
+  for (guint i = 0; i < n_runs; i++)
+    check_format (&runs[i]);
+}
+
+/* ---- `check` agrees ---- */
+
+static void
+check_agrees (const AccelLabels *labels)
+{
+  const char *accel = labels->accel;
+  g_autoptr (GPtrArray) all = candidates (labels->labels);
+  g_autoptr (GPtrArray) drawn = draw (all, "check", accel);
+  g_autofree char *directory = test_make_tmpdir ();
+
+  assert_true (drawn->len > 0);
+  for (guint i = 0; i < drawn->len; i++)
+    {
+      const Candidate *candidate = g_ptr_array_index (drawn, i);
+      g_autofree char *file = g_build_filename (directory, "cpu.xml", NULL);
+      const char *args[] = { "--accel", accel, "--no-cache", "check", file, NULL };
+      g_autofree char *cpu = candidate_cpu (candidate);
+      g_autoptr (TestRun) run = NULL;
+
+      assert_true (g_file_set_contents (file, cpu, -1, NULL));
+      run = test_run_vcpuprobe (TRUE, TIMEOUT, args);
+      print_message ("  %-28s labelled %-3s check exit %d\n", candidate->name,
+                     candidate->labelled ? "yes" : "no", run->status);
+      if (candidate->labelled)
+        assert_int_equal (run->status, 0);
+      else
+        assert_int_not_equal (run->status, 0);
+      /* A refusal is a verdict (1) or the model QEMU does not know (2), never a failure. */
+      assert_true (run->status <= 2);
+    }
+  test_rmdir_r (directory);
+}
+
+static void
+test_check_agrees (void **state)
+{
+  (void) state;
+  require_labels ();
+  for (guint i = 0; i < n_runs; i++)
+    check_agrees (&runs[i]);
+}
+
+/* ---- libvirt agrees ---- */
+
+/* A guest of @cpu with nothing else libvirt would have to set up. */
+static char *
+domain_xml (const char *accel, const char *name, const char *cpu)
+{
+  const char *type = strcmp (accel, "kvm") == 0 ? "kvm" : "qemu";
+
+  return g_strdup_printf ("<domain type='%s'><name>%s</name><memory unit='MiB'>32</memory>"
+                          "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
+                          "%s<devices><emulator>%s</emulator><controller type='usb' "
+                          "model='none'/><memballoon model='none'/></devices></domain>\n",
+                          type, name, cpu, test_qemu_binary ());
+}
+
+static void
+libvirt_agrees (LibvirtHarness *harness, const AccelLabels *labels)
+{
+  g_autoptr (GPtrArray) all = candidates (labels->labels);
+  g_autoptr (GPtrArray) drawn = draw (all, "libvirt", labels->accel);
+
+  for (guint i = 0; i < drawn->len; i++)
+    {
+      const Candidate *candidate = g_ptr_array_index (drawn, i);
+      g_autofree char *name = g_strdup_printf ("labels-%s-%u", labels->accel, i);
+      g_autofree char *cpu = candidate_cpu (candidate);
+      g_autofree char *xml = domain_xml (labels->accel, name, cpu);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LibvirtStart) start = libvirt_harness_start (harness, name, xml, &error);
+
+      if (start == NULL)
+        fail_msg ("virsh could not run: %s", error->message);
+      print_message ("  %-28s labelled %-3s libvirt %s%s\n", candidate->name,
+                     candidate->labelled ? "yes" : "no",
+                     start->started ? "started" : "refused: ",
+                     start->started ? "" : start->error);
+      assert_int_equal (start->started, candidate->labelled);
+    }
+}
+
+static void
+test_libvirt_agrees (void **state)
+{
+  g_autofree char *skip_reason = NULL;
+  g_autoptr (LibvirtHarness) harness = NULL;
+
+  (void) state;
+  require_labels ();
+  harness = libvirt_harness_new (&skip_reason);
+  if (harness == NULL)
+    {
+      print_message ("SKIP: %s\n", skip_reason);
+      skip ();
+    }
+  for (guint i = 0; i < n_runs; i++)
+    libvirt_agrees (harness, &runs[i]);
+}
+
+/* ---- --output ---- */
+
+static void
+test_output_file (void **state)
+{
+  g_autofree char *directory = test_make_tmpdir ();
+  g_autofree char *file = g_build_filename (directory, "vcpuprobe", NULL);
+  g_autofree char *written = NULL;
+  const char *args[] = { "--accel", NULL, "labels", "--output", file, NULL };
+
+  (void) state;
+  require_labels ();
+  args[1] = runs[0].accel;
+  /* Twice: the first run may fill the cache, the second answers from it; both must
+   * write what the cold run printed. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (TestRun) run = test_run_vcpuprobe (TRUE, TIMEOUT, args);
+
+      test_assert_exit (run, 0);
+      assert_string_equal (run->out, "");
+      assert_true (g_file_get_contents (file, &written, NULL, NULL));
+      assert_string_equal (written, runs[0].text);
+      g_clear_pointer (&written, g_free);
+      /* The rename leaves no temporary file for NFD to read. */
+      assert_int_equal (test_count_entries (directory, "."), 0);
+      assert_int_equal (test_count_entries (directory, ""), 1);
+    }
+  test_rmdir_r (directory);
+}
+
+static void
+test_bad_output (void **state)
+{
+  g_autofree char *directory = test_make_tmpdir ();
+  g_autofree char *missing = g_build_filename (directory, "no-such-dir", "vcpuprobe", NULL);
+  const char *const targets[] = { missing, directory };
+
+  (void) state;
+  TEST_REQUIRE_QEMU ();
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      const char *args[] = { "--accel", "tcg", "labels", "--output", targets[i], NULL };
+      g_autoptr (TestRun) run = test_run_vcpuprobe (TRUE, TIMEOUT, args);
+
+      test_assert_exit (run, 2);
+      test_assert_one_error_line (run, targets[i]);
+      assert_string_equal (run->out, "");
+    }
+  test_rmdir_r (directory);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    TEST_CASE_IN_TMPDIR (test_bad_output),
+    TEST_CASE_IN_TMPDIR (test_format),
+    TEST_CASE_IN_TMPDIR (test_check_agrees),
+    TEST_CASE_IN_TMPDIR (test_output_file),
+    TEST_CASE_IN_TMPDIR (test_libvirt_agrees),
+  };
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  test_adopt_orphans ();
+  return cmocka_run_group_tests (tests, group_setup, group_teardown);
+}
