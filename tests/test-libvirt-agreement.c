@@ -230,6 +230,19 @@ pick_model (GRand *rand, GPtrArray *names, const CpuMap *map, gboolean foreign)
   return fitting->len > 0 ? pick (rand, fitting) : NULL;
 }
 
+/* A model libvirt's map has and QEMU's model list under @accel lacks, or NULL. */
+static const char *
+model_qemu_lacks (GRand *rand, const AccelModels *accel, const CpuMap *map)
+{
+  g_autoptr (GPtrArray) lacking = g_ptr_array_new ();
+
+  for (guint i = 0; i < map->models->len; i++)
+    if (!contains (accel->usable, g_ptr_array_index (map->models, i))
+        && !contains (accel->unusable, g_ptr_array_index (map->models, i)))
+      g_ptr_array_add (lacking, g_ptr_array_index (map->models, i));
+  return lacking->len > 0 ? pick (rand, lacking) : NULL;
+}
+
 /* The <cpu> of one random domain under @accel, and a short description of it. */
 static char *
 generate_cpu (GRand *rand, const AccelModels *accel, const CpuMap *map, GString *summary)
@@ -248,7 +261,11 @@ generate_cpu (GRand *rand, const AccelModels *accel, const CpuMap *map, GString 
       gboolean foreign = g_rand_int_range (rand, 0, 10) == 0;
       gboolean usable = g_rand_boolean (rand);
 
-      model = pick_model (rand, usable ? accel->usable : accel->unusable, map, foreign);
+      /* Now and then a model of libvirt's map this QEMU lacks (cpu64-rhel6, ...). */
+      if (g_rand_int_range (rand, 0, 15) == 0)
+        model = model_qemu_lacks (rand, accel, map);
+      if (model == NULL)
+        model = pick_model (rand, usable ? accel->usable : accel->unusable, map, foreign);
       if (model == NULL)
         model = pick_model (rand, usable ? accel->unusable : accel->usable, map, foreign);
       if (model == NULL)

@@ -320,6 +320,60 @@ test_passthrough_refused_under_tcg (void **state)
   test_assert_exit (max, 0);
 }
 
+/* A model of libvirt's map that this QEMU lacks: under fallback='forbid' libvirt refuses it
+ * before QEMU runs, and so does check; under 'allow' libvirt picks a model of its own, which
+ * check does not guess (exit 2, the QEMU named). */
+static void
+test_model_qemu_lacks (void **state)
+{
+  TEST_REQUIRE_QEMU ();
+  const char *model = "cpu64-rhel6";
+  g_autofree char *map_file = g_strdup_printf ("/usr/share/libvirt/cpu_map/x86_%s.xml", model);
+  g_autofree char *forbid_cpu = g_strdup_printf ("<cpu mode='custom' match='exact' check='full'>"
+                                                 "<model fallback='forbid'>%s</model></cpu>", model);
+  g_autofree char *allow_cpu = g_strdup_printf ("<cpu mode='custom' match='exact' check='full'>"
+                                                "<model fallback='allow'>%s</model></cpu>", model);
+  g_autofree char *forbid = NULL;
+  g_autofree char *allow = NULL;
+  g_autofree char *expected = g_strdup_printf ("unsupported configuration: CPU model %s is not "
+                                               "supported by hypervisor", model);
+  g_autoptr (TestRun) refused = NULL;
+  g_autoptr (TestRun) unjudged = NULL;
+  g_autoptr (TestRun) models = NULL;
+  json_object *json;
+  const char *models_argv[] = { test_vcpuprobe (), "--accel", "tcg", "qmp", "query-cpu-definitions", NULL };
+
+  if (!g_file_test (map_file, G_FILE_TEST_EXISTS))
+    {
+      print_message ("SKIP: libvirt's CPU map has no %s here\n", model);
+      skip ();
+    }
+  models = test_run (models_argv, NULL);
+  test_assert_exit (models, 0);
+  if (strstr (models->out, "\"cpu64-rhel6\"") != NULL)
+    {
+      print_message ("SKIP: this QEMU has %s\n", model);
+      skip ();
+    }
+  /* One domain file at a time: write_domain() writes the same path. */
+  forbid = write_domain ("qemu", NULL, forbid_cpu, test_qemu_binary ());
+  refused = RUN ("check", forbid, "--format", "json");
+  test_assert_exit (refused, 1);
+  json = test_parse_json (refused->out);
+  assert_string_equal (json_object_get_string (test_json_member (json, "rule", json_type_string)),
+                       "libvirt-refuses");
+  assert_string_equal (json_object_get_string (
+                         json_object_array_get_idx (test_json_member (json, "problems",
+                                                                      json_type_array), 0)),
+                       expected);
+  json_object_put (json);
+  allow = write_domain ("qemu", NULL, allow_cpu, test_qemu_binary ());
+  unjudged = RUN ("check", allow);
+  test_assert_exit (unjudged, 2);
+  test_assert_one_error_line (unjudged, model);
+  assert_int_equal (test_count_children (), 0);
+}
+
 int
 main (void)
 {
@@ -332,6 +386,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_domain_refused),
     TEST_CASE_IN_TMPDIR (test_host_model_resolved),
     TEST_CASE_IN_TMPDIR (test_passthrough_refused_under_tcg),
+    TEST_CASE_IN_TMPDIR (test_model_qemu_lacks),
   };
   int failed;
 

@@ -224,6 +224,22 @@ print_refusal (const CliOptions *options, const CliGuestOrigin *origin, const ch
   return cli_output_print (out->str, error);
 }
 
+/* libvirt's refusal of a model its map knows and this QEMU lacks, under fallback='forbid'
+ * ("unsupported configuration: CPU model cpu64-rhel6 is not supported by hypervisor",
+ * before QEMU runs), or NULL. With fallback='allow' libvirt starts a model of its own
+ * choosing instead, which is not judged here. */
+static char *
+unsupported_model_refusal (const CliJudge *judge, const CpuDef *started, const GError *error)
+{
+  if (judge->map == NULL || started == NULL || started->mode != CPU_MODE_CUSTOM
+      || started->fallback != CPU_FALLBACK_FORBID || started->model == NULL
+      || !g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL)
+      || libvirt_cpu_map_find_model (judge->map, started->model) == NULL)
+    return NULL;
+  return g_strdup_printf ("unsupported configuration: CPU model %s is not supported by "
+                          "hypervisor", started->model);
+}
+
 int
 cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean strict,
                        GError **error)
@@ -241,6 +257,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   ProbeOptions probe;
   CliGuestOrigin origin;
   const char *refusal;
+  g_autofree char *refusal_text = NULL;
   int status;
 
   def = cpu_def_from_argument (argument, error);
@@ -290,6 +307,16 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   /* libvirt input: the -cpu libvirt itself would build for it. */
   asked = started != NULL ? cli_judge_definition_to_probe (&judge, started) : NULL;
   result = asked != NULL ? probe_run (asked, &probe, error) : NULL;
+  refusal_text = result == NULL && is_check ? unsupported_model_refusal (&judge, started, *error)
+                                            : NULL;
+  if (refusal_text != NULL)
+    {
+      g_autoptr (GError) finish_error = NULL;
+
+      g_clear_error (error);
+      cli_source_finish_failed (source, &finish_error);
+      return print_refusal (options, &origin, refusal_text, error) ? CLI_EXIT_MISMATCH : -1;
+    }
   if (result == NULL)
     {
       cli_source_finish_failed (source, error);
