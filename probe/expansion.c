@@ -120,12 +120,17 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
       || (burst.machines = qmp_session_send (session, "query-machines", NULL, error)) == 0)
     return FALSE;
 
-  definitions = qmp_session_wait (session, burst.definitions, deadline_us, NULL);
+  /* A QEMU may lack query-cpu-definitions or query-machines; a conversation that broke
+   * while they were answered leaves the models unchecked and the machine type unresolved,
+   * an answer that must not pass for this QEMU's. */
+  if (!qmp_session_wait_optional (session, burst.definitions, &definitions, deadline_us, error))
+    return FALSE;
   expansion = qmp_session_wait (session, burst.expansion, deadline_us, &expansion_error);
   supported = qmp_session_wait (session, burst.supported, deadline_us, error);
   if (supported == NULL)
     return FALSE;
-  machines = qmp_session_wait (session, burst.machines, deadline_us, NULL);
+  if (!qmp_session_wait_optional (session, burst.machines, &machines, deadline_us, error))
+    return FALSE;
 
   if (definitions != NULL && (cpu->models = probe_cpu_models_parse (definitions, error)) == NULL)
     return FALSE;

@@ -207,27 +207,6 @@ send_burst (QmpSession *session, const char *accel, gboolean ask_supported, Burs
   }
 }
 
-/* A reply that may be a QMP error (the command is missing or fails on this QEMU): NULL
- * then, and FALSE only when the session itself failed. */
-static gboolean
-wait_optional (QmpSession *session, guint64 id, json_object **reply, gint64 deadline_us,
-               GError **error)
-{
-  g_autoptr (GError) local_error = NULL;
-
-  *reply = NULL;
-  if (id == 0)
-    return TRUE;
-  *reply = qmp_session_wait (session, id, deadline_us, &local_error);
-  if (*reply == NULL && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
-      && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 decode_words (const CpuWords *words, ProbeGuestCpu *cpu,
               const char *path, GError **error)
@@ -276,12 +255,13 @@ probe_post_start_read (QmpSession *session, const char *accel, const char *launc
 
   if (!send_burst (session, accel, ask_supported, &burst, error))
     return FALSE;
-  if (!wait_optional (session, burst.cpus_fast, &cpus_fast, deadline_us, error)
-      || !wait_optional (session, burst.cpus, &cpus, deadline_us, error)
+  if (!qmp_session_wait_optional (session, burst.cpus_fast, &cpus_fast, deadline_us, error)
+      || !qmp_session_wait_optional (session, burst.cpus, &cpus, deadline_us, error)
       || !collect_words (session, burst.usual_words, &words, deadline_us, error)
-      || !wait_optional (session, burst.machines, &machines, deadline_us, error)
-      || !wait_optional (session, burst.definitions, &definitions, deadline_us, error)
-      || !wait_optional (session, burst.supported, &supported, deadline_us, error))
+      || !qmp_session_wait_optional (session, burst.machines, &machines, deadline_us, error)
+      || !qmp_session_wait_optional (session, burst.definitions, &definitions, deadline_us,
+                                     error)
+      || !qmp_session_wait_optional (session, burst.supported, &supported, deadline_us, error))
     goto out;
 
   path = g_strdup (first_cpu_path (cpus_fast, "qom-path"));

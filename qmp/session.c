@@ -598,6 +598,25 @@ ended_cleanly (QmpSession *session)
 }
 
 gboolean
+qmp_session_wait_optional (QmpSession *session, guint64 id, json_object **reply,
+                           gint64 deadline_us, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  *reply = NULL;
+  if (id == 0)
+    return TRUE;
+  *reply = qmp_session_wait (session, id, deadline_us, &local_error);
+  if (*reply == NULL && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
+      && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 qmp_session_quit (QmpSession *session, gint64 deadline_us, GError **error)
 {
   g_autoptr (GError) local_error = NULL;

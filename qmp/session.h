@@ -92,6 +92,12 @@ guint64      qmp_session_send (QmpSession *session, const char *command,
 /* Waits for the reply to @id. Same ownership and errors as qmp_session_execute(). */
 json_object *qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us,
                                GError **error);
+/* For a command whose answer is optional (the QEMU may lack it, or refuse it): *@reply is
+ * its reply (owned by the caller) or NULL when QEMU answered an error or @id is 0; FALSE,
+ * with @error set, only when the conversation itself failed (closed, timed out, not QMP),
+ * which no answer may be built on. */
+gboolean     qmp_session_wait_optional (QmpSession *session, guint64 id, json_object **reply,
+                                        gint64 deadline_us, GError **error);
 
 /* Sends "quit" and waits for the stream to end. A missing reply followed by EOF is
  * success, as QEMU does not promise one; an EOF inside a message is not. */

@@ -348,6 +348,32 @@ test_fake_qemus (void **state)
     }
 }
 
+/* The real QEMU behind a filter that drops the commands matching @pattern, so that QEMU
+ * answers everything else and never those: a conversation that breaks in the middle of
+ * what the probe asks alongside its main question. */
+static char *
+write_dropping_qemu (const char *name, const char *pattern)
+{
+  g_autofree char *body = g_strdup_printf ("grep --line-buffered -v '%s' | '%s' \"$@\"",
+                                           pattern, test_qemu_binary ());
+
+  return write_fake_qemu (name, body);
+}
+
+/* query-machines unanswered: expand used to print the machine type unresolved ("pc"
+ * instead of "pc-i440fx-7.2"), exit 0, and keep that answer. */
+static void
+test_machines_unanswered (void **state)
+{
+  g_autofree char *wrapper = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  wrapper = write_dropping_qemu ("no-machines", "query-machines");
+  check_case (OPTIONS ("--qemu", wrapper, "--no-cache", "--accel", "tcg", "--timeout", "2"),
+              (const char *const[]) { "expand", "qemu64", NULL }, 3, wrapper, "query-machines");
+  assert_fake_gone ("no-machines");
+}
+
 /* ---- --timeout shorter than QEMU needs ---- */
 
 static void
@@ -976,6 +1002,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_qemu_binary_unusable),
     TEST_CASE_IN_TMPDIR (test_cpuid_qemu_option),
     TEST_CASE_IN_TMPDIR (test_fake_qemus),
+    TEST_CASE_IN_TMPDIR (test_machines_unanswered),
     TEST_CASE_IN_TMPDIR (test_timeout_too_short),
     TEST_CASE_IN_TMPDIR (test_signals),
     TEST_CASE_IN_TMPDIR (test_socket_peers),
