@@ -284,6 +284,20 @@ closest_to_json (const ClosestSearch *search)
   return closest;
 }
 
+/* Notes in *@broken (newly allocated, first failure only) an error that says the
+ * conversation itself failed (closed, timed out, not QMP) rather than QEMU refusing one
+ * command: such a QEMU cannot be described, however well it started. */
+static void
+note_broken (char **broken, const char *command, const GError *error)
+{
+  if (*broken == NULL && error != NULL
+      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND)
+      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
+    *broken = strstr (error->message, command) != NULL
+              ? g_strdup (error->message)
+              : g_strdup_printf ("%s: %s", command, error->message);
+}
+
 /* The expansions of every candidate for the closest model, sent in one batch. */
 typedef struct {
   GArray *ids;          /* guint64 */
@@ -292,23 +306,27 @@ typedef struct {
 
 static void
 send_candidate_expansions (QmpSession *session, json_object *definitions,
-                           CandidateExpansions *candidates)
+                           CandidateExpansions *candidates, char **broken)
 {
   candidates->ids = g_array_new (FALSE, TRUE, sizeof (guint64));
   candidates->names = g_ptr_array_new_with_free_func (g_free);
   for (size_t i = 0; i < json_object_array_length (definitions); i++)
     {
       const char *name = candidate_name (json_object_array_get_idx (definitions, i), FALSE);
+      g_autoptr (GError) error = NULL;
       json_object *arguments;
       guint64 id;
 
       if (name == NULL)
         continue;
       arguments = probe_expansion_arguments (name, NULL);
-      id = qmp_session_send (session, "query-cpu-model-expansion", arguments, NULL);
+      id = qmp_session_send (session, "query-cpu-model-expansion", arguments, &error);
       json_object_put (arguments);
       if (id == 0)
-        break;
+        {
+          note_broken (broken, "query-cpu-model-expansion", error);
+          break;
+        }
       g_array_append_val (candidates->ids, id);
       g_ptr_array_add (candidates->names, g_strdup (name));
     }
@@ -322,40 +340,32 @@ candidate_expansions_clear (CandidateExpansions *candidates)
 }
 
 /* The closest model among the expansions of the candidates (see ClosestSearch). The
- * caller owns the result; NULL when no model fits. */
+ * caller owns the result; NULL when no model fits. A model QEMU refuses to expand is no
+ * candidate; a conversation that broke meanwhile is noted in *@broken, since the closest
+ * of the models that happened to answer is not this host's. */
 static json_object *
 find_closest_model (QmpSession *session, const CandidateExpansions *candidates,
-                    const X86FeatureSet *host, gint64 deadline_us)
+                    const X86FeatureSet *host, gint64 deadline_us, char **broken)
 {
   ClosestSearch search = { .host = host };
 
   for (guint i = 0; i < candidates->ids->len; i++)
     {
+      g_autoptr (GError) error = NULL;
       json_object *expansion = qmp_session_wait (session, g_array_index (candidates->ids, guint64, i),
-                                                 deadline_us, NULL);
+                                                 deadline_us, &error);
       X86FeatureSet features;
 
       if (expansion == NULL)
-        continue;
+        {
+          note_broken (broken, "query-cpu-model-expansion", error);
+          continue;
+        }
       if (probe_features_from_expansion (expansion, &features, NULL, NULL))
         closest_consider (&search, candidates->names->pdata[i], &features);
       json_object_put (expansion);
     }
   return closest_to_json (&search);
-}
-
-/* Notes in *@broken (newly allocated, first failure only) an error that says the
- * conversation itself failed (closed, timed out, not QMP) rather than QEMU refusing one
- * command: such a QEMU cannot be described, however well it started. */
-static void
-note_broken (char **broken, const char *command, const GError *error)
-{
-  if (*broken == NULL && error != NULL
-      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_COMMAND)
-      && !g_error_matches (error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
-    *broken = strstr (error->message, command) != NULL
-              ? g_strdup (error->message)
-              : g_strdup_printf ("%s: %s", command, error->message);
 }
 
 /* Sends @command now; its reply is collected by wait_reply(). */
@@ -695,7 +705,7 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
     {
       /* Without the host model there is nothing to be close to. */
       if (closest_model && migratable_id != 0 && broken == NULL)
-        send_candidate_expansions (session, reply, &candidates);
+        send_candidate_expansions (session, reply, &candidates, &broken);
       json_object_object_add (facts, "models", compact_definitions (reply));
       definitions = json_object_get (reply);
     }
@@ -739,26 +749,12 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
       json_object_put (reply);
     }
 
-  /* A QEMU that died, hung or stopped speaking QMP in the middle started, but what it
-   * said is not a description of it: unusable, and never cached. */
-  if (broken != NULL)
-    {
-      g_autofree char *failure = name_source (source, broken);
-
-      json_object_object_add (facts, "usable", json_object_new_boolean (FALSE));
-      facts_set_string (facts, "failure", failure);
-      candidate_expansions_clear (&candidates);
-      qmp_connection_close (g_steal_pointer (&connection), NULL);
-      started_host_model_finish (&started, NULL);
-      return facts;
-    }
-
-  if (candidates.ids != NULL)
+  if (candidates.ids != NULL && broken == NULL)
     {
       if (expanded)
         {
           json_object *closest = find_closest_model (session, &candidates, &migratable,
-                                                     deadline_us);
+                                                     deadline_us, &broken);
 
           if (closest != NULL)
             json_object_object_add (facts, "closest", closest);
@@ -770,6 +766,19 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
                                              deadline_us, NULL));
     }
   candidate_expansions_clear (&candidates);
+
+  /* A QEMU that died, hung or stopped speaking QMP in the middle started, but what it
+   * said is not a description of it: unusable, and never cached. */
+  if (broken != NULL)
+    {
+      g_autofree char *failure = name_source (source, broken);
+
+      json_object_object_add (facts, "usable", json_object_new_boolean (FALSE));
+      facts_set_string (facts, "failure", failure);
+      qmp_connection_close (g_steal_pointer (&connection), NULL);
+      started_host_model_finish (&started, NULL);
+      return facts;
+    }
   qmp_connection_close (g_steal_pointer (&connection), NULL);
   started_host_model_finish (&started, facts);
   return facts;

@@ -374,6 +374,29 @@ test_machines_unanswered (void **state)
   assert_fake_gone ("no-machines");
 }
 
+/* One candidate of host's closest-model search unanswered: host used to name the closest
+ * of the models that answered, and keep that report. Now the accelerator it was asked for
+ * is unusable, naming the timeout (exit 3 when it was the only usable one). */
+static void
+test_closest_candidate_unanswered (void **state)
+{
+  g_autofree char *wrapper = NULL;
+  g_autoptr (TestRun) run = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  wrapper = write_dropping_qemu ("no-pentium3", "query-cpu-model-expansion.*\"pentium3\"");
+  run = run_command (OPTIONS ("--qemu", wrapper, "--no-cache", "--timeout", "2"),
+                     (const char *const[]) { "host", NULL });
+  print_message ("host: exit %d\n%s", run->status, run->err);
+  if (run->status != 3
+      && (run->status != 0 || strstr (run->out, "timed out waiting for the reply to "
+                                                "query-cpu-model-expansion") == NULL))
+    fail_msg ("host with a candidate unanswered: exit %d, and no unusable accelerator:\n%s",
+              run->status, run->out);
+  assert_fake_gone ("no-pentium3");
+  assert_nothing_left ();
+}
+
 /* ---- --timeout shorter than QEMU needs ---- */
 
 static void
@@ -1003,6 +1026,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_cpuid_qemu_option),
     TEST_CASE_IN_TMPDIR (test_fake_qemus),
     TEST_CASE_IN_TMPDIR (test_machines_unanswered),
+    TEST_CASE_IN_TMPDIR (test_closest_candidate_unanswered),
     TEST_CASE_IN_TMPDIR (test_timeout_too_short),
     TEST_CASE_IN_TMPDIR (test_signals),
     TEST_CASE_IN_TMPDIR (test_socket_peers),
