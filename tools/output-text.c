@@ -8,11 +8,18 @@
 
 static GString *capture_sink;
 static GString *divert_sink;
+static GString *collect_sink;
 
 void
 cli_output_divert (GString *sink)
 {
   divert_sink = sink;
+}
+
+void
+cli_output_collect (GString *sink)
+{
+  collect_sink = sink;
 }
 
 void
@@ -31,6 +38,11 @@ cli_output_print (const char *text, GError **error)
   if (divert_sink != NULL)
     {
       g_string_append_len (divert_sink, text, (gssize) len);
+      return TRUE;
+    }
+  if (collect_sink != NULL)
+    {
+      g_string_append_len (collect_sink, text, (gssize) len);
       return TRUE;
     }
 
