@@ -37,24 +37,19 @@ msr_listed (int kvm_fd, guint32 msr, GError **error)
   return FALSE;
 }
 
-typedef struct {
-  struct kvm_msrs header;
-  struct kvm_msr_entry entry;
-} OneMsr;
-
-/* KVM_GET_MSRS and KVM_SET_MSRS return how many entries they did: 1 is success. */
+/* KVM_GET_MSRS and KVM_SET_MSRS return how many entries they did: 1 is success. The
+ * entries follow the header as its flexible array does. */
 static gboolean
 one_msr (int fd, unsigned long request, guint32 index, guint64 *value)
 {
-  OneMsr msrs;
+  g_autofree struct kvm_msrs *msrs = g_malloc0 (sizeof *msrs + sizeof msrs->entries[0]);
 
-  memset (&msrs, 0, sizeof msrs);
-  msrs.header.nmsrs = 1;
-  msrs.entry.index = index;
-  msrs.entry.data = *value;
-  if (ioctl (fd, request, &msrs) != 1)
+  msrs->nmsrs = 1;
+  msrs->entries[0].index = index;
+  msrs->entries[0].data = *value;
+  if (ioctl (fd, request, msrs) != 1)
     return FALSE;
-  *value = msrs.entry.data;
+  *value = msrs->entries[0].data;
   return TRUE;
 }
 
