@@ -312,6 +312,13 @@ read_model_child (MapReader *reader, const char *element, const char **names,
                             name != NULL ? name : "");
           return FALSE;
         }
+      /* The model being read is already known by its name: naming itself as its parent
+       * would copy it into itself. */
+      if (parent == model)
+        {
+          set_reader_error (reader, error, "model '%s' based on itself", model->name);
+          return FALSE;
+        }
       g_free (model->vendor);
       model->vendor = g_strdup (parent->vendor);
       model->features = parent->features;

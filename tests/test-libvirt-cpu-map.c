@@ -284,6 +284,11 @@ test_written_errors (void **state)
   const MapFile broken[] = { { "index.xml", "<cpus><arch name='x86'>" } };
   const MapFile missing_include[] = { { "index.xml", index_xml } };
   const MapFile empty[] = { { "index.xml", "<cpus><arch name='x86'/></cpus>" } };
+  const MapFile own_parent[] = {
+    { "index.xml", index_xml }, { "f.xml", features_xml },
+    { "m.xml", "<cpus><model name='M'><signature family='6' model='1'/>"
+               "<feature name='fpu'/><model name='M'/></model></cpus>" },
+  };
   /* Includes that come back to a file already read would be read for ever. */
   const MapFile includes_itself[] = {
     { "index.xml", "<cpus><arch name='x86'><include filename='index.xml'/></arch></cpus>" },
@@ -307,6 +312,8 @@ test_written_errors (void **state)
   assert_load_error (missing_include, G_N_ELEMENTS (missing_include), LIBVIRT_CPU_MAP_ERROR_IO,
                      "f.xml");
   assert_load_error (empty, G_N_ELEMENTS (empty), LIBVIRT_CPU_MAP_ERROR_INVALID, "no x86 features");
+  assert_load_error (own_parent, G_N_ELEMENTS (own_parent), LIBVIRT_CPU_MAP_ERROR_INVALID,
+                     "m.xml:1: model 'M' based on itself");
   assert_load_error (includes_itself, G_N_ELEMENTS (includes_itself),
                      LIBVIRT_CPU_MAP_ERROR_INVALID, "index.xml is included more than once");
   assert_load_error (include_cycle, G_N_ELEMENTS (include_cycle),
