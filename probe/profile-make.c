@@ -3,9 +3,21 @@
 #include "probe/profile.h"
 
 #include <string.h>
+#include "probe/profile-ask.h"
+#include "probe/profile-dependents.h"
+#include "probe/profile-facts.h"
 #include "probe/qemu-info.h"
 
 /* ---- Asking ---- */
+
+/* QEMU's dependencies are measured once, in one session; the others wait for them before
+ * asking the expansions that depend on them. */
+typedef struct {
+  GMutex lock;
+  GCond measured;
+  gboolean done;
+  json_object *dependents;   /* NULL when the measuring session failed */
+} SharedDependents;
 
 typedef struct {
   QmpSource *source;
@@ -13,8 +25,38 @@ typedef struct {
   const char *machine;
   gint64 deadline_us;
   GMutex *open_lock;
+  SharedDependents *shared;
+  gboolean measures;      /* this session measures the dependencies */
   GError *error;          /* why the session failed; an accelerator QEMU refused is one */
+  json_object *facts;     /* probe/profile-facts.h, when QEMU expands models */
 } GatherJob;
+
+static void
+publish_dependents (SharedDependents *shared, json_object *dependents)
+{
+  g_mutex_lock (&shared->lock);
+  if (!shared->done)
+    shared->dependents = dependents;
+  else
+    json_object_put (dependents);
+  shared->done = TRUE;
+  g_cond_broadcast (&shared->measured);
+  g_mutex_unlock (&shared->lock);
+}
+
+/* The dependencies (borrowed: the shared state keeps them) once measured, or NULL. */
+static json_object *
+wait_dependents (SharedDependents *shared)
+{
+  json_object *dependents;
+
+  g_mutex_lock (&shared->lock);
+  while (!shared->done)
+    g_cond_wait (&shared->measured, &shared->lock);
+  dependents = shared->dependents;
+  g_mutex_unlock (&shared->lock);
+  return dependents;
+}
 
 /* The questions of the probes that take no CPU definition: asked as they ask them. */
 static const char *const plain_commands[] = { "query-kvm", "query-machines",
@@ -58,50 +100,124 @@ wait_answer (QmpSession *session, guint64 id, gint64 deadline_us, json_object **
   return FALSE;
 }
 
-static gboolean
-ask_expansions (QmpSession *session, GPtrArray *models, gint64 deadline_us, GError **error)
+typedef struct {
+  GPtrArray *models;
+  ProbeFactsWriter *writer;
+  GArray *asked;             /* per question: model index * N_VARIANTS + variant */
+  json_object *props[PROBE_FACTS_N_VARIANTS];
+} Expansions;
+
+static json_object *
+expansion_question (guint i, gpointer data)
 {
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  Expansions *expansions = data;
+  guint which = g_array_index (expansions->asked, guint, i);
+  json_object *props = expansions->props[which % PROBE_FACTS_N_VARIANTS];
 
-  /* Pipelined: QEMU answers one after the other without waiting for us. */
-  for (guint i = 0; i < models->len; i++)
+  return probe_expansion_arguments (g_ptr_array_index (expansions->models,
+                                                       which / PROBE_FACTS_N_VARIANTS),
+                                    props != NULL ? json_object_get (props) : NULL);
+}
+
+static void
+expansion_take (guint i, json_object *expansion, gpointer data)
+{
+  Expansions *expansions = data;
+  guint which = g_array_index (expansions->asked, guint, i);
+
+  if (expansion != NULL)
+    probe_facts_writer_add (expansions->writer,
+                            g_ptr_array_index (expansions->models, which / PROBE_FACTS_N_VARIANTS),
+                            which % PROBE_FACTS_N_VARIANTS, expansion);
+}
+
+/* Asks every expansion of @variants of every model in @models and keeps the answers in
+ * @writer. */
+static gboolean
+ask_expansions (QmpSession *session, GPtrArray *models, const ProbeFactsVariant *variants,
+                guint n_variants, ProbeFactsWriter *writer, gint64 deadline_us, GError **error)
+{
+  g_autoptr (GArray) asked = g_array_new (FALSE, TRUE, sizeof (guint));
+  Expansions expansions = { models, writer, asked, { NULL } };
+  gboolean answered;
+
+  for (guint v = 0; v < n_variants; v++)
     {
-      const char *model = g_ptr_array_index (models, i);
-      gboolean host_model = i + G_N_ELEMENTS (host_models) >= models->len;
-
-      for (guint variant = 0; variant < (host_model ? 2 : 1); variant++)
+      expansions.props[variants[v]] = probe_facts_writer_variant_props (writer, variants[v]);
+      if (expansions.props[variants[v]] == NULL && variants[v] != PROBE_FACTS_PLAIN)
+        continue;
+      for (guint i = 0; i < models->len; i++)
         {
-          json_object *props = NULL;
-          g_autoptr (ProbeJson) arguments = NULL;
-          guint64 id;
+          gboolean host_model = i + G_N_ELEMENTS (host_models) >= models->len;
+          guint which = i * PROBE_FACTS_N_VARIANTS + variants[v];
 
-          if (variant == 1)
-            {
-              props = json_object_new_object ();
-              json_object_object_add (props, "migratable", json_object_new_boolean (FALSE));
-            }
-          arguments = probe_expansion_arguments (model, props);
-          id = qmp_session_send (session, "query-cpu-model-expansion", arguments, error);
-          if (id == 0)
-            return FALSE;
-          g_array_append_val (ids, id);
+          if (variants[v] != PROBE_FACTS_MIGRATABLE_OFF || host_model)
+            g_array_append_val (asked, which);
         }
     }
-  for (guint i = 0; i < ids->len; i++)
-    {
-      json_object *reply = NULL;
+  answered = probe_profile_ask (session, asked->len, expansion_question, expansion_take,
+                                &expansions, deadline_us, error);
+  for (guint v = 0; v < PROBE_FACTS_N_VARIANTS; v++)
+    json_object_put (expansions.props[v]);
+  return answered;
+}
 
-      if (!wait_answer (session, g_array_index (ids, guint64, i), deadline_us, &reply, error))
-        return FALSE;
-      json_object_put (reply);
-    }
+/* max with every feature asked on: what stays off is never on in this session. */
+static gboolean
+ask_never (QmpSession *session, ProbeFactsWriter *writer, gint64 deadline_us, GError **error)
+{
+  g_autoptr (ProbeJson) arguments = probe_expansion_arguments (
+    "max", probe_facts_writer_world_props (writer, NULL));
+  g_autoptr (ProbeJson) all_on = qmp_session_execute (session, "query-cpu-model-expansion",
+                                                      arguments, deadline_us, error);
+
+  if (all_on == NULL)
+    return FALSE;
+  probe_facts_writer_set_never (writer, all_on);
   return TRUE;
 }
 
-static gpointer
-gather_session (gpointer data)
+/* The session's facts: max's plain expansion names the features; every model's plain
+ * expansion, then (once the dependencies are known) those with prerequisites on. NULL
+ * with @error when QEMU stopped answering. */
+static json_object *
+gather_facts (QmpSession *session, GPtrArray *models, GatherJob *job)
 {
-  GatherJob *job = data;
+  static const ProbeFactsVariant plain[] = { PROBE_FACTS_PLAIN, PROBE_FACTS_MIGRATABLE_OFF };
+  static const ProbeFactsVariant prereqs[] = { PROBE_FACTS_PREREQS_ON, PROBE_FACTS_ROOTS_ON };
+  g_autoptr (ProbeJson) max_arguments = probe_expansion_arguments ("max", NULL);
+  g_autoptr (ProbeJson) max_expansion = NULL;
+  g_autoptr (ProbeFactsWriter) writer = NULL;
+
+  max_expansion = qmp_session_execute (session, "query-cpu-model-expansion", max_arguments,
+                                       job->deadline_us, &job->error);
+  if (max_expansion == NULL)
+    return NULL;
+  writer = probe_facts_writer_new (max_expansion);
+  if (job->measures)
+    {
+      json_object *dependents = probe_dependents_measure (session, writer, job->deadline_us,
+                                                          &job->error);
+
+      publish_dependents (job->shared, dependents);
+      if (dependents == NULL)
+        return NULL;
+    }
+  else if (!ask_never (session, writer, job->deadline_us, &job->error))
+    return NULL;
+  if (!ask_expansions (session, models, plain, G_N_ELEMENTS (plain), writer, job->deadline_us,
+                       &job->error))
+    return NULL;
+  probe_facts_writer_set_dependents (writer, wait_dependents (job->shared));
+  if (!ask_expansions (session, models, prereqs, G_N_ELEMENTS (prereqs), writer,
+                       job->deadline_us, &job->error))
+    return NULL;
+  return probe_facts_writer_finish (writer);
+}
+
+static void
+gather_session_on (GatherJob *job)
+{
   QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel };
   g_autoptr (QmpConnection) connection = NULL;
   g_autoptr (ProbeJson) definitions = NULL;
@@ -114,17 +230,17 @@ gather_session (gpointer data)
   connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
   g_mutex_unlock (job->open_lock);
   if (connection == NULL)
-    return NULL;
+    return;
   session = qmp_connection_session (connection);
   for (guint i = 0; i < G_N_ELEMENTS (plain_commands); i++)
     if ((ids[i] = qmp_session_send (session, plain_commands[i], NULL, &job->error)) == 0)
-      return NULL;
+      return;
   for (guint i = 0; i < G_N_ELEMENTS (plain_commands); i++)
     {
       json_object *reply = NULL;
 
       if (!wait_answer (session, ids[i], job->deadline_us, &reply, &job->error))
-        return NULL;
+        return;
       if (strcmp (plain_commands[i], "query-cpu-definitions") == 0)
         definitions = reply;
       else
@@ -132,28 +248,67 @@ gather_session (gpointer data)
     }
   /* x86 expands CPU models since QEMU 2.9; older QEMUs are profiled by their lists only. */
   if (!qmp_version_at_least (qmp_session_get_version (session), 2, 9, 0))
-    return NULL;
+    return;
   models = models_to_expand (definitions);
-  ask_expansions (session, models, job->deadline_us, &job->error);
+  job->facts = gather_facts (session, models, job);
+}
+
+static gpointer
+gather_session (gpointer data)
+{
+  GatherJob *job = data;
+
+  gather_session_on (job);
+  /* Whatever became of the measuring session, the others must not wait for ever. */
+  if (job->measures)
+    publish_dependents (job->shared, NULL);
   return NULL;
+}
+
+/* The session that measures: tcg on machine none when asked (the cheapest QEMU to ask),
+ * else the first on machine none, else the first. */
+static guint
+measuring_job (GArray *jobs)
+{
+  guint chosen = 0;
+
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      GatherJob *job = &g_array_index (jobs, GatherJob, i);
+
+      if (g_strcmp0 (job->machine, "none") != 0)
+        continue;
+      if (g_strcmp0 (job->accel, "tcg") == 0)
+        return i;
+      if (g_strcmp0 (g_array_index (jobs, GatherJob, chosen).machine, "none") != 0)
+        chosen = i;
+    }
+  return chosen;
 }
 
 gboolean
 probe_profile_gather (QmpSource *source, const char *const *accels, const char *const *machines,
-                      gint64 deadline_us, GError **error)
+                      gint64 deadline_us, json_object **facts, GError **error)
 {
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   g_autoptr (GArray) jobs = g_array_new (FALSE, TRUE, sizeof (GatherJob));
+  SharedDependents shared = { 0 };
+  json_object *sessions = json_object_new_object ();
   GMutex open_lock;
   guint n_opened = 0;
 
   g_mutex_init (&open_lock);
+  g_mutex_init (&shared.lock);
+  g_cond_init (&shared.measured);
   for (guint a = 0; accels[a] != NULL; a++)
     for (guint m = 0; machines[m] != NULL; m++)
       {
-        GatherJob job = { source, accels[a], machines[m], deadline_us, &open_lock, NULL };
+        GatherJob job = { .source = source, .accel = accels[a], .machine = machines[m],
+                          .deadline_us = deadline_us, .open_lock = &open_lock, .shared = &shared };
         g_array_append_val (jobs, job);
       }
+  if (jobs->len > 0)
+    g_array_index (jobs, GatherJob, measuring_job (jobs)).measures = TRUE;
   /* Every QEMU at once: each waits on its own start and answers, not on the others. */
   for (guint i = 0; i < jobs->len; i++)
     g_ptr_array_add (threads, g_thread_new ("profile", gather_session,
@@ -161,17 +316,29 @@ probe_profile_gather (QmpSource *source, const char *const *accels, const char *
   for (guint i = 0; i < threads->len; i++)
     g_thread_join (threads->pdata[i]);
   g_mutex_clear (&open_lock);
+  g_mutex_clear (&shared.lock);
+  g_cond_clear (&shared.measured);
 
+  *facts = json_object_new_object ();
   for (guint i = 0; i < jobs->len; i++)
     {
       GatherJob *job = &g_array_index (jobs, GatherJob, i);
 
+      if (job->facts != NULL)
+        {
+          g_autofree char *key = probe_profile_facts_key (job->accel, job->machine);
+
+          json_object_object_add (sessions, key, job->facts);
+        }
       if (job->error == NULL)
         n_opened++;
       else if (n_opened == 0 && i + 1 == jobs->len && error != NULL && *error == NULL)
         *error = g_steal_pointer (&job->error);
       g_clear_error (&job->error);
     }
+  json_object_object_add (*facts, "sessions", sessions);
+  if (shared.dependents != NULL)
+    json_object_object_add (*facts, "dependents", shared.dependents);
   return n_opened > 0;
 }
 
@@ -205,8 +372,14 @@ launch_to_json (json_object *recorded)
   return launch;
 }
 
+char *
+probe_profile_facts_key (const char *accel, const char *machine)
+{
+  return g_strdup_printf ("%s %s", accel != NULL ? accel : "", machine != NULL ? machine : "none");
+}
+
 static json_object *
-session_to_json (QmpReplies *recording, guint index)
+session_to_json (QmpReplies *recording, guint index, json_object *all_facts)
 {
   json_object *session = json_object_new_object ();
   json_object *messages = json_object_new_array ();
@@ -230,11 +403,31 @@ session_to_json (QmpReplies *recording, guint index)
           || g_strcmp0 (json_object_get_string (name), "qmp_capabilities") == 0
           || g_strcmp0 (json_object_get_string (name), "quit") == 0)
         continue;
+      /* Expansions are kept as facts (probe/profile-facts.h), far smaller than replies. */
+      if (g_strcmp0 (json_object_get_string (name), "query-cpu-model-expansion") == 0)
+        continue;
       json_object_array_add (messages, without_id (exchange->command));
       if (exchange->reply != NULL)
         json_object_array_add (messages, without_id (exchange->reply));
     }
   json_object_object_add (session, "messages", messages);
+  {
+    json_object *launch = qmp_replies_segment_launch (recording, index);
+    json_object *accel = NULL, *machine = NULL, *facts = NULL;
+    g_autofree char *key = NULL;
+
+    if (launch != NULL)
+      {
+        json_object_object_get_ex (launch, "accel", &accel);
+        json_object_object_get_ex (launch, "machine", &machine);
+      }
+    key = probe_profile_facts_key (json_object_get_string (accel), json_object_get_string (machine));
+    if (json_object_object_get_ex (json_object_object_get (all_facts, "sessions"), key, &facts))
+      {
+        json_object_object_foreach (facts, member, value)
+          json_object_object_add (session, member, json_object_get (value));
+      }
+  }
   return session;
 }
 
@@ -257,6 +450,49 @@ compare_sessions (const void *a, const void *b)
 
   return by_accel != 0 ? by_accel
                        : strcmp (launch_string (first, "machine"), launch_string (second, "machine"));
+}
+
+/* TRUE when two sessions hold the same answers, whatever their launch. */
+static gboolean
+same_answers (json_object *a, json_object *b)
+{
+  if (json_object_object_length (a) != json_object_object_length (b))
+    return FALSE;
+  json_object_object_foreach (a, member, value)
+    {
+      json_object *other = NULL;
+
+      if (strcmp (member, "launch") != 0
+          && (!json_object_object_get_ex (b, member, &other) || !json_object_equal (value, other)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Machine types that change nothing a probe asks about answer alike: a session that
+ * answers as an earlier one did keeps its launch and names that session ("same-as"). */
+static void
+share_same_sessions (json_object *sessions)
+{
+  for (guint i = 1; i < json_object_array_length (sessions); i++)
+    {
+      json_object *session = json_object_array_get_idx (sessions, i);
+
+      for (guint j = 0; j < i; j++)
+        {
+          json_object *earlier = json_object_array_get_idx (sessions, j);
+          json_object *shared;
+
+          if (json_object_object_get_ex (earlier, "same-as", NULL) || !same_answers (session, earlier))
+            continue;
+          shared = json_object_new_object ();
+          json_object_object_add (shared, "launch",
+                                  json_object_get (json_object_object_get (session, "launch")));
+          json_object_object_add (shared, "same-as", json_object_new_int ((int) j));
+          json_object_array_put_idx (sessions, i, shared);
+          break;
+        }
+    }
 }
 
 static json_object *
@@ -300,7 +536,7 @@ probe_profile_build (const ProbeProfileParts *parts, GError **error)
           if (qmp_greeting_parse (greeting, &parsed, &package, NULL))
             version = qmp_version_to_string (&parsed);
         }
-      json_object_array_add (sessions, session_to_json (parts->recording, i));
+      json_object_array_add (sessions, session_to_json (parts->recording, i, parts->facts));
     }
   if (version == NULL)
     {
@@ -313,6 +549,7 @@ probe_profile_build (const ProbeProfileParts *parts, GError **error)
       return NULL;
     }
   json_object_array_sort (sessions, compare_sessions);
+  share_same_sessions (sessions);
   for (guint i = 0; i < json_object_array_length (sessions); i++)
     {
       json_object *session = json_object_array_get_idx (sessions, i);
@@ -345,6 +582,12 @@ probe_profile_build (const ProbeProfileParts *parts, GError **error)
   cpuid = x86_cpuid_dump_to_json (parts->cpuid);
   json_object_object_add (cpuid, "origin", json_object_new_string (parts->host));
   json_object_object_add (profile, "cpuid", cpuid);
+  {
+    json_object *dependents = NULL;
+
+    if (json_object_object_get_ex (parts->facts, "dependents", &dependents))
+      json_object_object_add (profile, "dependents", json_object_get (dependents));
+  }
   json_object_object_add (profile, "sessions", sessions);
   return profile;
 }

@@ -2,6 +2,7 @@
 #include "probe/profile.h"
 
 #include <string.h>
+#include "probe/profile-answer.h"
 #include "probe/qemu-info.h"
 
 G_DEFINE_QUARK (probe-profile-error-quark, probe_profile_error)
@@ -20,6 +21,8 @@ probe_profile_free (ProbeProfile *profile)
   x86_cpuid_dump_free (profile->cpuid);
   if (profile->replies != NULL)
     qmp_replies_unref (profile->replies);
+  if (profile->facts != NULL)
+    g_ptr_array_unref (profile->facts);
   g_free (profile);
 }
 
@@ -82,11 +85,37 @@ check_format (json_object *root, const char *path, GError **error)
   if (!json_object_object_get_ex (root, "version", &version)
       || !json_object_is_type (version, json_type_int))
     return invalid (error, path, "\"version\" is missing or not an integer");
+  /* Version 1 kept every expansion whole, and no facts to answer feature toggles. */
+  if (json_object_get_int64 (version) == 1)
+    return invalid (error, path, "profile version 1 is no longer read (it cannot answer "
+                    "feature toggles): make the profile again with `vcpuprobe profile`");
   if (json_object_get_int64 (version) != PROBE_PROFILE_VERSION)
     return invalid (error, path, "profile version %" G_GINT64_FORMAT " is not supported "
                     "(this vcpuprobe reads version %d)", json_object_get_int64 (version),
                     PROBE_PROFILE_VERSION);
   return TRUE;
+}
+
+/* Session @index of @sessions, or the earlier one it answers as ("same-as"). NULL with
+ * @error when that names no earlier session. Borrowed. */
+static json_object *
+answering_session (json_object *sessions, guint index, const char *path, GError **error)
+{
+  json_object *session = json_object_array_get_idx (sessions, index);
+  json_object *same_as = NULL;
+  gint64 earlier;
+
+  if (!json_object_object_get_ex (session, "same-as", &same_as))
+    return session;
+  earlier = json_object_is_type (same_as, json_type_int) ? json_object_get_int64 (same_as) : -1;
+  if (earlier < 0 || earlier >= index
+      || json_object_object_get_ex (json_object_array_get_idx (sessions, (guint) earlier),
+                                    "same-as", NULL))
+    {
+      invalid (error, path, "sessions[%u].same-as names no earlier session", index);
+      return NULL;
+    }
+  return json_object_array_get_idx (sessions, (guint) earlier);
 }
 
 /* The recording the sessions hold: their messages in one list, their launches as the
@@ -112,7 +141,10 @@ sessions_to_replies (json_object *sessions, const char *path, GError **error)
           invalid (error, path, "%s is not an object", where);
           return NULL;
         }
-      if (!object_member (session, "launch", path, where, json_type_object, &launch, error)
+      if (!object_member (session, "launch", path, where, json_type_object, &launch, error))
+        return NULL;
+      session = answering_session (sessions, i, path, error);
+      if (session == NULL
           || !object_member (session, "messages", path, where, json_type_array,
                              &session_messages, error))
         return NULL;
@@ -136,6 +168,18 @@ sessions_to_replies (json_object *sessions, const char *path, GError **error)
       return NULL;
     }
   return replies;
+}
+
+/* The replay's answer to what its recording lacks: an expansion, from the session's facts. */
+static json_object *
+answer_from_facts (guint segment, const char *command, json_object *arguments,
+                   gpointer user_data)
+{
+  ProbeProfile *profile = user_data;
+
+  if (strcmp (command, "query-cpu-model-expansion") != 0 || segment >= profile->facts->len)
+    return NULL;
+  return probe_facts_expand (g_ptr_array_index (profile->facts, segment), arguments);
 }
 
 ProbeProfile *
@@ -174,6 +218,24 @@ probe_profile_from_json (json_object *root, const char *path, GError **error)
   profile->replies = sessions_to_replies (sessions, path, error);
   if (profile->replies == NULL)
     return NULL;
+  profile->facts = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_facts_free);
+  for (guint i = 0; i < json_object_array_length (sessions); i++)
+    {
+      g_autofree char *where = g_strdup_printf ("%s: sessions[%u]", path, i);
+      g_autoptr (GError) facts_error = NULL;
+      ProbeFacts *facts = probe_facts_new (answering_session (sessions, i, path, NULL),
+                                           json_object_object_get (root, "dependents"), where,
+                                           &facts_error);
+
+      if (facts == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&facts_error));
+          return NULL;
+        }
+      g_ptr_array_add (profile->facts, facts);
+    }
+  /* Expansions are not recorded exchanges: the facts answer them. */
+  qmp_replies_set_answer_func (profile->replies, answer_from_facts, profile);
   return g_steal_pointer (&profile);
 }
 

@@ -17,7 +17,12 @@
  *    "default_accel": "kvm"|"tcg", "accels": ["kvm", "tcg"], "machines": ["none", "pc", ...],
  *    "cpuid": {x86 JSON dump, with "kvm"},
  *    "sessions": [{"launch": {"accel", "machine", "cpu": null, "preconfig": false},
- *                  "messages": [greeting, command, reply, command, reply, ...]}]} */
+ *                  "messages": [greeting, command, reply, command, reply, ...],
+ *                  "features", "dependents", "expansions"}]}
+ * "messages" hold the plain questions (query-kvm, query-machines, query-cpu-definitions);
+ * the expansions are kept as facts (probe/profile-facts.h) and answered from them, with
+ * feature toggles computed as QEMU computes them. Version 1 (every reply whole) is
+ * refused with a message saying to make the profile again. */
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
@@ -25,7 +30,7 @@
 #include "x86/cpuid-dump.h"
 
 #define PROBE_PROFILE_FORMAT "vcpuprobe-profile"
-#define PROBE_PROFILE_VERSION 1
+#define PROBE_PROFILE_VERSION 2
 
 #define PROBE_PROFILE_ERROR (probe_profile_error_quark ())
 GQuark probe_profile_error_quark (void);
@@ -44,6 +49,7 @@ typedef struct {
   char *default_accel;
   X86CpuidDump *cpuid;         /* every CPU, with KVM's view when KVM could be read */
   QmpReplies *replies;         /* every recorded session */
+  GPtrArray *facts;            /* ProbeFacts * per session (probe/profile-facts.h) */
 } ProbeProfile;
 
 void probe_profile_free (ProbeProfile *profile);
@@ -76,7 +82,10 @@ void probe_profile_explain_error (const ProbeProfile *profile, GError *error);
  * could be opened at all; an accelerator QEMU refuses is simply not in the profile. */
 gboolean probe_profile_gather (QmpSource *source, const char *const *accels,
                                const char *const *machines, gint64 deadline_us,
-                               GError **error);
+                               json_object **facts, GError **error);
+/* How *@facts of probe_profile_gather() names a session's facts ({KEY: facts}): the
+ * accelerator and the machine type. Newly allocated. */
+char *probe_profile_facts_key (const char *accel, const char *machine);
 
 typedef struct {
   const char *host;            /* the host's name */
@@ -85,6 +94,7 @@ typedef struct {
   const char *default_accel;   /* NULL: kvm when the profile has a kvm session, else tcg */
   const X86CpuidDump *cpuid;   /* borrowed; should carry KVM's view */
   QmpReplies *recording;       /* borrowed: what probe_profile_gather() asked */
+  json_object *facts;          /* borrowed: what it kept of the expansions */
 } ProbeProfileParts;
 
 /* The profile document of @parts (reference owned by the caller). Every session of the

@@ -51,6 +51,17 @@ void         qmp_replies_unref (QmpReplies *replies);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplies, qmp_replies_unref)
 
 const char  *qmp_replies_path (QmpReplies *replies);
+/* Answers a command segment @segment of @replies holds no exchange for, in place of an
+ * error: the reply message ({"return": ...} or {"error": ...}; the caller owns it), or
+ * NULL to leave it unanswered. Called from the replay peer's thread; @command and
+ * @arguments (may be NULL) are borrowed. A host profile answers from stored facts so. */
+typedef json_object *(*QmpReplayAnswerFunc) (guint segment, const char *command,
+                                             json_object *arguments, gpointer user_data);
+/* Sets the answerer of every replay of @replies (none by default); @user_data must
+ * outlive them. */
+void qmp_replies_set_answer_func (QmpReplies *replies, QmpReplayAnswerFunc func,
+                                  gpointer user_data);
+QmpReplayAnswerFunc qmp_replies_answer_func (QmpReplies *replies, gpointer *user_data);
 guint        qmp_replies_n_segments (QmpReplies *replies);
 /* TRUE when the file has {"execute": ...} objects (our layout and libvirt's newer one). */
 gboolean     qmp_replies_has_commands (QmpReplies *replies);

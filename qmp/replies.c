@@ -21,6 +21,8 @@ struct QmpReplies
   json_object *metadata;
   GPtrArray *segments;           /* Segment * */
   gboolean has_commands;
+  QmpReplayAnswerFunc answer_func;   /* what the recording lacks, answered otherwise */
+  gpointer answer_data;
 };
 
 static void
@@ -524,6 +526,20 @@ qmp_replies_unref (QmpReplies *replies)
   json_object_put (replies->metadata);
   g_ptr_array_unref (replies->segments);
   g_free (replies);
+}
+
+void
+qmp_replies_set_answer_func (QmpReplies *replies, QmpReplayAnswerFunc func, gpointer user_data)
+{
+  replies->answer_func = func;
+  replies->answer_data = user_data;
+}
+
+QmpReplayAnswerFunc
+qmp_replies_answer_func (QmpReplies *replies, gpointer *user_data)
+{
+  *user_data = replies->answer_data;
+  return replies->answer_func;
 }
 
 const char *

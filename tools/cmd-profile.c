@@ -103,6 +103,7 @@ run_profile (const CliOptions *options, GError **error)
   g_autoptr (QmpReplies) recording = NULL;
   g_autoptr (ProbeJson) profile = NULL;
   g_autoptr (ProbeJson) cpuid_json = NULL;
+  g_autoptr (ProbeJson) facts = NULL;
   g_autoptr (GPtrArray) machines = g_ptr_array_new ();
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *now_text = g_date_time_format_iso8601 (now);
@@ -163,7 +164,7 @@ run_profile (const CliOptions *options, GError **error)
 
   if (!probe_profile_gather (qmp, options->accel != NULL ? single_accel : both_accels,
                              (const char *const *) machines->pdata, cli_source_deadline (source),
-                             error))
+                             &facts, error))
     return -1;
   if (!qmp_recorder_finish (recorder, error))
     return -1;
@@ -185,6 +186,7 @@ run_profile (const CliOptions *options, GError **error)
       .qemu_binary = recorded_string (recorded_meta, "qemu-binary", qmp_source_describe (qmp)),
       .cpuid = cpuid,
       .recording = recording,
+      .facts = facts,
     };
 
     profile = probe_profile_build (&parts, error);
@@ -196,7 +198,7 @@ run_profile (const CliOptions *options, GError **error)
 
 static const CliCommandOption profile_options[] = {
   { "output", "FILE" },
-  { NULL },
+  { NULL, NULL },
 };
 
 const CliCommand cli_command_profile = {

@@ -1,0 +1,384 @@
+/* probe/profile-answer.c — expansions answered from a profiled session's facts
+ * (probe/profile-answer.h). */
+#include "probe/profile-answer.h"
+
+#include <string.h>
+#include "probe/profile-facts.h"
+#include "probe/profile.h"
+
+typedef ProbeBits Bits;
+
+struct ProbeFacts
+{
+  json_object *session;      /* referenced: the strings below are its */
+  guint n;
+  GPtrArray *names;          /* const char *, the session's features */
+  GHashTable *index;         /* name → position + 1 */
+  GPtrArray *dependents_of;  /* per feature: Bits * (owned) or NULL; filled on first use */
+  Bits *never;               /* what the session never turns on */
+  json_object *dependents;   /* referenced; NULL: unknown, no toggle is answered */
+  json_object *expansions;   /* borrowed from session; NULL: the session has none */
+  json_object *common;       /* borrowed: properties most replies share, or NULL */
+};
+
+void
+probe_facts_free (ProbeFacts *facts)
+{
+  if (facts == NULL)
+    return;
+  g_clear_pointer (&facts->names, g_ptr_array_unref);
+  g_clear_pointer (&facts->index, g_hash_table_unref);
+  g_clear_pointer (&facts->dependents_of, g_ptr_array_unref);
+  g_free (facts->never);
+  json_object_put (facts->dependents);
+  json_object_put (facts->session);
+  g_free (facts);
+}
+
+static gboolean
+malformed (GError **error, const char *where, const char *member)
+{
+  g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID, "%s.%s is malformed",
+               where, member);
+  return FALSE;
+}
+
+/* Marks in @bits (when not NULL) the features @list (a JSON array of names) names. */
+static gboolean
+names_to_bits (ProbeFacts *facts, json_object *list, Bits *bits)
+{
+  if (!json_object_is_type (list, json_type_array))
+    return FALSE;
+  for (guint i = 0; i < json_object_array_length (list); i++)
+    {
+      json_object *name = json_object_array_get_idx (list, i);
+      int at = json_object_is_type (name, json_type_string)
+               ? probe_facts_index (facts->index, json_object_get_string (name)) : -1;
+
+      if (at < 0)
+        return FALSE;
+      bits[at] = 1;
+    }
+  return TRUE;
+}
+
+ProbeFacts *
+probe_facts_new (json_object *session, json_object *dependents, const char *where,
+                 GError **error)
+{
+  g_autoptr (ProbeFacts) facts = g_new0 (ProbeFacts, 1);
+  json_object *features = NULL, *never = NULL;
+
+  facts->session = json_object_get (session);
+  facts->names = g_ptr_array_new ();
+  facts->index = g_hash_table_new (g_str_hash, g_str_equal);
+  facts->dependents_of = g_ptr_array_new_with_free_func (g_free);
+  /* A QEMU older than 2.9 expands nothing: its sessions hold no facts. */
+  if (!json_object_object_get_ex (session, "features", &features))
+    return g_steal_pointer (&facts);
+  if (!json_object_is_type (features, json_type_array))
+    return malformed (error, where, "features"), NULL;
+  for (guint i = 0; i < json_object_array_length (features); i++)
+    {
+      json_object *name = json_object_array_get_idx (features, i);
+
+      if (!json_object_is_type (name, json_type_string)
+          || probe_facts_index (facts->index, json_object_get_string (name)) >= 0)
+        return malformed (error, where, "features"), NULL;
+      g_ptr_array_add (facts->names, (gpointer) json_object_get_string (name));
+      g_hash_table_insert (facts->index, (gpointer) json_object_get_string (name),
+                           GUINT_TO_POINTER (facts->names->len));
+    }
+  facts->n = facts->names->len;
+  facts->never = g_new0 (Bits, MAX (facts->n, 1));
+  if (!json_object_object_get_ex (session, "never", &never)
+      || !probe_bits_from_hex (json_object_get_string (never), facts->never, facts->n))
+    return malformed (error, where, "never"), NULL;
+  if (json_object_object_get_ex (session, "props", &facts->common)
+      && !json_object_is_type (facts->common, json_type_object))
+    return malformed (error, where, "props"), NULL;
+  if (!json_object_object_get_ex (session, "expansions", &facts->expansions)
+      || !json_object_is_type (facts->expansions, json_type_object))
+    return malformed (error, where, "expansions"), NULL;
+  if (dependents != NULL)
+    facts->dependents = json_object_get (dependents);
+  return g_steal_pointer (&facts);
+}
+
+/* The dependents of every feature, from the profile's names, read on first use: a
+ * question without toggles never needs them. FALSE when they are unknown or name a
+ * feature this session lacks (then no toggle is answered). */
+static gboolean
+load_dependents (ProbeFacts *facts)
+{
+  if (facts->dependents == NULL)
+    return FALSE;
+  if (facts->dependents_of->len == facts->n && facts->n > 0)
+    return TRUE;
+  g_ptr_array_set_size (facts->dependents_of, facts->n);
+  {
+    json_object_object_foreach (facts->dependents, name, cleared)
+      {
+        int at = probe_facts_index (facts->index, name);
+
+        if (at < 0 || !json_object_is_type (cleared, json_type_array))
+          {
+            g_ptr_array_set_size (facts->dependents_of, 0);
+            return FALSE;
+          }
+        g_free (facts->dependents_of->pdata[at]);
+        facts->dependents_of->pdata[at] = g_new0 (Bits, facts->n);
+        if (!names_to_bits (facts, cleared, facts->dependents_of->pdata[at]))
+          {
+            g_ptr_array_set_size (facts->dependents_of, 0);
+            return FALSE;
+          }
+      }
+  }
+  return TRUE;
+}
+
+/* The reply @stored ({"reply", "on"}) holds, as QEMU gave it (caller owns it). */
+static json_object *
+stored_reply (ProbeFacts *facts, json_object *stored)
+{
+  json_object *skeleton = NULL, *on_hex = NULL, *model = NULL, *props = NULL;
+  g_autofree Bits *on = g_new0 (Bits, MAX (facts->n, 1));
+  json_object *reply, *copy = NULL;
+
+  if (!json_object_object_get_ex (stored, "reply", &skeleton)
+      || !json_object_object_get_ex (stored, "on", &on_hex)
+      || !probe_bits_from_hex (json_object_get_string (on_hex), on, facts->n)
+      || json_object_deep_copy (skeleton, &copy, NULL) != 0)
+    return NULL;
+  if (!json_object_object_get_ex (copy, "model", &model)
+      || !json_object_object_get_ex (model, "props", &props))
+    {
+      json_object_put (copy);
+      return NULL;
+    }
+  /* The properties most replies share, where this one does not say otherwise. */
+  if (facts->common != NULL)
+    {
+      json_object_object_foreach (facts->common, name, value)
+        if (!json_object_object_get_ex (props, name, NULL))
+          json_object_object_add (props, name, json_object_get (value));
+    }
+  for (guint i = 0; i < facts->n; i++)
+    json_object_object_add (props, g_ptr_array_index (facts->names, i),
+                            json_object_new_boolean (on[i]));
+  reply = json_object_new_object ();
+  json_object_object_add (reply, "return", copy);
+  return reply;
+}
+
+/* What one pass of the dependency table and the accelerator leave of @before: every
+ * dependent of a feature that is off is cleared, then what stays off whatever is asked
+ * (@never). Writes @after. */
+static void
+settle (ProbeFacts *facts, const Bits *before, const Bits *never, Bits *after)
+{
+  memcpy (after, before, facts->n);
+  for (guint i = 0; i < facts->n; i++)
+    {
+      const Bits *cleared = facts->dependents_of->pdata[i];
+
+      if (before[i] || cleared == NULL)
+        continue;
+      for (guint j = 0; j < facts->n; j++)
+        if (cleared[j])
+          after[j] = 0;
+    }
+  for (guint j = 0; j < facts->n; j++)
+    if (never[j])
+      after[j] = 0;
+}
+
+/* Learns from one stored expansion made with @asked switched on (NULL: nothing asked)
+ * what the model's features were before the dependency pass: a feature on in the reply
+ * was on; one off that no feature off in the reply could have cleared was off. */
+static void
+learn_before (ProbeFacts *facts, const Bits *reply_on, const Bits *asked, Bits *known_on,
+              Bits *known_off)
+{
+  g_autofree Bits *maybe_cleared = g_new0 (Bits, MAX (facts->n, 1));
+
+  for (guint i = 0; i < facts->n; i++)
+    {
+      const Bits *cleared = facts->dependents_of->pdata[i];
+
+      if (reply_on[i] || cleared == NULL)
+        continue;
+      for (guint j = 0; j < facts->n; j++)
+        maybe_cleared[j] |= cleared[j];
+    }
+  for (guint j = 0; j < facts->n; j++)
+    {
+      if (asked != NULL && asked[j])
+        continue;
+      if (reply_on[j])
+        known_on[j] = 1;
+      else if (!maybe_cleared[j])
+        known_off[j] = 1;
+    }
+}
+
+/* The feature toggles of @props (feature → on/off), or FALSE when @props holds anything
+ * else: a property that is not a feature of this QEMU, or a value not a boolean. */
+static gboolean
+read_toggles (ProbeFacts *facts, json_object *props, Bits *toggled, Bits *value)
+{
+  json_object_object_foreach (props, name, prop)
+    {
+      const char *canonical = probe_facts_canonical (name);
+      int at = canonical != NULL ? probe_facts_index (facts->index, canonical) : -1;
+
+      if (at < 0 || !json_object_is_type (prop, json_type_boolean))
+        return FALSE;
+      toggled[at] = 1;
+      value[at] = json_object_get_boolean (prop);
+    }
+  return TRUE;
+}
+
+static gboolean
+stored_bits (ProbeFacts *facts, json_object *entry, const char *member, Bits *bits)
+{
+  json_object *hex = NULL;
+
+  return json_object_object_get_ex (entry, member, &hex)
+         && probe_bits_from_hex (json_object_get_string (hex), bits, facts->n);
+}
+
+/* Settles the features before the pass both ways — what is not known on or off taken
+ * off, then on — with @toggled features at @value (both NULL: nothing toggled). TRUE
+ * with the one result in @after when both agree. */
+static gboolean
+extremes_agree (ProbeFacts *facts, const Bits *known_on, const Bits *known_off,
+                const Bits *toggled, const Bits *value, const Bits *never, Bits *after)
+{
+  guint n = facts->n;
+  g_autofree Bits *low = g_new0 (Bits, MAX (n, 1)), *high = g_new0 (Bits, MAX (n, 1));
+  g_autofree Bits *high_after = g_new0 (Bits, MAX (n, 1));
+
+  for (guint j = 0; j < n; j++)
+    {
+      if (known_on[j] && known_off[j])
+        return FALSE;
+      low[j] = toggled != NULL && toggled[j] ? value[j] : known_on[j];
+      high[j] = toggled != NULL && toggled[j] ? value[j] : !known_off[j];
+    }
+  settle (facts, low, never, after);
+  settle (facts, high, never, high_after);
+  return memcmp (after, high_after, n) == 0;
+}
+
+/* The expansion of the model of @entry with the feature toggles of @props, computed as
+ * QEMU computes it; NULL when what the profile measured does not settle it. */
+static json_object *
+toggled_reply (ProbeFacts *facts, json_object *entry, json_object *props)
+{
+  guint n = facts->n;
+  g_autofree Bits *toggled = g_new0 (Bits, MAX (n, 1)), *value = g_new0 (Bits, MAX (n, 1));
+  g_autofree Bits *known_on = g_new0 (Bits, MAX (n, 1)), *known_off = g_new0 (Bits, MAX (n, 1));
+  g_autofree Bits *reply_on = g_new0 (Bits, MAX (n, 1)), *never = g_memdup2 (facts->never, MAX (n, 1));
+  g_autofree Bits *asked = g_new0 (Bits, MAX (n, 1));
+  g_autofree Bits *plain_on = g_new0 (Bits, MAX (n, 1)), *low_after = g_new0 (Bits, MAX (n, 1));
+  json_object *reply, *model = NULL, *result_props, *skeleton = NULL, *copy = NULL;
+
+  if (!load_dependents (facts) || !read_toggles (facts, props, toggled, value))
+    return NULL;
+
+  /* The plain expansion, and those with prerequisites switched on, each show part of
+   * the features before the pass. */
+  if (!stored_bits (facts, entry, "on", plain_on))
+    return NULL;
+  learn_before (facts, plain_on, NULL, known_on, known_off);
+  for (guint v = PROBE_FACTS_PREREQS_ON; v <= PROBE_FACTS_ROOTS_ON; v++)
+    {
+      memset (asked, 0, n);
+      if (!stored_bits (facts, entry, probe_facts_variant_members[v], reply_on))
+        continue;
+      for (guint i = 0; i < n; i++)
+        if (facts->dependents_of->pdata[i] != NULL)
+          asked[i] = 1;
+      if (v == PROBE_FACTS_ROOTS_ON)
+        for (guint i = 0; i < n; i++)
+          for (guint j = 0; facts->dependents_of->pdata[i] != NULL && j < n; j++)
+            if (((Bits *) facts->dependents_of->pdata[i])[j])
+              asked[j] = 0;
+      learn_before (facts, reply_on, asked, known_on, known_off);
+      /* Asked on with nothing off to clear it, a feature still off is one this model
+       * never has here. */
+      for (guint i = 0; i < n; i++)
+        if (asked[i] && !reply_on[i])
+          never[i] = 1;
+    }
+
+  /* The user's values override; what is still unknown is tried both ways: the result
+   * only grows with what was on before, so equal extremes mean one answer. Asked with
+   * nothing toggled, the same must give QEMU's plain answer, or QEMU did something
+   * these facts do not describe. */
+  if (!extremes_agree (facts, known_on, known_off, NULL, NULL, never, low_after)
+      || memcmp (low_after, plain_on, n) != 0
+      || !extremes_agree (facts, known_on, known_off, toggled, value, never, low_after))
+    return NULL;
+
+  /* The reply keeps the model's name and QEMU's other members; of the properties, the
+   * features alone are known. */
+  if (!json_object_object_get_ex (entry, "reply", &skeleton)
+      || json_object_deep_copy (skeleton, &copy, NULL) != 0)
+    return NULL;
+  if (!json_object_object_get_ex (copy, "model", &model))
+    {
+      json_object_put (copy);
+      return NULL;
+    }
+  result_props = json_object_new_object ();
+  for (guint i = 0; i < n; i++)
+    json_object_object_add (result_props, g_ptr_array_index (facts->names, i),
+                            json_object_new_boolean (low_after[i]));
+  json_object_object_add (model, "props", result_props);
+  reply = json_object_new_object ();
+  json_object_object_add (reply, "return", copy);
+  return reply;
+}
+
+/* TRUE when @props asks for max or host with migratable off and nothing else. */
+static gboolean
+migratable_off_only (json_object *props)
+{
+  json_object *migratable = NULL;
+
+  return json_object_object_length (props) == 1
+         && json_object_object_get_ex (props, "migratable", &migratable)
+         && json_object_is_type (migratable, json_type_boolean)
+         && !json_object_get_boolean (migratable);
+}
+
+json_object *
+probe_facts_expand (ProbeFacts *facts, json_object *arguments)
+{
+  json_object *type = NULL, *model = NULL, *name = NULL, *props = NULL, *entry = NULL;
+  json_object *migratable_off = NULL;
+
+  if (facts->expansions == NULL
+      || !json_object_object_get_ex (arguments, "type", &type)
+      || g_strcmp0 (json_object_get_string (type), "full") != 0
+      || !json_object_object_get_ex (arguments, "model", &model)
+      || !json_object_object_get_ex (model, "name", &name)
+      || !json_object_is_type (name, json_type_string)
+      || !json_object_object_get_ex (facts->expansions, json_object_get_string (name), &entry)
+      || json_object_object_length (arguments) != 2
+      || json_object_object_length (model) > 2)
+    return NULL;
+  json_object_object_get_ex (model, "props", &props);
+  if (props != NULL && !json_object_is_type (props, json_type_object))
+    return NULL;
+  if (props == NULL || json_object_object_length (props) == 0)
+    return stored_reply (facts, entry);
+  if (migratable_off_only (props))
+    return json_object_object_get_ex (entry, "migratable-off", &migratable_off)
+           ? stored_reply (facts, migratable_off) : NULL;
+  return toggled_reply (facts, entry, props);
+}
