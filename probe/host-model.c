@@ -1201,7 +1201,11 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
       job->cache = cache;
       if (cacheable)
         lookup_cached (job, host, microcode);
-      else
+      /* Facts another request kept (models asks tcg's closest model when it asks tcg
+       * alone) answer this one as if gathered for it now. */
+      if (job->facts != NULL && !job->closest_model)
+        json_object_object_del (job->facts, "closest");
+      if (!cacheable)
         job->cache_status = g_strdup (not_cached);
       if (job->facts != NULL)
         continue;

@@ -184,6 +184,35 @@ test_host_failure_not_kept (void **state)
   test_assert_nothing_left ();
 }
 
+/* The facts one command keeps answer another as they would cold: models --accel tcg
+ * keeps tcg's facts with a closest model (asked for tcg when tcg alone is asked), and host
+ * (which asks it for kvm alone when kvm can run) used to print it from there. A QEMU path
+ * of its own, so that no kept answer or facts of the other cases count. */
+static void
+test_facts_kept_by_models (void **state)
+{
+  g_autofree char *other = g_build_filename (work, "models-first-qemu", NULL);
+  g_autofree char *script = NULL;
+  const char *host[] = { test_vcpuprobe (), "--qemu", other, "host", NULL };
+  const char *host_cold[] = { test_vcpuprobe (), "--qemu", other, "--no-cache", "host", NULL };
+  const char *models[] = { test_vcpuprobe (), "--qemu", other, "--accel", "tcg", "models", NULL };
+  g_autoptr (TestRun) cold = NULL;
+  g_autoptr (TestRun) listed = NULL;
+  g_autoptr (TestRun) after = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  assert_true (g_file_get_contents (wrapper, &script, NULL, NULL));
+  assert_true (g_file_set_contents (other, script, -1, NULL));
+  assert_int_equal (chmod (other, 0755), 0);
+  cold = test_run (host_cold, NULL);
+  test_assert_exit (cold, 0);
+  listed = test_run (models, NULL);
+  test_assert_exit (listed, 0);
+  after = test_run (host, NULL);
+  assert_same_answer (cold, after);
+  test_assert_nothing_left ();
+}
+
 int
 main (void)
 {
@@ -192,6 +221,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_not_served),
     TEST_CASE_IN_TMPDIR (test_host_report_kept),
     TEST_CASE_IN_TMPDIR (test_host_failure_not_kept),
+    TEST_CASE_IN_TMPDIR (test_facts_kept_by_models),
   };
   g_autofree char *script = NULL;
   int failed;
