@@ -272,6 +272,35 @@ test_offline_equals_live (void **state)
   assert_true (n_equal > 0);
 }
 
+/* `models` from the profile lists what a live run lists, blockers and their layers included. */
+static void
+test_models_offline (void **state)
+{
+  const char *accels[] = { "tcg", "kvm" };
+
+  TEST_REQUIRE_QEMU ();
+  for (guint a = 0; a < (test_kvm_usable () ? 2u : 1u); a++)
+    {
+      g_autoptr (TestRun) live = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+        "--no-cache", "--accel", accels[a], "--machine", "q35", "--format", "json", "models", NULL });
+      g_autoptr (TestRun) offline = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+        "--profile", the_profile (), "--accel", accels[a], "--machine", "q35", "--format", "json",
+        "models", NULL });
+      g_autoptr (ProbeJson) live_json = NULL;
+      g_autoptr (ProbeJson) offline_json = NULL;
+
+      test_assert_exit (live, 0);
+      test_assert_exit (offline, 0);
+      live_json = test_parse_json (live->out);
+      offline_json = test_parse_json (offline->out);
+      strip_provenance (live_json, the_profile ());
+      strip_provenance (offline_json, the_profile ());
+      if (!json_object_equal (live_json, offline_json))
+        fail_msg ("models under %s differ:\nlive:    %s\noffline: %s", accels[a],
+                  json_object_to_json_string (live_json), json_object_to_json_string (offline_json));
+    }
+}
+
 static void
 test_record_replay_same_profile (void **state)
 {
@@ -356,6 +385,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_bad_profiles),
     TEST_CASE_IN_TMPDIR (test_offline_equals_live),
     TEST_CASE_IN_TMPDIR (test_several_hosts),
+    TEST_CASE_IN_TMPDIR (test_models_offline),
     TEST_CASE_IN_TMPDIR (test_record_replay_same_profile),
   };
   int failed;

@@ -2,7 +2,9 @@
 #include "tools/profile-run.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include "probe/profile.h"
+#include "probe/qemu-info.h"
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
@@ -104,21 +106,67 @@ host_answer_clear (HostAnswer *answer)
   g_clear_error (&answer->error);
 }
 
+/* `models` reads the host's layers from a dump file, as --cpuid-dump gives it: the
+ * profile's CPUID and KVM tables are written to one in @scratch. Newly allocated path,
+ * or NULL with @error. */
+static char *
+write_profile_dump (const ProbeProfile *profile, const char *scratch, GError **error)
+{
+  g_autoptr (ProbeJson) dump = x86_cpuid_dump_to_json (profile->cpuid);
+  g_autofree char *name = g_path_get_basename (profile->path);
+  char *path = g_build_filename (scratch, name, NULL);
+
+  if (!g_file_set_contents (path, json_object_to_json_string_ext (dump, JSON_C_TO_STRING_PLAIN),
+                            -1, error))
+    {
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
 static void
-answer_host (const CliOptions *options, HostAnswer *answer)
+answer_host (const CliOptions *options, HostAnswer *answer, const char *scratch)
 {
   CliOptions for_host = *options;
+  g_autofree char *dump_path = NULL;
 
   /* The profiled host's QEMU, its default accelerator, nothing of this host's caches. */
   for_host.profile = answer->profile;
   for_host.accel = options->accel != NULL ? options->accel : answer->profile->default_accel;
   for_host.no_cache = TRUE;
   answer->printed = g_string_new (NULL);
+  if (scratch != NULL)
+    {
+      dump_path = write_profile_dump (answer->profile, scratch, &answer->error);
+      if (dump_path == NULL)
+        {
+          answer->status = -1;
+          return;
+        }
+      for_host.cpuid_dump = dump_path;
+    }
   cli_output_divert (answer->printed);
   answer->status = options->command->run (&for_host, &answer->error);
   cli_output_divert (NULL);
   if (answer->status < 0)
     probe_profile_explain_error (answer->profile, answer->error);
+}
+
+/* Removes @scratch and the dumps in it. */
+static void
+remove_scratch (const char *scratch)
+{
+  g_autoptr (GDir) directory = g_dir_open (scratch, 0, NULL);
+  const char *entry;
+
+  while (directory != NULL && (entry = g_dir_read_name (directory)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (scratch, entry, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (scratch);
 }
 
 static int
@@ -215,6 +263,7 @@ cli_profile_run (const CliOptions *options, GError **error)
 {
   g_autoptr (GPtrArray) paths = NULL;
   g_autoptr (GArray) answers = g_array_new (FALSE, TRUE, sizeof (HostAnswer));
+  g_autofree char *scratch = NULL;
   int worst = CLI_EXIT_OK;
 
   g_array_set_clear_func (answers, (GDestroyNotify) host_answer_clear);
@@ -230,8 +279,14 @@ cli_profile_run (const CliOptions *options, GError **error)
         return -1;
       g_array_append_val (answers, answer);
     }
+  /* models judges blockers by the host's layers, which it reads from a dump file. */
+  if (strcmp (options->command->name, "models") == 0
+      && (scratch = g_dir_make_tmp ("vcpuprobe-profile-XXXXXX", error)) == NULL)
+    return -1;
   for (guint i = 0; i < answers->len; i++)
-    answer_host (options, &g_array_index (answers, HostAnswer, i));
+    answer_host (options, &g_array_index (answers, HostAnswer, i), scratch);
+  if (scratch != NULL)
+    remove_scratch (scratch);
 
   /* One host fails as a live run fails: one error line, its exit status. */
   if (answers->len == 1 && g_array_index (answers, HostAnswer, 0).status < 0)
