@@ -200,7 +200,7 @@ complete (const char *const *words)
 static void
 test_completes_commands_and_options (void **state)
 {
-  ASSERT_COMPLETES ("cached\ncheck\ncpuid\nexpand\nhook\nhost\nlabels\nmodels\nprofile\nqmp\n", "");
+  ASSERT_COMPLETES ("baseline\ncached\ncheck\ncpuid\nexpand\nhook\nhost\nlabels\nmodels\nprofile\nqmp\n", "");
   ASSERT_COMPLETES ("check\n", "--debug", "ch");
   ASSERT_COMPLETES ("--accel\n", "--ac");
   /* A command's own options only after it. */
