@@ -161,8 +161,15 @@ stored_reply (ProbeFacts *facts, json_object *stored)
   if (facts->common != NULL)
     {
       json_object_object_foreach (facts->common, name, value)
-        if (!json_object_object_get_ex (props, name, NULL))
-          json_object_object_add (props, name, json_object_get (value));
+        {
+          json_object *copy_value = NULL;
+
+          /* A copy, never the profile's own object: replies are written out by the replay
+           * peers' threads at once, and json-c keeps each object's text in the object. */
+          if (!json_object_object_get_ex (props, name, NULL)
+              && json_object_deep_copy (value, &copy_value, NULL) == 0)
+            json_object_object_add (props, name, copy_value);
+        }
     }
   for (guint i = 0; i < facts->n; i++)
     json_object_object_add (props, g_ptr_array_index (facts->names, i),
@@ -381,4 +388,20 @@ probe_facts_expand (ProbeFacts *facts, json_object *arguments)
     return json_object_object_get_ex (entry, "migratable-off", &migratable_off)
            ? stored_reply (facts, migratable_off) : NULL;
   return toggled_reply (facts, entry, props);
+}
+
+GPtrArray *
+probe_facts_models (ProbeFacts *facts)
+{
+  GPtrArray *models = g_ptr_array_new ();
+
+  if (facts->expansions != NULL)
+    {
+      json_object_object_foreach (facts->expansions, name, entry)
+        {
+          (void) entry;
+          g_ptr_array_add (models, name);
+        }
+    }
+  return models;
 }

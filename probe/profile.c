@@ -150,8 +150,21 @@ sessions_to_replies (json_object *sessions, const char *path, GError **error)
         return NULL;
       json_object_array_add (launches, json_object_get (launch));
       for (guint m = 0; m < json_object_array_length (session_messages); m++)
-        json_object_array_add (messages,
-                               json_object_get (json_object_array_get_idx (session_messages, m)));
+        {
+          json_object *message = json_object_array_get_idx (session_messages, m);
+          json_object *copy = NULL;
+
+          /* A session answering as an earlier one gets its own copy: replay peers run in
+           * threads, and json-c's reference counts are not made for sharing across them. */
+          if (session == json_object_array_get_idx (sessions, i))
+            copy = json_object_get (message);
+          else if (json_object_deep_copy (message, &copy, NULL) != 0)
+            {
+              invalid (error, path, "%s: cannot copy its messages", where);
+              return NULL;
+            }
+          json_object_array_add (messages, copy);
+        }
     }
   replies = qmp_replies_new_from_messages (path, messages, metadata, &replies_error);
   if (replies == NULL)
@@ -297,4 +310,21 @@ probe_profile_explain_error (const ProbeProfile *profile, GError *error)
   error->message = g_steal_pointer (&message);
   error->domain = PROBE_PROFILE_ERROR;
   error->code = PROBE_PROFILE_ERROR_UNANSWERED;
+}
+
+struct ProbeFacts *
+probe_profile_facts (const ProbeProfile *profile, const char *accel, const char *machine)
+{
+  for (guint i = 0; i < qmp_replies_n_segments (profile->replies) && i < profile->facts->len; i++)
+    {
+      json_object *launch = qmp_replies_segment_launch (profile->replies, i);
+      json_object *launch_accel = NULL, *launch_machine = NULL;
+
+      if (launch != NULL && json_object_object_get_ex (launch, "accel", &launch_accel)
+          && json_object_object_get_ex (launch, "machine", &launch_machine)
+          && g_strcmp0 (json_object_get_string (launch_accel), accel) == 0
+          && g_strcmp0 (json_object_get_string (launch_machine), machine) == 0)
+        return g_ptr_array_index (profile->facts, i);
+    }
+  return NULL;
 }
