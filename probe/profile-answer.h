@@ -22,3 +22,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeFacts, probe_facts_free)
  * others (level, xlevel, ...) can move with the features and are left out rather than
  * guessed; the probes read the features alone. */
 json_object *probe_facts_expand (ProbeFacts *facts, json_object *arguments);
+/* The models the session holds expansions of, host and max included (names borrowed). */
+GPtrArray *probe_facts_models (ProbeFacts *facts);

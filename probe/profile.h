@@ -71,6 +71,11 @@ QmpSource *probe_profile_source (const ProbeProfile *profile, const char *descri
  * errors are left alone. */
 void probe_profile_explain_error (const ProbeProfile *profile, GError *error);
 
+/* The facts of @profile's session under @accel on @machine (as the session was launched:
+ * "none", "pc", "q35"), or NULL when it has none. Borrowed (probe/profile-answer.h). */
+struct ProbeFacts *probe_profile_facts (const ProbeProfile *profile, const char *accel,
+                                        const char *machine);
+
 /* ---- Making one ---- */
 
 /* Asks @source (a launched QEMU, or a replay of a recording made by this function) every
