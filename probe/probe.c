@@ -381,6 +381,7 @@ typedef struct {
   const ProbeOptions *options;
   GPtrArray *started;
   gint next;
+  gint done;
 } StartQueue;
 
 static gpointer
@@ -390,7 +391,15 @@ start_worker (gpointer data)
   guint index;
 
   while ((index = (guint) g_atomic_int_add (&queue->next, 1)) < queue->started->len)
-    start_one_cpu (queue->options, queue->started->pdata[index]);
+    {
+      const ProbeOptions *options = queue->options;
+      guint done;
+
+      start_one_cpu (options, queue->started->pdata[index]);
+      done = (guint) g_atomic_int_add (&queue->done, 1) + 1;
+      if (options->progress != NULL)
+        options->progress (done, queue->started->len, options->progress_data);
+    }
   return NULL;
 }
 
@@ -398,7 +407,7 @@ GPtrArray *
 probe_start_cpus (const ProbeOptions *options, const char *const *cpus)
 {
   GPtrArray *started = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_started_cpu_free);
-  StartQueue queue = { options, started, 0 };
+  StartQueue queue = { options, started, 0, 0 };
   gboolean parallel = options->open != NULL
                       || qmp_source_kind (options->source) == QMP_SOURCE_LAUNCH;
   /* QEMU's start is CPU work: more at once than processors only makes each slower. */
@@ -627,7 +636,11 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
   input.strict = options->strict;
   if (is_named_model (model))
     {
-      if (baseline_started && baseline.error != NULL && baseline.connection != NULL)
+      /* Only a recording without the baseline's session leaves it unknown: a baseline
+       * QEMU that crashed or hung is a QEMU failure, not an answer with fewer reasons. */
+      if (baseline_started && baseline.error != NULL
+          && (baseline.connection != NULL
+              || !g_error_matches (baseline.error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT)))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&baseline.error),
                                       "baseline of CPU model %s: ", model);

@@ -348,6 +348,29 @@ test_fake_qemus (void **state)
     }
 }
 
+/* The baseline QEMU (the plain model: tcg on machine none) is killed while the guest's
+ * QEMU answers: a QEMU failure like any other, never an answer without the plain model
+ * (which check and expand used to print, exit 0, and keep). */
+static void
+test_baseline_qemu_killed (void **state)
+{
+  g_autofree char *body = NULL;
+  g_autofree char *wrapper = NULL;
+  static const char *const commands[][3] = { { "check", "qemu64", NULL },
+                                             { "expand", "qemu64", NULL } };
+
+  TEST_REQUIRE_QEMU ();
+  body = g_strdup_printf ("case \"$*\" in *none,accel=tcg*) kill -KILL $$;; esac\n"
+                          "exec '%s' \"$@\"", test_qemu_binary ());
+  wrapper = write_fake_qemu ("baseline-killed", body);
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      check_case (OPTIONS ("--qemu", wrapper, "--accel", "tcg"), commands[i], 3, wrapper,
+                  "signal 9");
+      assert_fake_gone ("baseline-killed");
+    }
+}
+
 /* The real QEMU behind a filter that drops the commands matching @pattern, so that QEMU
  * answers everything else and never those: a conversation that breaks in the middle of
  * what the probe asks alongside its main question. */
@@ -1025,6 +1048,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_qemu_binary_unusable),
     TEST_CASE_IN_TMPDIR (test_cpuid_qemu_option),
     TEST_CASE_IN_TMPDIR (test_fake_qemus),
+    TEST_CASE_IN_TMPDIR (test_baseline_qemu_killed),
     TEST_CASE_IN_TMPDIR (test_machines_unanswered),
     TEST_CASE_IN_TMPDIR (test_closest_candidate_unanswered),
     TEST_CASE_IN_TMPDIR (test_timeout_too_short),
