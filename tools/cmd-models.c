@@ -11,6 +11,7 @@
 #include "tools/output-json.h"
 #include "tools/output-text.h"
 #include "tools/output-xml.h"
+#include "tools/progress.h"
 #include "tools/qmp-source.h"
 
 static void
@@ -96,8 +97,12 @@ run_models (const CliOptions *options, GError **error)
   if (info->usable && info->models_known)
     {
       ProbeOptions probe;
+      /* Every model started paused takes a QEMU start: seconds for a long list. */
+      g_autoptr (CliProgress) progress = cli_progress_new ("probing models");
 
       probe_options_init_source (&probe, cli_source_qmp (source), cli_source_deadline (source));
+      probe.progress = cli_progress_report;
+      probe.progress_data = progress;
       probe.accel = info->accel;
       probe.machine = options->machine;
       /* The dump the host read already loaded, not one load per model. */

@@ -38,7 +38,11 @@ struct CliCommand {
   X (models)                \
   X (expand)                \
   X (check)                 \
-  X (hook)
+  X (hook)                  \
+  X (profile)               \
+  X (cached)                \
+  X (labels)                \
+  X (baseline)
 
 #define CLI_COMMAND_DECLARE(name) extern const CliCommand cli_command_##name;
 CLI_COMMAND_LIST (CLI_COMMAND_DECLARE)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 #include "probe/libvirt-cpu-map.h"
+#include "probe/profile.h"
 #include "qmp/source.h"
 #include "tools/commands.h"
 #include "x86/cpuid-dump.h"
@@ -23,10 +24,23 @@ static const char usage_text[] =
   "  hook DOMAIN OPERATION [SUB-OPERATION [EXTRA]]  libvirt's qemu hook, domain XML on stdin:\n"
   "                  on `prepare begin` refuse (exit 1) a start its check='full'/'partial' would\n"
   "                  refuse; run by libvirt when linked as /etc/libvirt/hooks/qemu.d/vcpuprobe\n"
+  "  cached models|machines  the CPU models or machine types of --qemu's QEMU that the probe\n"
+  "                  cache holds, one a line, starting no QEMU (for shell completion)\n"
+  "  profile [--output FILE]  this host's profile: CPUID, KVM and every QEMU answer that\n"
+  "                  expand, check and models need, as one JSON document\n"
+  "  labels [--output FILE]  this node's Kubernetes labels (KubeVirt's names) as a Node\n"
+  "                  Feature Discovery features.d file: the models a check='full' domain\n"
+  "                  starts with under kvm, the features a guest can have, host-model\n"
+  "                  (--timeout bounds each model's judgement)\n"
+  "  baseline PROFILE...  the most capable CPU every profiled host gives the guest\n"
+  "                  identically: model and features as libvirt <cpu> (check='full'), JSON\n"
+  "                  and -cpu, and which host's layer left out each feature of the model\n"
   "Options: --qemu PATH | --socket PATH | --replay FILE, --record FILE, --accel kvm|tcg,\n"
   "  --machine TYPE, --method auto|expansion|post-start, --cpuid-dump FILE,\n"
   "  --cpu-map DIR (libvirt's CPU map; default /usr/share/libvirt/cpu_map),\n"
-  "  --format text|json|xml, --timeout SECONDS, --no-cache, --debug, --help, --version\n"
+  "  --format text|json|xml, --timeout SECONDS, --no-cache, --debug, --help, --version,\n"
+  "  --profile FILE|DIR (repeatable: expand, check and models answer from host profiles,\n"
+  "  per host, starting nothing; a question a profile holds no answer for exits 3)\n"
   "Global options may stand before or after COMMAND; options of one command (`cpuid --cpu N`,\n"
   "  `check --strict`, `models --probe-old`, `hook --config FILE --on-error allow|refuse\n"
   "  --hook-timeout SECONDS`) after it.\n"
@@ -49,6 +63,7 @@ typedef enum {
   OPTION_FLAG,     /* a gboolean field */
   OPTION_HELP,
   OPTION_VERSION,
+  OPTION_LIST,     /* a GPtrArray * field of strings: the option may be repeated */
 } OptionKind;
 
 typedef struct {
@@ -74,6 +89,7 @@ static const GlobalOption global_options[] = {
   { "cpu-map",    OPTION_STRING,  G_STRUCT_OFFSET (CliOptions, cpu_map),         NULL },
   { "format",     OPTION_CHOICE,  G_STRUCT_OFFSET (CliOptions, format),          format_choices },
   { "timeout",    OPTION_TIMEOUT, G_STRUCT_OFFSET (CliOptions, timeout_seconds), NULL },
+  { "profile",    OPTION_LIST,    G_STRUCT_OFFSET (CliOptions, profiles),        NULL },
   { "no-cache",   OPTION_FLAG,    G_STRUCT_OFFSET (CliOptions, no_cache),        NULL },
   { "debug",      OPTION_FLAG,    G_STRUCT_OFFSET (CliOptions, debug),           NULL },
   { "help",       OPTION_HELP,    0,                                             NULL },
@@ -91,6 +107,7 @@ cli_options_new (void)
   options->args = g_ptr_array_new_with_free_func (g_free);
   options->command_options = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   options->argv = g_ptr_array_new_with_free_func (g_free);
+  options->profiles = g_ptr_array_new_with_free_func (g_free);
   return options;
 }
 
@@ -110,6 +127,7 @@ cli_options_free (CliOptions *options)
   g_ptr_array_unref (options->args);
   g_hash_table_unref (options->command_options);
   g_ptr_array_unref (options->argv);
+  g_ptr_array_unref (options->profiles);
   g_free (options);
 }
 
@@ -265,6 +283,11 @@ apply_global_option (CliOptions *options, const GlobalOption *option, OptionWord
         return TRUE;
       }
 
+    case OPTION_LIST:
+      g_ptr_array_add (G_STRUCT_MEMBER (GPtrArray *, options, option->offset),
+                       g_strdup (word->value));
+      return TRUE;
+
     case OPTION_TIMEOUT:
       {
         char *end = NULL;
@@ -418,6 +441,10 @@ cli_exit_for_error (const GError *error)
     return error->code == X86_CPUID_ERROR_HARDWARE ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
   if (error->domain == X86_FEATURE_ERROR)
     return CLI_EXIT_USAGE;
+  /* A malformed profile is bad input; a question it holds no answer for is a probe that
+   * could not be made. */
+  if (error->domain == PROBE_PROFILE_ERROR)
+    return error->code == PROBE_PROFILE_ERROR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
   /* A --cpu-map, or the installed map, libvirt itself could not load either. */
   if (error->domain == LIBVIRT_CPU_MAP_ERROR)
     return CLI_EXIT_USAGE;
