@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,11 +402,18 @@ test_run (const char *const *argv, const char *stdin_text)
       gsize left = strlen (stdin_text);
       const char *p = stdin_text;
       gssize n;
+      struct sigaction ignore = { .sa_handler = SIG_IGN }, previous;
+
+      /* A child may exit before it reads its input (a usage error): the write then fails
+       * with EPIPE, and must not kill the test with SIGPIPE. */
+      sigemptyset (&ignore.sa_mask);
+      sigaction (SIGPIPE, &ignore, &previous);
       while (left > 0 && (n = write (in_fd, p, left)) > 0)
         {
           p += n;
           left -= (gsize) n;
         }
+      sigaction (SIGPIPE, &previous, NULL);
     }
   close (in_fd);
   /* Read both pipes together, so that neither can fill up and block the child. */
