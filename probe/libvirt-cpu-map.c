@@ -396,7 +396,10 @@ on_start_element (GMarkupParseContext *context, const char *element, const char 
   guint depth = reader->open_elements->len;
   const char *parent = depth > 0 ? g_ptr_array_index (reader->open_elements, depth - 1) : NULL;
 
-  g_ptr_array_add (reader->open_elements, (gpointer) g_intern_string (element));
+  /* A copy, never g_intern_string(): GLib keeps every interned string (and each quark
+   * table it outgrows) for the life of the process, so a map naming many elements would
+   * grow vcpuprobe's memory for good. */
+  g_ptr_array_add (reader->open_elements, g_strdup (element));
   if (reader->in_other_arch)
     return;
   if (strcmp (element, "arch") == 0)
@@ -484,7 +487,7 @@ read_file (LibvirtCpuMap *map, const char *path, GPtrArray *includes, GError **e
   g_autofree char *text = NULL;
   gsize length;
   g_autoptr (GError) local_error = NULL;
-  g_autoptr (GPtrArray) open_elements = g_ptr_array_new ();
+  g_autoptr (GPtrArray) open_elements = g_ptr_array_new_with_free_func (g_free);
   MapReader reader = { .map = map, .file = path, .open_elements = open_elements,
                        .includes = includes };
   gboolean ok;

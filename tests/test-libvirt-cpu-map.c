@@ -239,6 +239,29 @@ test_written_single_file (void **state)
   test_rmdir_r (dir);
 }
 
+/* Element names come from the file: none may stay in GLib's interned strings, which are
+ * never freed (a hostile map would grow the process for good). */
+static void
+test_element_names_not_kept (void **state)
+{
+  const char *name = "vcpuprobe-test-element-never-interned";
+  g_autofree char *text = g_strdup_printf (
+    "<cpus><arch name='x86'><%s/>"
+    "<vendor name='Intel' string='GenuineIntel'/>"
+    "<feature name='fpu'><cpuid eax_in='0x01' edx='0x00000001'/></feature>"
+    "<model name='M'><vendor name='Intel'/><feature name='fpu'/></model>"
+    "</arch></cpus>", name);
+  const MapFile files[] = { { "cpu_map.xml", text } };
+  g_autofree char *dir = write_map (files, G_N_ELEMENTS (files));
+  g_autofree char *path = g_build_filename (dir, "cpu_map.xml", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LibvirtCpuMap) map = libvirt_cpu_map_load (path, &error);
+
+  assert_non_null (map);
+  assert_int_equal (g_quark_try_string (name), 0);
+  test_rmdir_r (dir);
+}
+
 static void
 assert_load_error (const MapFile *files, guint n_files, LibvirtCpuMapError code,
                    const char *message_part)
@@ -332,6 +355,7 @@ main (void)
     cmocka_unit_test (test_installed_models),
     cmocka_unit_test (test_written_layout),
     cmocka_unit_test (test_written_single_file),
+    cmocka_unit_test (test_element_names_not_kept),
     cmocka_unit_test (test_written_errors),
   };
 
