@@ -6,6 +6,7 @@
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
+#include "tools/progress.h"
 #include "x86/feature-table.h"
 
 /* The libvirt map that names the models and features: --cpu-map, else the installed one,
@@ -175,14 +176,20 @@ run_baseline (const CliOptions *options, GError **error)
   const char *machine = options->machine != NULL ? options->machine : "pc";
   const char *accel = options->accel;
 
-  for (guint i = 0; i < options->args->len; i++)
-    {
-      ProbeProfile *profile = probe_profile_load (g_ptr_array_index (options->args, i), error);
+  {
+    g_autoptr (CliProgress) reading = options->args->len > 1 ? cli_progress_new ("reading profiles")
+                                                             : NULL;
 
-      if (profile == NULL)
-        return -1;
-      g_ptr_array_add (profiles, profile);
-    }
+    for (guint i = 0; i < options->args->len; i++)
+      {
+        ProbeProfile *profile = probe_profile_load (g_ptr_array_index (options->args, i), error);
+
+        if (profile == NULL)
+          return -1;
+        g_ptr_array_add (profiles, profile);
+        cli_progress_update (reading, i + 1, options->args->len);
+      }
+  }
   /* One accelerator for the pool: --accel, else the first host's default. */
   if (accel == NULL)
     accel = ((const ProbeProfile *) g_ptr_array_index (profiles, 0))->default_accel;

@@ -21,12 +21,16 @@
 #include "tools/commands.h"
 #include "tools/libvirt-judge.h"
 #include "tools/output-text.h"
+#include "tools/progress.h"
 #include "tools/qmp-source.h"
 
 typedef struct {
   const CliOptions *options;
   const LibvirtCpuMap *map;
   ProbeOptions probe;          /* each judgement copies it and sets its own deadline */
+  CliProgress *progress;       /* "judging models: N/M" on a terminal, else NULL */
+  gint done;
+  guint total;
 } LabelsRun;
 
 typedef struct {
@@ -57,10 +61,8 @@ refused_definition (const GError *error)
 }
 
 static void
-judge (gpointer data, gpointer user_data)
+judge_one (Judgement *judgement, const LabelsRun *run)
 {
-  Judgement *judgement = data;
-  const LabelsRun *run = user_data;
   ProbeOptions probe = run->probe;
   g_autoptr (CpuDef) asked = libvirt_rules_qemu_definition (judgement->started, run->map);
   g_autoptr (ProbeResult) result = NULL;
@@ -84,6 +86,16 @@ judge (gpointer data, gpointer user_data)
   judgement->pass = cli_judge_pass (&verdict, result);
   judgement->guest = result->guest;
   verdict.map = NULL;
+}
+
+/* A thread of the pool: one judgement, then one step of the progress line. */
+static void
+judge (gpointer data, gpointer user_data)
+{
+  LabelsRun *run = user_data;
+
+  judge_one (data, run);
+  cli_progress_update (run->progress, (guint) g_atomic_int_add (&run->done, 1) + 1, run->total);
 }
 
 static ProbeMethod
@@ -158,10 +170,13 @@ compute_labels (const CliOptions *options, const char *accel, const LibvirtCpuMa
   run.probe.accel = accel;
   run.probe.machine = options->machine;
   run.probe.method = probe_method (options->method);
+  run.total = judgements->len;
+  run.progress = cli_progress_new ("judging models");
   pool = g_thread_pool_new (judge, &run, MAX (g_get_num_processors (), 1), FALSE, NULL);
   for (guint i = 0; i < judgements->len; i++)
     g_thread_pool_push (pool, g_ptr_array_index (judgements, i), NULL);
   g_thread_pool_free (pool, FALSE, TRUE);
+  g_clear_pointer (&run.progress, cli_progress_free);
 
   for (guint i = 0; i < judgements->len; i++)
     {

@@ -8,6 +8,7 @@
 #include "tools/commands.h"
 #include "tools/output-json.h"
 #include "tools/output-text.h"
+#include "tools/progress.h"
 
 /* The commands whose questions a profile holds the answers to. */
 static const char *const profile_commands[] = { "expand", "check", "models", NULL };
@@ -270,21 +271,34 @@ cli_profile_run (const CliOptions *options, GError **error)
   if (!check_usage (options, error) || (paths = profile_paths (options, error)) == NULL)
     return -1;
   /* Every profile is read before any answer, so a bad one is the run's error alone. */
-  for (guint i = 0; i < paths->len; i++)
-    {
-      HostAnswer answer = { 0 };
+  {
+    g_autoptr (CliProgress) reading = paths->len > 1 ? cli_progress_new ("reading profiles") : NULL;
 
-      answer.profile = probe_profile_load (g_ptr_array_index (paths, i), error);
-      if (answer.profile == NULL)
-        return -1;
-      g_array_append_val (answers, answer);
-    }
+    for (guint i = 0; i < paths->len; i++)
+      {
+        HostAnswer answer = { 0 };
+
+        answer.profile = probe_profile_load (g_ptr_array_index (paths, i), error);
+        if (answer.profile == NULL)
+          return -1;
+        g_array_append_val (answers, answer);
+        cli_progress_update (reading, i + 1, paths->len);
+      }
+  }
   /* models judges blockers by the host's layers, which it reads from a dump file. */
   if (strcmp (options->command->name, "models") == 0
       && (scratch = g_dir_make_tmp ("vcpuprobe-profile-XXXXXX", error)) == NULL)
     return -1;
-  for (guint i = 0; i < answers->len; i++)
-    answer_host (options, &g_array_index (answers, HostAnswer, i), scratch);
+  {
+    g_autoptr (CliProgress) answering = answers->len > 1 ? cli_progress_new ("answering per host")
+                                                         : NULL;
+
+    for (guint i = 0; i < answers->len; i++)
+      {
+        answer_host (options, &g_array_index (answers, HostAnswer, i), scratch);
+        cli_progress_update (answering, i + 1, answers->len);
+      }
+  }
   if (scratch != NULL)
     remove_scratch (scratch);
 
