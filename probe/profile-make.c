@@ -29,7 +29,16 @@ typedef struct {
   gboolean measures;      /* this session measures the dependencies */
   GError *error;          /* why the session failed; an accelerator QEMU refused is one */
   json_object *facts;     /* probe/profile-facts.h, when QEMU expands models */
+  struct GatherProgress *progress;
 } GatherJob;
+
+/* Sessions ended so far, for whoever shows progress. */
+typedef struct GatherProgress {
+  void (*func) (guint done, guint total, gpointer data);
+  gpointer data;
+  gint done;
+  guint total;
+} GatherProgress;
 
 static void
 publish_dependents (SharedDependents *shared, json_object *dependents)
@@ -262,6 +271,9 @@ gather_session (gpointer data)
   /* Whatever became of the measuring session, the others must not wait for ever. */
   if (job->measures)
     publish_dependents (job->shared, NULL);
+  if (job->progress->func != NULL)
+    job->progress->func ((guint) g_atomic_int_add (&job->progress->done, 1) + 1,
+                         job->progress->total, job->progress->data);
   return NULL;
 }
 
@@ -288,8 +300,10 @@ measuring_job (GArray *jobs)
 
 gboolean
 probe_profile_gather (QmpSource *source, const char *const *accels, const char *const *machines,
-                      gint64 deadline_us, json_object **facts, GError **error)
+                      gint64 deadline_us, void (*progress) (guint done, guint total, gpointer data),
+                      gpointer progress_data, json_object **facts, GError **error)
 {
+  GatherProgress told = { .func = progress, .data = progress_data };
   g_autoptr (GPtrArray) threads = g_ptr_array_new ();
   g_autoptr (GArray) jobs = g_array_new (FALSE, TRUE, sizeof (GatherJob));
   SharedDependents shared = { 0 };
@@ -304,9 +318,11 @@ probe_profile_gather (QmpSource *source, const char *const *accels, const char *
     for (guint m = 0; machines[m] != NULL; m++)
       {
         GatherJob job = { .source = source, .accel = accels[a], .machine = machines[m],
-                          .deadline_us = deadline_us, .open_lock = &open_lock, .shared = &shared };
+                          .deadline_us = deadline_us, .open_lock = &open_lock, .shared = &shared,
+                          .progress = &told };
         g_array_append_val (jobs, job);
       }
+  told.total = jobs->len;
   if (jobs->len > 0)
     g_array_index (jobs, GatherJob, measuring_job (jobs)).measures = TRUE;
   /* Every QEMU at once: each waits on its own start and answers, not on the others. */

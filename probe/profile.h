@@ -84,10 +84,13 @@ struct ProbeFacts *probe_profile_facts (const ProbeProfile *profile, const char 
  * full expansion of every named model, and of host and max with migratable on and off.
  * The sessions run in parallel and are recorded by whatever recorder @source has, which
  * is where the profile's conversations come from. FALSE with @error only when no session
- * could be opened at all; an accelerator QEMU refuses is simply not in the profile. */
+ * could be opened at all; an accelerator QEMU refuses is simply not in the profile.
+ * @progress (may be NULL; the shape of probe/probe.h's ProbeProgressFunc) is told each time
+ * a session ends, @done of @total, from the sessions' threads. */
 gboolean probe_profile_gather (QmpSource *source, const char *const *accels,
                                const char *const *machines, gint64 deadline_us,
-                               json_object **facts, GError **error);
+                               void (*progress) (guint done, guint total, gpointer data),
+                               gpointer progress_data, json_object **facts, GError **error);
 /* How *@facts of probe_profile_gather() names a session's facts ({KEY: facts}): the
  * accelerator and the machine type. Newly allocated. */
 char *probe_profile_facts_key (const char *accel, const char *machine);

@@ -6,6 +6,7 @@
 #include "probe/qemu-info.h"
 #include "tools/commands.h"
 #include "tools/output-text.h"
+#include "tools/progress.h"
 #include "tools/qmp-source.h"
 #include "x86/cpu-identity.h"
 #include "x86/host-cpuid.h"
@@ -162,10 +163,16 @@ run_profile (const CliOptions *options, GError **error)
     g_ptr_array_add (machines, options->machine);
   g_ptr_array_add (machines, NULL);
 
-  if (!probe_profile_gather (qmp, options->accel != NULL ? single_accel : both_accels,
-                             (const char *const *) machines->pdata, cli_source_deadline (source),
-                             &facts, error))
-    return -1;
+  {
+    g_autoptr (CliProgress) progress = cli_progress_new ("profiling QEMU sessions");
+    gboolean gathered = probe_profile_gather (
+      qmp, options->accel != NULL ? single_accel : both_accels,
+      (const char *const *) machines->pdata, cli_source_deadline (source),
+      cli_progress_report, progress, &facts, error);
+
+    if (!gathered)
+      return -1;
+  }
   if (!qmp_recorder_finish (recorder, error))
     return -1;
   recording = qmp_replies_load (recording_path, error);
