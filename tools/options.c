@@ -43,7 +43,7 @@ static const char usage_text[] =
   "  per host, starting nothing; a question a profile holds no answer for exits 3)\n"
   "Global options may stand before or after COMMAND; options of one command (`cpuid --cpu N`,\n"
   "  `check --strict`, `models --probe-old`, `hook --config FILE --on-error allow|refuse\n"
-  "  --hook-timeout SECONDS`) after it.\n"
+  "  --hook-timeout SECONDS`, `profile --output FILE`, `labels --output FILE`) after it.\n"
   "CPU: a -cpu string (\"Haswell-noTSX,+x2apic,-hle\", \"host\", \"max\") or a file with a libvirt\n"
   "  <cpu> element or a whole domain XML.\n"
   "Exit: 0 success / pass, 1 check mismatch, 2 usage or bad input, 3 QEMU or probe failure.\n";
