@@ -43,12 +43,27 @@ probe_host_layers_common_features (const X86CpuidDump *dump, X86FeatureSet *set)
   x86_feature_set_named_only (set);
 }
 
+/* The KVM layer from @kvm, read from @origin ("/dev/kvm" or a dump): a dump's record of
+ * IA32_ARCH_CAPABILITIES counts as a live read does, so a profile's answers drop what
+ * QEMU could not start with, as live ones do. */
+static void
+set_kvm (ProbeHostLayers *layers, const X86KvmCpuid *kvm, const char *origin)
+{
+  layers->kvm_known = TRUE;
+  layers->kvm_origin = g_strdup (origin);
+  layers->kvm = kvm->supported_features;
+  x86_feature_set_named_only (&layers->kvm);
+  layers->kvm_arch_capabilities = kvm->arch_capabilities.write;
+  layers->kvm_arch_capabilities_offered = kvm->arch_capabilities.offered;
+}
+
 ProbeHostLayers *
 probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host, GError **error)
 {
   g_autoptr (ProbeHostLayers) layers = probe_host_layers_new_unknown (NULL);
   g_autoptr (X86CpuidDump) walked = NULL;
   const X86CpuidDump *hardware = cpuid_dump;
+  const X86KvmCpuid *recorded_kvm;
 
   if (hardware == NULL && this_host)
     {
@@ -66,26 +81,15 @@ probe_host_layers_read (const X86CpuidDump *cpuid_dump, gboolean this_host, GErr
       x86_kvm_host_kind (hardware, &layers->hardware, &layers->kvm_host_kind);
     }
 
-  if (hardware != NULL && x86_cpuid_dump_kvm (hardware) != NULL)
-    {
-      layers->kvm_known = TRUE;
-      layers->kvm_origin = g_strdup (x86_cpuid_dump_origin (hardware));
-      layers->kvm = x86_cpuid_dump_kvm (hardware)->supported_features;
-      x86_feature_set_named_only (&layers->kvm);
-    }
+  recorded_kvm = hardware != NULL ? x86_cpuid_dump_kvm (hardware) : NULL;
+  if (recorded_kvm != NULL)
+    set_kvm (layers, recorded_kvm, x86_cpuid_dump_origin (hardware));
   else if (this_host)
     {
       g_autoptr (X86KvmCpuid) kvm = x86_kvm_cpuid_read (NULL);
 
-      layers->kvm_known = kvm->available;
       if (kvm->available)
-        {
-          layers->kvm_origin = g_strdup ("/dev/kvm");
-          layers->kvm = kvm->supported_features;
-          x86_feature_set_named_only (&layers->kvm);
-          layers->kvm_arch_capabilities = kvm->arch_capabilities.write;
-          layers->kvm_arch_capabilities_offered = kvm->arch_capabilities.offered;
-        }
+        set_kvm (layers, kvm, "/dev/kvm");
       else
         layers->kvm_unknown_reason = g_strdup (kvm->reason);
     }

@@ -23,7 +23,8 @@ typedef struct {
   char *kvm_origin;             /* "/dev/kvm" or the dump's path; NULL when unknown */
   char *kvm_unknown_reason;     /* why kvm_known is FALSE ("/dev/kvm: ...", "a replay"); else NULL */
   /* Whether a vCPU of this KVM takes IA32_ARCH_CAPABILITIES (x86/kvm-arch-capabilities.h):
-   * read from /dev/kvm only; a dump does not say, so a replay leaves it UNKNOWN. */
+   * from /dev/kvm, or from the dump that carries the KVM view (UNKNOWN when it was made
+   * before dumps recorded it). */
   X86KvmMsrWrite kvm_arch_capabilities;
   guint64 kvm_arch_capabilities_offered;
 } ProbeHostLayers;

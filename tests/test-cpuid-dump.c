@@ -518,6 +518,118 @@ test_json_kvm_malformed (void **state)
   test_rmdir_r (dir);
 }
 
+/* What a vCPU of the dump's KVM did with IA32_ARCH_CAPABILITIES: each value written and
+ * read back as it was, and a dump made before the member existed reads as not recorded
+ * and is written again without it, so that it never comes to claim a try. */
+static void
+test_json_kvm_arch_capabilities (void **state)
+{
+  static const struct {
+    X86KvmMsrWrite write;
+    guint64 offered;
+    const char *detail;
+    const char *vcpu;
+  } cases[] = {
+    /* Past 2^63, as on a nested host: the top bit must survive the trip. */
+    { X86_KVM_MSR_REFUSED, G_GUINT64_CONSTANT (0xc00000000c000069), NULL, "refused" },
+    { X86_KVM_MSR_ACCEPTED, 0x2b, NULL, "accepted" },
+    { X86_KVM_MSR_NOT_WRITTEN, 0, NULL, "not-written" },
+    { X86_KVM_MSR_UNKNOWN, 0, "KVM_CREATE_VM failed (Cannot allocate memory)", "unknown" },
+  };
+  static const char integer_offered[] =
+    "{\"format\": \"vcpuprobe-cpuid\", \"cpus\": [{\"cpu\": 0, \"leaves\": [{\"leaf\": \"0x0\",\n"
+    "  \"eax\": \"0x1\", \"ebx\": \"0x0\", \"ecx\": \"0x0\", \"edx\": \"0x0\"}]}],\n"
+    " \"kvm\": {\"available\": true, \"supported\": [], \"emulated\": [],\n"
+    "  \"arch_capabilities\": {\"offered\": 18446744073709551615, \"vcpu\": \"accepted\"}}}";
+  g_autoptr (X86CpuidDump) old = parse_ok (cli_report_with_kvm, "old.cpuid");
+  g_autoptr (X86CpuidDump) integer = parse_ok (integer_offered, "integer.json");
+  json_object *json, *view = NULL;
+
+  assert_int_equal (x86_cpuid_dump_kvm (old)->arch_capabilities.write, X86_KVM_MSR_UNKNOWN);
+  assert_null (x86_cpuid_dump_kvm (old)->arch_capabilities.detail);
+  json = x86_cpuid_dump_to_json (old);
+  assert_true (json_object_object_get_ex (json, "kvm", &view));
+  assert_false (json_object_object_get_ex (view, "arch_capabilities", NULL));
+  json_object_put (json);
+
+  assert_int_equal (x86_cpuid_dump_kvm (integer)->arch_capabilities.write, X86_KVM_MSR_ACCEPTED);
+  assert_true (x86_cpuid_dump_kvm (integer)->arch_capabilities.offered == G_MAXUINT64);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (X86CpuidDump) dump = parse_ok (two_cpus_text, "two.txt");
+      g_autoptr (X86CpuidDump) again = NULL;
+      X86FeatureSet none;
+      X86KvmCpuid *kvm;
+      const X86KvmArchCapabilities *read_back;
+      json_object *member = NULL, *vcpu = NULL;
+
+      x86_feature_set_clear (&none);
+      kvm = x86_kvm_cpuid_new_from_features (&none, &none);
+      kvm->arch_capabilities.write = cases[i].write;
+      kvm->arch_capabilities.offered = cases[i].offered;
+      kvm->arch_capabilities.detail = g_strdup (cases[i].detail);
+      x86_cpuid_dump_set_kvm (dump, kvm);
+
+      json = x86_cpuid_dump_to_json (dump);
+      assert_true (json_object_object_get_ex (json, "kvm", &view));
+      assert_true (json_object_object_get_ex (view, "arch_capabilities", &member));
+      assert_true (json_object_object_get_ex (member, "vcpu", &vcpu));
+      assert_string_equal (json_object_get_string (vcpu), cases[i].vcpu);
+      again = parse_ok (json_object_to_json_string (json), "again.json");
+      json_object_put (json);
+
+      read_back = &x86_cpuid_dump_kvm (again)->arch_capabilities;
+      assert_int_equal (read_back->write, cases[i].write);
+      assert_true (read_back->offered == cases[i].offered);
+      if (cases[i].detail != NULL)
+        assert_string_equal (read_back->detail, cases[i].detail);
+      else
+        assert_null (read_back->detail);
+    }
+}
+
+static void
+assert_arch_capabilities_error (const char *dir, const char *member, const char *expected_tail)
+{
+  g_autofree char *contents =
+    g_strdup_printf ("{\"format\": \"vcpuprobe-cpuid\", \"cpus\": [], \"kvm\": "
+                     "{\"available\": true, \"supported\": [], \"emulated\": [], "
+                     "\"arch_capabilities\": %s}}", member);
+
+  assert_load_error (dir, contents, expected_tail);
+}
+
+static void
+test_json_kvm_arch_capabilities_malformed (void **state)
+{
+  static const char offered_problem[] =
+    "kvm.arch_capabilities.offered: expected a 64-bit hex string";
+  static const char vcpu_problem[] =
+    "kvm.arch_capabilities.vcpu: expected \"accepted\", \"refused\", \"not-written\" "
+    "or \"unknown\"";
+  g_autofree char *dir = test_make_tmpdir ();
+
+  assert_arch_capabilities_error (dir, "\"refused\"",
+                                  "kvm.arch_capabilities: expected {\"offered\": \"0x...\", "
+                                  "\"vcpu\": ...}");
+  assert_arch_capabilities_error (dir, "{\"vcpu\": \"refused\"}", offered_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x1g\", \"vcpu\": \"refused\"}",
+                                  offered_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x10000000000000000\", "
+                                  "\"vcpu\": \"refused\"}", offered_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": -1, \"vcpu\": \"refused\"}",
+                                  offered_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x1\"}", vcpu_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x1\", \"vcpu\": \"maybe\"}",
+                                  vcpu_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x1\", \"vcpu\": 1}", vcpu_problem);
+  assert_arch_capabilities_error (dir, "{\"offered\": \"0x1\", \"vcpu\": \"unknown\", "
+                                  "\"detail\": 3}",
+                                  "kvm.arch_capabilities.detail: expected a string or null");
+  test_rmdir_r (dir);
+}
+
 int
 main (void)
 {
@@ -540,6 +652,8 @@ main (void)
     cmocka_unit_test (test_json_kvm_view),
     cmocka_unit_test (test_json_kvm_unavailable),
     cmocka_unit_test (test_json_kvm_malformed),
+    cmocka_unit_test (test_json_kvm_arch_capabilities),
+    cmocka_unit_test (test_json_kvm_arch_capabilities_malformed),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

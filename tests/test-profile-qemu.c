@@ -1,6 +1,7 @@
 /* tests/test-profile-qemu.c — host profiles against the real QEMU: random definitions
  * answered from a profile of this host equal the live answers (the JSON, less where the
- * answer came from), or the profile says it cannot answer (exit 3) and never differs;
+ * answer came from), never differ, and are answered whenever the profile records what
+ * KVM does with IA32_ARCH_CAPABILITIES (kvm guests with arch-capabilities included);
  * `profile --record` replayed with --replay makes the same profile; a bad profile is one
  * error line, exit 2. The draws are seeded: the seed is printed, and
  * VCPUPROBE_TEST_SEED=N replays it (VCPUPROBE_TEST_DRAWS sets how many). */
@@ -169,6 +170,119 @@ draw_seed (void)
   return seed;
 }
 
+/* What the profile records of a vCPU and IA32_ARCH_CAPABILITIES ("refused", ...), or
+ * NULL when it does not (no KVM, or a profile made before it was recorded). Newly
+ * allocated. */
+static char *
+recorded_arch_capabilities (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (ProbeJson) root = NULL;
+  json_object *kvm = NULL, *caps = NULL, *vcpu = NULL;
+
+  assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  root = test_parse_json (text);
+  if (!json_object_object_get_ex (test_json_member (root, "cpuid", json_type_object), "kvm", &kvm)
+      || !json_object_object_get_ex (kvm, "arch_capabilities", &caps)
+      || !json_object_object_get_ex (caps, "vcpu", &vcpu))
+    return NULL;
+  return g_strdup (json_object_get_string (vcpu));
+}
+
+static gboolean
+guest_has (json_object *answer, const char *feature)
+{
+  json_object *guest = NULL, *enabled = NULL;
+
+  if (!json_object_object_get_ex (answer, "guest", &guest) || guest == NULL
+      || !json_object_object_get_ex (guest, "enabled", &enabled) || enabled == NULL)
+    return FALSE;
+  for (guint i = 0; i < json_object_array_length (enabled); i++)
+    if (strcmp (json_object_get_string (json_object_array_get_idx (enabled, i)), feature) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* One question asked live and of the profile. FALSE when the profile did not answer, which
+ * is allowed only where it records nothing to answer from: whether KVM takes
+ * arch-capabilities back at start, in a profile that does not record it. Otherwise the
+ * answers must be equal; *@kvm_arch_capabilities says whether it was a kvm guest with
+ * arch-capabilities, the case that fact decides. */
+static gboolean
+answered_as_live (const char *command, const char *cpu, const char *accel, const char *machine,
+                  const char *label, gboolean *kvm_arch_capabilities)
+{
+  g_autoptr (GPtrArray) live_args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) offline_args = g_ptr_array_new ();
+  g_autoptr (TestRun) live = NULL;
+  g_autoptr (TestRun) offline = NULL;
+  g_autofree char *recorded = recorded_arch_capabilities (the_profile ());
+
+  *kvm_arch_capabilities = FALSE;
+  for (guint side = 0; side < 2; side++)
+    {
+      GPtrArray *args = side == 0 ? live_args : offline_args;
+
+      if (side == 0)
+        g_ptr_array_add (args, "--no-cache");
+      else
+        {
+          g_ptr_array_add (args, "--profile");
+          g_ptr_array_add (args, (gpointer) the_profile ());
+        }
+      g_ptr_array_add (args, "--accel");
+      g_ptr_array_add (args, (gpointer) accel);
+      if (machine != NULL)
+        {
+          g_ptr_array_add (args, "--machine");
+          g_ptr_array_add (args, (gpointer) machine);
+        }
+      g_ptr_array_add (args, "--format");
+      g_ptr_array_add (args, "json");
+      g_ptr_array_add (args, (gpointer) command);
+      g_ptr_array_add (args, (gpointer) cpu);
+    }
+  live = run_argv (TRUE, live_args);
+  offline = run_argv (FALSE, offline_args);
+  print_message ("%s: %s %s --accel %s --machine %s: live %d, offline %d\n", label, command, cpu,
+                 accel, machine != NULL ? machine : "(default)", live->status, offline->status);
+  if (offline->status == 3 && live->status != 3)
+    {
+      test_assert_one_error_line (offline, the_profile ());
+      assert_non_null (strstr (offline->err, "cannot answer this exactly"));
+      if (strstr (offline->err, "arch-capabilities") == NULL)
+        fail_msg ("%s not answered: %s", label, offline->err);
+      /* "unknown": the profiling host could not try it, and said why. */
+      if (recorded != NULL && strcmp (recorded, "unknown") != 0)
+        fail_msg ("%s not answered though the profile records \"%s\": %s", label, recorded,
+                  offline->err);
+      return FALSE;
+    }
+  assert_int_equal (offline->status, live->status);
+  if (live->status <= 1)
+    {
+      g_autoptr (ProbeJson) live_json = test_parse_json (live->out);
+      g_autoptr (ProbeJson) offline_json = test_parse_json (offline->out);
+
+      *kvm_arch_capabilities = strcmp (accel, "kvm") == 0
+                               && guest_has (live_json, "arch-capabilities");
+      strip_provenance (live_json, the_profile ());
+      strip_provenance (offline_json, the_profile ());
+      if (!json_object_equal (live_json, offline_json))
+        {
+          json_object_object_foreach (live_json, key, value)
+            if (!json_object_equal (value, json_object_object_get (offline_json, key)))
+              print_message ("%s live:    %s\n%s offline: %s\n", key,
+                             json_object_to_json_string (value), key,
+                             json_object_to_json_string (json_object_object_get (offline_json, key)));
+          fail_msg ("%s differs", label);
+        }
+    }
+  else
+    assert_string_equal (offline->err, live->err);
+  return TRUE;
+}
+
 static void
 test_offline_equals_live (void **state)
 {
@@ -181,7 +295,7 @@ test_offline_equals_live (void **state)
   g_autoptr (GPtrArray) models = NULL;
   g_autoptr (GPtrArray) features = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) prerequisites = g_ptr_array_new_with_free_func (g_free);
-  guint n_equal = 0, n_unanswered = 0;
+  guint n_equal = 0, n_unanswered = 0, n_kvm_arch_capabilities = 0;
 
   TEST_REQUIRE_QEMU ();
   if (test_kvm_usable ())
@@ -200,76 +314,133 @@ test_offline_equals_live (void **state)
       const char *command = g_rand_boolean (rand) ? "check" : "expand";
       /* Toggles are computed offline as QEMU computes them: they must come out equal. */
       g_autofree char *cpu = draw_cpu (rand, model, features, prerequisites);
-      g_autoptr (GPtrArray) live_args = g_ptr_array_new ();
-      g_autoptr (GPtrArray) offline_args = g_ptr_array_new ();
-      g_autoptr (TestRun) live = NULL;
-      g_autoptr (TestRun) offline = NULL;
+      g_autofree char *label = g_strdup_printf ("draw %u", draw);
+      gboolean kvm_arch_capabilities;
 
-      for (guint side = 0; side < 2; side++)
+      if (!answered_as_live (command, cpu, accel, machine, label, &kvm_arch_capabilities))
         {
-          GPtrArray *args = side == 0 ? live_args : offline_args;
-
-          if (side == 0)
-            g_ptr_array_add (args, "--no-cache");
-          else
-            {
-              g_ptr_array_add (args, "--profile");
-              g_ptr_array_add (args, (gpointer) the_profile ());
-            }
-          g_ptr_array_add (args, "--accel");
-          g_ptr_array_add (args, (gpointer) accel);
-          if (machine != NULL)
-            {
-              g_ptr_array_add (args, "--machine");
-              g_ptr_array_add (args, (gpointer) machine);
-            }
-          g_ptr_array_add (args, "--format");
-          g_ptr_array_add (args, "json");
-          g_ptr_array_add (args, (gpointer) command);
-          g_ptr_array_add (args, cpu);
-        }
-      live = run_argv (TRUE, live_args);
-      offline = run_argv (FALSE, offline_args);
-      print_message ("draw %u: %s %s --accel %s --machine %s: live %d, offline %d\n", draw,
-                     command, cpu, accel, machine != NULL ? machine : "(default)", live->status,
-                     offline->status);
-      if (offline->status == 3 && live->status != 3)
-        {
-          /* Not answered, said in one line, is allowed only where a profile records
-           * nothing to answer from (whether KVM takes arch-capabilities back at start);
-           * every expansion, toggles included, must be answered. */
-          test_assert_one_error_line (offline, the_profile ());
-          assert_non_null (strstr (offline->err, "cannot answer this exactly"));
-          if (strstr (offline->err, "arch-capabilities") == NULL)
-            fail_msg ("draw %u not answered: %s", draw, offline->err);
           n_unanswered++;
           continue;
         }
-      assert_int_equal (offline->status, live->status);
-      if (live->status <= 1)
-        {
-          g_autoptr (ProbeJson) live_json = test_parse_json (live->out);
-          g_autoptr (ProbeJson) offline_json = test_parse_json (offline->out);
-
-          strip_provenance (live_json, the_profile ());
-          strip_provenance (offline_json, the_profile ());
-          if (!json_object_equal (live_json, offline_json))
-            {
-              json_object_object_foreach (live_json, key, value)
-                if (!json_object_equal (value, json_object_object_get (offline_json, key)))
-                  print_message ("%s live:    %s\n%s offline: %s\n", key,
-                                 json_object_to_json_string (value), key,
-                                 json_object_to_json_string (json_object_object_get (offline_json, key)));
-              fail_msg ("draw %u differs", draw);
-            }
-        }
-      else
-        assert_string_equal (offline->err, live->err);
       n_equal++;
+      n_kvm_arch_capabilities += kvm_arch_capabilities;
     }
-  print_message ("%u draws equal to the live answer, %u not answered by the profile\n", n_equal,
-                 n_unanswered);
+  print_message ("%u draws: %u equal to the live answer (%u of them kvm guests with "
+                 "arch-capabilities), %u not answered by the profile, 0 different\n", n_draws,
+                 n_equal, n_kvm_arch_capabilities, n_unanswered);
   assert_true (n_equal > 0);
+}
+
+/* A profile as an older vcpuprobe or a damaged file has it: @vcpu replaces what the
+ * profile records of IA32_ARCH_CAPABILITIES (NULL: the member is gone). Newly allocated
+ * path in @work. */
+static char *
+profile_with_arch_capabilities (const char *name, json_object *vcpu)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (ProbeJson) root = NULL;
+  json_object *kvm, *caps;
+  char *path = g_build_filename (work, name, NULL);
+
+  assert_true (g_file_get_contents (the_profile (), &text, NULL, NULL));
+  root = test_parse_json (text);
+  kvm = test_json_member (test_json_member (root, "cpuid", json_type_object), "kvm",
+                          json_type_object);
+  caps = test_json_member (kvm, "arch_capabilities", json_type_object);
+  if (vcpu == NULL)
+    json_object_object_del (kvm, "arch_capabilities");
+  else
+    json_object_object_add (caps, "vcpu", vcpu);
+  assert_true (g_file_set_contents (path, json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN),
+                                    -1, NULL));
+  return path;
+}
+
+/* The profile records what a vCPU of this KVM does with IA32_ARCH_CAPABILITIES as `host`
+ * reads it live, and a `cpuid --format json` capture records the same. */
+static void
+test_arch_capabilities_recorded (void **state)
+{
+  g_autoptr (TestRun) host = NULL;
+  g_autoptr (TestRun) cpuid = NULL;
+  g_autoptr (ProbeJson) host_json = NULL;
+  g_autoptr (ProbeJson) cpuid_json = NULL;
+  g_autofree char *recorded = NULL;
+  json_object *live = NULL, *captured;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  host = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+    "--no-cache", "--format", "json", "host", NULL });
+  test_assert_exit (host, 0);
+  host_json = test_parse_json (host->out);
+  recorded = recorded_arch_capabilities (the_profile ());
+  assert_non_null (recorded);
+  /* `host` leaves out what could not be tried; the profile says "unknown" and why. */
+  if (!json_object_object_get_ex (test_json_member (host_json, "kvm", json_type_object),
+                                  "arch_capabilities", &live))
+    {
+      assert_string_equal (recorded, "unknown");
+      print_message ("SKIP: this KVM's IA32_ARCH_CAPABILITIES could not be tried\n");
+      skip ();
+    }
+  assert_string_equal (recorded, json_object_get_string (test_json_member (live, "vcpu",
+                                                                           json_type_string)));
+  cpuid = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+    "--format", "json", "cpuid", NULL });
+  test_assert_exit (cpuid, 0);
+  cpuid_json = test_parse_json (cpuid->out);
+  captured = test_json_member (test_json_member (cpuid_json, "kvm", json_type_object),
+                               "arch_capabilities", json_type_object);
+  assert_true (json_object_equal (live, captured));
+  print_message ("this KVM: IA32_ARCH_CAPABILITIES %s, a vCPU %s\n",
+                 json_object_get_string (test_json_member (live, "offered", json_type_string)),
+                 recorded);
+}
+
+/* kvm guests with arch-capabilities are answered from the profile as live, whatever the
+ * draws; a profile without the fact says so (exit 3), and a bad value is exit 2 naming
+ * the file. */
+static void
+test_arch_capabilities_offline (void **state)
+{
+  const char *const cpus[] = { "host", "max" };
+  const char *with_msr = NULL;
+  g_autofree char *older = NULL;
+  g_autofree char *damaged = NULL;
+  g_autoptr (TestRun) old_run = NULL;
+  g_autoptr (TestRun) damaged_run = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  TEST_REQUIRE_KVM ();
+  for (guint i = 0; i < G_N_ELEMENTS (cpus); i++)
+    {
+      gboolean kvm_arch_capabilities;
+
+      assert_true (answered_as_live ("check", cpus[i], "kvm", NULL, cpus[i], &kvm_arch_capabilities));
+      if (kvm_arch_capabilities)
+        with_msr = cpus[i];
+    }
+  if (with_msr == NULL)
+    {
+      print_message ("SKIP: neither host nor max has arch-capabilities under this KVM: "
+                     "nothing for an older profile to refuse\n");
+      skip ();
+    }
+
+  older = profile_with_arch_capabilities ("older.json", NULL);
+  old_run = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+    "--profile", older, "--accel", "kvm", "check", with_msr, NULL });
+  test_assert_exit (old_run, 3);
+  test_assert_one_error_line (old_run, older);
+  assert_non_null (strstr (old_run->err, "is not recorded"));
+
+  damaged = profile_with_arch_capabilities ("damaged.json", json_object_new_string ("maybe"));
+  damaged_run = test_run_vcpuprobe (FALSE, "120", (const char *const[]) {
+    "--profile", damaged, "--accel", "kvm", "check", with_msr, NULL });
+  test_assert_exit (damaged_run, 2);
+  test_assert_one_error_line (damaged_run, damaged);
+  assert_non_null (strstr (damaged_run->err, "kvm.arch_capabilities.vcpu: expected"));
 }
 
 /* `models` from the profile lists what a live run lists, blockers and their layers included. */
@@ -384,6 +555,8 @@ main (void)
   const struct CMUnitTest tests[] = {
     TEST_CASE_IN_TMPDIR (test_bad_profiles),
     TEST_CASE_IN_TMPDIR (test_offline_equals_live),
+    TEST_CASE_IN_TMPDIR (test_arch_capabilities_recorded),
+    TEST_CASE_IN_TMPDIR (test_arch_capabilities_offline),
     TEST_CASE_IN_TMPDIR (test_several_hosts),
     TEST_CASE_IN_TMPDIR (test_models_offline),
     TEST_CASE_IN_TMPDIR (test_record_replay_same_profile),

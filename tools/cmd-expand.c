@@ -17,6 +17,7 @@
 #include "tools/output-text.h"
 #include "tools/qmp-source.h"
 #include "x86/cpuid-dump.h"
+#include "x86/kvm-cpuid.h"
 
 static const ProbeMethod methods[] = {
   [CLI_METHOD_AUTO] = PROBE_METHOD_AUTO,
@@ -240,6 +241,22 @@ unsupported_model_refusal (const CliJudge *judge, const CpuDef *started, const G
                           "hypervisor", started->model);
 }
 
+/* Why @dump cannot say what a vCPU of its host's KVM does with IA32_ARCH_CAPABILITIES
+ * (a phrase), or NULL when it records it. */
+static const char *
+arch_capabilities_unrecorded (const X86CpuidDump *dump)
+{
+  const X86KvmCpuid *kvm = dump != NULL ? x86_cpuid_dump_kvm (dump) : NULL;
+
+  if (kvm == NULL)
+    return "is not known: the profile has no KVM of its host";
+  if (kvm->arch_capabilities.write != X86_KVM_MSR_UNKNOWN)
+    return NULL;
+  return kvm->arch_capabilities.detail != NULL
+         ? "could not be tried when the profile was made"
+         : "is not recorded (a profile made before it was): make the profile again";
+}
+
 int
 cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean strict,
                        GError **error)
@@ -257,6 +274,7 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   ProbeOptions probe;
   CliGuestOrigin origin;
   const char *refusal;
+  const char *unrecorded;
   g_autofree char *refusal_text = NULL;
   int status;
 
@@ -325,16 +343,18 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
     }
   if (!cli_source_finish (source, error))
     return -1;
-  /* Whether KVM takes IA32_ARCH_CAPABILITIES back at start is a fact of the host no
-   * profile records yet: a guest that has the MSR is not answered rather than guessed. */
+  /* Whether KVM takes IA32_ARCH_CAPABILITIES back at start decides whether QEMU starts
+   * with the guest's MSR bits; a profile made before it was recorded cannot say, and a
+   * guest that has the MSR is then not answered rather than guessed. */
   if (options->profile != NULL && g_strcmp0 (result->accel, "kvm") == 0
-      && x86_feature_set_has (&result->guest, x86_feature_lookup ("arch-capabilities")))
+      && x86_feature_set_has (&result->guest, x86_feature_lookup ("arch-capabilities"))
+      && (unrecorded = arch_capabilities_unrecorded (layers_dump)) != NULL)
     {
       g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_UNANSWERED,
                    "%s: the profile of %s cannot answer this exactly: the guest has "
-                   "arch-capabilities, and whether KVM accepts it at start is not recorded",
+                   "arch-capabilities, and whether KVM accepts it at start %s",
                    ((const ProbeProfile *) options->profile)->path,
-                   ((const ProbeProfile *) options->profile)->host);
+                   ((const ProbeProfile *) options->profile)->host, unrecorded);
       return -1;
     }
   /* A replayed QEMU has no process to name: the profile names its host's binary. */

@@ -209,21 +209,6 @@ features_json (const ProbeHost *host)
   return features;
 }
 
-/* {"offered": "0x...", "vcpu": "accepted"|"refused"|"not-written"}: what QEMU will meet when
- * it writes IA32_ARCH_CAPABILITIES (x86/kvm-arch-capabilities.h). Read from /dev/kvm only. */
-static json_object *
-arch_capabilities_json (const X86KvmCpuid *kvm)
-{
-  json_object *object = json_object_new_object ();
-  g_autofree char *offered = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x",
-                                              kvm->arch_capabilities.offered);
-
-  json_object_object_add (object, "offered", json_object_new_string (offered));
-  json_object_object_add (object, "vcpu",
-                          json_object_new_string (x86_kvm_msr_write_name (kvm->arch_capabilities.write)));
-  return object;
-}
-
 static json_object *
 host_json (const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *source)
 {
@@ -248,8 +233,10 @@ host_json (const ProbeHost *host, const ProbeAccelInfo *primary, CliSource *sour
 
       json_object_object_add (kvm, "source",
                               json_object_new_string (from_dump != NULL ? from_dump : "/dev/kvm"));
+      /* What QEMU will meet when it writes IA32_ARCH_CAPABILITIES; read from /dev/kvm. */
       if (host->kvm->arch_capabilities.write != X86_KVM_MSR_UNKNOWN)
-        json_object_object_add (kvm, "arch_capabilities", arch_capabilities_json (host->kvm));
+        json_object_object_add (kvm, "arch_capabilities",
+                                x86_kvm_arch_capabilities_to_json (&host->kvm->arch_capabilities));
     }
   json_object_object_add (root, "kvm", kvm);
   json_object_object_add (root, "qemu", qemu_json (host, primary));

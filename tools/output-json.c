@@ -55,6 +55,11 @@ kvm_to_json (const X86KvmCpuid *kvm, const char *kvm_not_read)
   json_object_object_add (object, "emulated",
                           available ? x86_feature_set_to_names_json (&kvm->emulated_features)
                                     : json_object_new_array ());
+  /* A capture keeps it: a profile or dump of this host then answers kvm guests with
+   * arch-capabilities as a live run does (x86/cpuid-dump.h). */
+  if (available)
+    json_object_object_add (object, "arch_capabilities",
+                            x86_kvm_arch_capabilities_to_json (&kvm->arch_capabilities));
   return object;
 }
 

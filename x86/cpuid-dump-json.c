@@ -71,21 +71,30 @@ x86_cpuid_dump_to_json (const X86CpuidDump *dump)
                               x86_feature_set_to_names_json (&kvm->supported_features));
       json_object_object_add (view, "emulated",
                               x86_feature_set_to_names_json (&kvm->emulated_features));
+      /* A view read from a dump that does not record the fact stays without it, so that
+       * writing such a dump again does not claim it was tried. */
+      if (kvm->arch_capabilities.write != X86_KVM_MSR_UNKNOWN
+          || kvm->arch_capabilities.detail != NULL)
+        json_object_object_add (view, "arch_capabilities",
+                                x86_kvm_arch_capabilities_to_json (&kvm->arch_capabilities));
       json_object_object_add (root, "kvm", view);
     }
   return root;
 }
 
-/* A 32-bit value given as a hex string ("0x1f") or a non-negative integer. */
+/* A value up to @max given as a hex string ("0x1f") or a non-negative integer. */
 static gboolean
-json_u32 (json_object *value, guint32 *result)
+json_unsigned (json_object *value, guint64 max, guint64 *result)
 {
   if (json_object_is_type (value, json_type_int))
     {
-      gint64 number = json_object_get_int64 (value);
-      if (number < 0 || number > G_MAXUINT32)
+      /* json-c keeps integers past G_MAXINT64 as unsigned, which the signed view clamps
+       * and the unsigned one reads whole; only the signed one sees a negative number. */
+      guint64 number = json_object_get_uint64 (value);
+
+      if (json_object_get_int64 (value) < 0 || number > max)
         return FALSE;
-      *result = (guint32) number;
+      *result = number;
       return TRUE;
     }
   if (json_object_is_type (value, json_type_string))
@@ -98,12 +107,23 @@ json_u32 (json_object *value, guint32 *result)
         return FALSE;
       errno = 0;
       number = g_ascii_strtoull (text + 2, &end, 16);
-      if (errno != 0 || *end != '\0' || number > G_MAXUINT32)
+      if (errno != 0 || *end != '\0' || number > max)
         return FALSE;
-      *result = (guint32) number;
+      *result = number;
       return TRUE;
     }
   return FALSE;
+}
+
+static gboolean
+json_u32 (json_object *value, guint32 *result)
+{
+  guint64 number;
+
+  if (!json_unsigned (value, G_MAXUINT32, &number))
+    return FALSE;
+  *result = (guint32) number;
+  return TRUE;
 }
 
 /* JSON keeps no line numbers once parsed, so errors about content name the member's path. */
@@ -192,6 +212,52 @@ json_kvm_features (json_object *view, const char *member, const char *origin,
   return TRUE;
 }
 
+/* The optional "arch_capabilities" of the "kvm" member into @caps: left UNKNOWN when the
+ * dump was made before it was recorded. */
+static gboolean
+json_kvm_arch_capabilities (json_object *view, const char *origin,
+                            X86KvmArchCapabilities *caps, GError **error)
+{
+  json_object *object = NULL, *offered = NULL, *vcpu = NULL, *detail = NULL;
+
+  if (!json_object_object_get_ex (view, "arch_capabilities", &object))
+    return TRUE;
+  if (!json_object_is_type (object, json_type_object))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm.arch_capabilities: expected {\"offered\": \"0x...\", \"vcpu\": ...}",
+                   origin);
+      return FALSE;
+    }
+  if (!json_object_object_get_ex (object, "offered", &offered)
+      || !json_unsigned (offered, G_MAXUINT64, &caps->offered))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm.arch_capabilities.offered: expected a 64-bit hex string", origin);
+      return FALSE;
+    }
+  if (!json_object_object_get_ex (object, "vcpu", &vcpu)
+      || !json_object_is_type (vcpu, json_type_string)
+      || !x86_kvm_msr_write_from_name (json_object_get_string (vcpu), &caps->write))
+    {
+      g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                   "%s: kvm.arch_capabilities.vcpu: expected \"accepted\", \"refused\", "
+                   "\"not-written\" or \"unknown\"", origin);
+      return FALSE;
+    }
+  if (json_object_object_get_ex (object, "detail", &detail) && detail != NULL)
+    {
+      if (!json_object_is_type (detail, json_type_string))
+        {
+          g_set_error (error, X86_CPUID_ERROR, X86_CPUID_ERROR_PARSE,
+                       "%s: kvm.arch_capabilities.detail: expected a string or null", origin);
+          return FALSE;
+        }
+      caps->detail = g_strdup (json_object_get_string (detail));
+    }
+  return TRUE;
+}
+
 /* The optional "kvm" member (layout in x86/cpuid-dump.h) into @dump. A capture that could
  * not read /dev/kvm says so with "available": false: the dump then carries no view. */
 static gboolean
@@ -199,6 +265,7 @@ json_kvm (json_object *root, const char *origin, X86CpuidDump *dump, GError **er
 {
   json_object *view = NULL, *available = NULL, *reason = NULL;
   X86FeatureSet supported, emulated;
+  g_autoptr (X86KvmCpuid) kvm = NULL;
 
   if (!json_object_object_get_ex (root, "kvm", &view))
     return TRUE;
@@ -222,7 +289,10 @@ json_kvm (json_object *root, const char *origin, X86CpuidDump *dump, GError **er
   if (!json_kvm_features (view, "supported", origin, &supported, error)
       || !json_kvm_features (view, "emulated", origin, &emulated, error))
     return FALSE;
-  x86_cpuid_dump_set_kvm (dump, x86_kvm_cpuid_new_from_features (&supported, &emulated));
+  kvm = x86_kvm_cpuid_new_from_features (&supported, &emulated);
+  if (!json_kvm_arch_capabilities (view, origin, &kvm->arch_capabilities, error))
+    return FALSE;
+  x86_cpuid_dump_set_kvm (dump, g_steal_pointer (&kvm));
   return TRUE;
 }
 

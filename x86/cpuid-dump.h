@@ -87,11 +87,15 @@ X86CpuidDump *x86_cpuid_dump_parse_libvirt (const char *text, gsize len, const c
 /* From an already parsed JSON document (@root borrowed) in the x86_cpuid_dump_to_json layout,
  * or the report of `vcpuprobe cpuid --format json`. Both may carry the host's KVM:
  *   "kvm": {"available": true, "reason": null,
- *           "supported": ["fpu", "vme", ...], "emulated": ["movbe", ...]}
+ *           "supported": ["fpu", "vme", ...], "emulated": ["movbe", ...],
+ *           "arch_capabilities": {"offered": "0x...", "vcpu": "refused", "detail": ...}}
  * The names are the feature table's (any spelling it knows); an unknown name is an error
- * naming the file and the name, since only we write this member. With "available": false
- * (the capture could not read /dev/kvm, "reason" says why) or without the member the dump
- * carries no KVM view. */
+ * naming the file and the name, since only we write this member. "arch_capabilities" is
+ * what a vCPU of that KVM did with IA32_ARCH_CAPABILITIES (x86/kvm-arch-capabilities.h;
+ * "vcpu" as x86_kvm_msr_write_name() spells it, "detail" only when it could not be
+ * tried); a dump made before it was recorded lacks it and reads as X86_KVM_MSR_UNKNOWN
+ * without a detail. With "available": false (the capture could not read /dev/kvm,
+ * "reason" says why) or without the member the dump carries no KVM view. */
 X86CpuidDump *x86_cpuid_dump_from_json (json_object *root, const char *origin, GError **error);
 
 /* `cpuid -1r` text of one CPU: "CPU N:" then one "   0x%08x 0x%02x: eax=0x%08x ebx=... ecx=... edx=..." per leaf. */

@@ -121,19 +121,44 @@ x86_kvm_arch_capabilities_clear (X86KvmArchCapabilities *caps)
   g_clear_pointer (&caps->detail, g_free);
 }
 
+/* One table for both directions, in the enum's order, so a name is spelled once. */
+static const char *const write_names[] = {
+  [X86_KVM_MSR_UNKNOWN] = "unknown",
+  [X86_KVM_MSR_NOT_WRITTEN] = "not-written",
+  [X86_KVM_MSR_ACCEPTED] = "accepted",
+  [X86_KVM_MSR_REFUSED] = "refused",
+};
+
 const char *
 x86_kvm_msr_write_name (X86KvmMsrWrite write)
 {
-  switch (write)
-    {
-    case X86_KVM_MSR_NOT_WRITTEN:
-      return "not-written";
-    case X86_KVM_MSR_ACCEPTED:
-      return "accepted";
-    case X86_KVM_MSR_REFUSED:
-      return "refused";
-    case X86_KVM_MSR_UNKNOWN:
-    default:
-      return "unknown";
-    }
+  return (guint) write < G_N_ELEMENTS (write_names) ? write_names[write]
+                                                    : write_names[X86_KVM_MSR_UNKNOWN];
+}
+
+gboolean
+x86_kvm_msr_write_from_name (const char *name, X86KvmMsrWrite *write)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (write_names); i++)
+    if (g_strcmp0 (name, write_names[i]) == 0)
+      {
+        *write = (X86KvmMsrWrite) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+json_object *
+x86_kvm_arch_capabilities_to_json (const X86KvmArchCapabilities *caps)
+{
+  json_object *object = json_object_new_object ();
+  /* A hex string, as a dump's registers are: JSON tools may turn 64 bits into a double. */
+  g_autofree char *offered = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", caps->offered);
+
+  json_object_object_add (object, "offered", json_object_new_string (offered));
+  json_object_object_add (object, "vcpu",
+                          json_object_new_string (x86_kvm_msr_write_name (caps->write)));
+  if (caps->detail != NULL)
+    json_object_object_add (object, "detail", json_object_new_string (caps->detail));
+  return object;
 }

@@ -9,6 +9,7 @@
  * so: the only way to know is to try, on a throw-away VM that never runs. */
 #pragma once
 #include <glib.h>
+#include <json-c/json.h>
 
 typedef enum {
   X86_KVM_MSR_UNKNOWN,     /* could not be tried (no VM could be made); see the detail */
@@ -32,3 +33,11 @@ void x86_kvm_arch_capabilities_clear (X86KvmArchCapabilities *caps);
 
 /* "accepted", "refused", "not-written", "unknown": as in JSON output. */
 const char *x86_kvm_msr_write_name (X86KvmMsrWrite write);
+/* The value named @name (as x86_kvm_msr_write_name() spells it) into *@write; FALSE for
+ * any other name. */
+gboolean    x86_kvm_msr_write_from_name (const char *name, X86KvmMsrWrite *write);
+
+/* {"offered": "0x...", "vcpu": "accepted"|"refused"|"not-written"|"unknown"} plus "detail"
+ * when there is one: what `host` prints and what a dump records (x86/cpuid-dump.h).
+ * Reference owned by the caller. */
+json_object *x86_kvm_arch_capabilities_to_json (const X86KvmArchCapabilities *caps);

@@ -18,8 +18,8 @@ struct X86KvmCpuid {
                                  * the view came from a dump file */
   X86FeatureSet supported_features;
   X86FeatureSet emulated_features;
-  /* Whether a vCPU takes IA32_ARCH_CAPABILITIES back (x86/kvm-arch-capabilities.h); UNKNOWN
-   * in a view read from a dump file. */
+  /* Whether a vCPU takes IA32_ARCH_CAPABILITIES back (x86/kvm-arch-capabilities.h); in a
+   * view read from a dump file, what the dump records, UNKNOWN when it does not. */
   X86KvmArchCapabilities arch_capabilities;
 };
 
@@ -29,7 +29,8 @@ X86KvmCpuid *x86_kvm_cpuid_read (const char *device);
  * closes: a caller that opened the device to see whether kvm can run reads it once. */
 X86KvmCpuid *x86_kvm_cpuid_read_fd (int fd, const char *device);
 /* An available KVM known only by its named features, as a dump file carries it: the raw
- * tables stay NULL. Both sets are copied. */
+ * tables stay NULL, arch_capabilities UNKNOWN (the reader fills it in when the dump
+ * records it). Both sets are copied. */
 X86KvmCpuid *x86_kvm_cpuid_new_from_features (const X86FeatureSet *supported,
                                               const X86FeatureSet *emulated);
 void         x86_kvm_cpuid_free (X86KvmCpuid *kvm);
