@@ -497,6 +497,11 @@ build_argv (QemuProcess *qemu, const QemuLaunchOptions *options)
     }
   if (options->preconfig)
     g_ptr_array_add (argv, g_strdup ("--preconfig"));
+  for (guint i = 0; options->globals != NULL && options->globals[i] != NULL; i++)
+    {
+      g_ptr_array_add (argv, g_strdup ("-global"));
+      g_ptr_array_add (argv, g_strdup (options->globals[i]));
+    }
   for (guint i = 0; options->extra_args != NULL && options->extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (options->extra_args[i]));
   if (qemu->transport == QEMU_MONITOR_UNIX)

@@ -39,6 +39,10 @@ typedef struct {
   const char *accel;           /* "kvm", "tcg", ...; NULL: qemu_default_accel() */
   const char *cpu;             /* -cpu argument or NULL */
   gboolean preconfig;          /* add --preconfig */
+  /* "DRIVER.PROPERTY=VALUE" each given as -global, NULL-terminated, or NULL. A property
+   * set on the command line costs QEMU nothing per question; the same property in every
+   * QMP command costs it a main-loop turn per byte. */
+  const char *const *globals;
   const char *const *extra_args;  /* more arguments, NULL-terminated, or NULL */
   QemuMonitorTransport transport;
 } QemuLaunchOptions;

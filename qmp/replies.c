@@ -324,6 +324,17 @@ take_metadata_object (json_object *object, guint line, gpointer user_data, GErro
   return TRUE;
 }
 
+static gboolean
+is_string_list (json_object *value)
+{
+  if (!json_object_is_type (value, json_type_array))
+    return FALSE;
+  for (guint i = 0; i < json_object_array_length (value); i++)
+    if (!json_object_is_type (json_object_array_get_idx (value, i), json_type_string))
+      return FALSE;
+  return TRUE;
+}
+
 /* The members a segment is chosen by (qmp/source.h) must have the types the recorder
  * writes, or a replay would quietly match the wrong segment or none. */
 static gboolean
@@ -364,6 +375,13 @@ check_sessions (const char *path, json_object *metadata, GError **error)
         {
           g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
                        "%s: sessions[%u].preconfig is not a boolean", path, i);
+          return FALSE;
+        }
+      if (json_object_object_get_ex (launch, "globals", &member)
+          && !is_string_list (member))
+        {
+          g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                       "%s: sessions[%u].globals is not a list of strings", path, i);
           return FALSE;
         }
     }

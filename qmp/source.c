@@ -198,6 +198,24 @@ string_matches (json_object *launch, const char *key, const char *requested,
   return g_strcmp0 (recorded, requested) == 0;
 }
 
+/* Whether the recorded "globals" (absent: any) are the requested ones, in order. */
+static gboolean
+globals_match (json_object *launch, const char *const *requested)
+{
+  json_object *recorded = NULL;
+  guint n_requested = requested != NULL ? g_strv_length ((char **) requested) : 0;
+
+  if (!json_object_object_get_ex (launch, "globals", &recorded))
+    return TRUE;
+  if (json_object_array_length (recorded) != n_requested)
+    return FALSE;
+  for (guint i = 0; i < n_requested; i++)
+    if (g_strcmp0 (json_object_get_string (json_object_array_get_idx (recorded, i)),
+                   requested[i]) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 launch_matches (json_object *launch, const QemuLaunchOptions *options)
 {
@@ -208,7 +226,8 @@ launch_matches (json_object *launch, const QemuLaunchOptions *options)
   if (!string_matches (launch, "accel", options->accel, TRUE)
       || !string_matches (launch, "machine", options->machine != NULL ? options->machine : "none",
                           FALSE)
-      || !string_matches (launch, "cpu", options->cpu, FALSE))
+      || !string_matches (launch, "cpu", options->cpu, FALSE)
+      || !globals_match (launch, options->globals))
     return FALSE;
   if (json_object_object_get_ex (launch, "preconfig", &preconfig)
       && json_object_get_boolean (preconfig) != (options->preconfig != FALSE))
@@ -219,11 +238,14 @@ launch_matches (json_object *launch, const QemuLaunchOptions *options)
 static char *
 describe_request (const QemuLaunchOptions *options)
 {
-  return g_strdup_printf ("accel=%s machine=%s cpu=%s%s",
+  guint n_globals = options->globals != NULL ? g_strv_length ((char **) options->globals) : 0;
+  g_autofree char *globals = n_globals > 0 ? g_strdup_printf (" %u globals", n_globals) : NULL;
+
+  return g_strdup_printf ("accel=%s machine=%s cpu=%s%s%s",
                           options->accel != NULL ? options->accel : "any",
                           options->machine != NULL ? options->machine : "none",
                           options->cpu != NULL ? options->cpu : "(none)",
-                          options->preconfig ? " preconfig" : "");
+                          options->preconfig ? " preconfig" : "", globals != NULL ? globals : "");
 }
 
 static gboolean
@@ -317,6 +339,15 @@ launch_description (const QemuLaunchOptions *options, const char *accel, const c
   json_object_object_add (launch, "cpu",
                           options->cpu != NULL ? json_object_new_string (options->cpu) : NULL);
   json_object_object_add (launch, "preconfig", json_object_new_boolean (options->preconfig));
+  /* Always written, so that a session launched without globals never answers for one
+   * launched with them. */
+  {
+    json_object *globals = json_object_new_array ();
+
+    for (guint i = 0; options->globals != NULL && options->globals[i] != NULL; i++)
+      json_object_array_add (globals, json_object_new_string (options->globals[i]));
+    json_object_object_add (launch, "globals", globals);
+  }
   if (argv != NULL)
     {
       json_object *array = json_object_new_array ();

@@ -14,7 +14,9 @@
  *   - "accel": a request without accel (NULL) matches any accel, else the strings are equal;
  *   - "machine": a request without machine means "none", as for the launcher; strings equal;
  *   - "cpu": a request without -cpu matches only a recorded null; strings equal;
- *   - "preconfig": the booleans are equal.
+ *   - "preconfig": the booleans are equal;
+ *   - "globals": the lists of -global settings are equal, in order (a request without
+ *     globals matches only an empty list).
  * Among matching segments the first not yet opened wins; when all were opened, the last
  * matching one is served again. Several segments without metadata are served in file order.
  *

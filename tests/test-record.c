@@ -172,6 +172,88 @@ test_record_qemu_and_replay (void **state)
   test_rmdir_r (dir);
 }
 
+/* Whether max's expansion in a session launched with @globals has @feature on. */
+static gboolean
+max_has (QmpSource *source, const char *const *globals, const char *feature)
+{
+  QemuLaunchOptions options = { .accel = "tcg", .globals = globals };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpConnection) connection = qmp_source_open (source, &options,
+                                                          qmp_deadline_in_ms (20000), &error);
+  json_object *reply, *props = NULL, *model = NULL, *value = NULL;
+  gboolean on;
+
+  if (connection == NULL)
+    fail_msg ("open: %s", error->message);
+  reply = execute_ok (qmp_connection_session (connection), "query-cpu-model-expansion",
+                      "{\"type\": \"full\", \"model\": {\"name\": \"max\"}}");
+  assert_true (json_object_object_get_ex (reply, "model", &model));
+  assert_true (json_object_object_get_ex (model, "props", &props));
+  assert_true (json_object_object_get_ex (props, feature, &value));
+  on = json_object_get_boolean (value);
+  json_object_put (reply);
+  return on;
+}
+
+/* Two query-mode QEMUs alike but for a -global setting: recorded with their globals, and
+ * replayed in the other order each open gets the segment launched its way, never the
+ * other, though accel, machine and -cpu are the same. */
+static void
+test_record_globals (void **state)
+{
+  static const char *const globals[] = { "max-x86_64-cpu.pdpe1gb=off", NULL };
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *metadata_path = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (QmpSource) live = NULL;
+  g_autoptr (QmpSource) replay = NULL;
+  g_autoptr (QmpRecorder) recorder = NULL;
+  json_object *metadata, *sessions = NULL, *recorded = NULL;
+
+  TEST_REQUIRE_QEMU ();
+  dir = test_make_tmpdir ();
+  path = g_build_filename (dir, "globals.replies", NULL);
+  metadata_path = g_strconcat (path, ".json", NULL);
+  live = qmp_source_new_launch (test_qemu_binary (), &error);
+  assert_non_null (live);
+  recorder = qmp_recorder_new (path);
+  qmp_source_set_recorder (live, recorder);
+  /* tcg's max has pdpe1gb: the global takes it away. */
+  assert_true (max_has (live, NULL, "pdpe1gb"));
+  assert_false (max_has (live, globals, "pdpe1gb"));
+  assert_true (qmp_recorder_finish (recorder, &error));
+
+  metadata = load_json (metadata_path);
+  assert_true (json_object_object_get_ex (metadata, "sessions", &sessions));
+  assert_int_equal (json_object_array_length (sessions), 2);
+  assert_true (json_object_object_get_ex (json_object_array_get_idx (sessions, 0), "globals",
+                                          &recorded));
+  assert_int_equal (json_object_array_length (recorded), 0);
+  assert_true (json_object_object_get_ex (json_object_array_get_idx (sessions, 1), "globals",
+                                          &recorded));
+  assert_int_equal (json_object_array_length (recorded), 1);
+  assert_string_equal (json_object_get_string (json_object_array_get_idx (recorded, 0)),
+                       globals[0]);
+  json_object_put (metadata);
+
+  replay = qmp_source_new_replay (path, QMP_REPLAY_AUTO, &error);
+  assert_non_null (replay);
+  qmp_source_set_strict (replay, TRUE);
+  assert_false (max_has (replay, globals, "pdpe1gb"));
+  assert_true (max_has (replay, NULL, "pdpe1gb"));
+  /* No session was recorded with another global. */
+  {
+    static const char *const other[] = { "max-x86_64-cpu.lm=off", NULL };
+    QemuLaunchOptions options = { .accel = "tcg", .globals = other };
+    QmpConnection *connection = qmp_source_open (replay, &options, qmp_deadline_in_ms (5000),
+                                                 &error);
+    assert_null (connection);
+    assert_true (g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT));
+  }
+  test_rmdir_r (dir);
+}
+
 /* Opens a session that must fail, returning its error. */
 static GError *
 open_failing (QmpSource *source, const char *machine, const char *cpu)
@@ -494,6 +576,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_record_qemu_and_replay),
     cmocka_unit_test (test_record_early_exit),
+    cmocka_unit_test (test_record_globals),
     cmocka_unit_test (test_rerecord_pipelined),
     cmocka_unit_test (test_record_truncated),
     cmocka_unit_test (test_strict_replay),
