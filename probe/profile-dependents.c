@@ -9,6 +9,7 @@ typedef struct {
   guint n;
   ProbeBits *off;            /* scratch: the feature question i switches off */
   ProbeBits *all_on;         /* the answer to question 0: every feature asked on */
+  gboolean world_preset;     /* the QEMU has the world on already, as -global settings */
   json_object *dependents;
 } Measure;
 
@@ -19,6 +20,15 @@ question (guint i, gpointer data)
   Measure *measure = data;
   json_object *props;
 
+  if (measure->world_preset)
+    {
+      if (i == 0)
+        return probe_expansion_arguments ("max", NULL);
+      props = json_object_new_object ();
+      json_object_object_add (props, probe_facts_writer_feature (measure->writer, i - 1),
+                              json_object_new_boolean (FALSE));
+      return probe_expansion_arguments ("max", props);
+    }
   if (i > 0)
     measure->off[i - 1] = 1;
   props = probe_facts_writer_world_props (measure->writer, measure->off);
@@ -56,12 +66,12 @@ take (guint i, json_object *expansion, gpointer data)
 }
 
 json_object *
-probe_dependents_measure (QmpSession *session, ProbeFactsWriter *writer, gint64 deadline_us,
-                          GError **error)
+probe_dependents_measure (QmpSession *session, ProbeFactsWriter *writer, gboolean world_preset,
+                          gint64 deadline_us, GError **error)
 {
   guint n = probe_facts_writer_n_features (writer);
   g_autofree ProbeBits *off = g_new0 (ProbeBits, MAX (n, 1));
-  Measure measure = { writer, n, off, NULL, json_object_new_object () };
+  Measure measure = { writer, n, off, NULL, world_preset, json_object_new_object () };
 
   if (!probe_profile_ask (session, n + 1, question, take, &measure, deadline_us, error))
     {

@@ -186,11 +186,52 @@ ask_never (QmpSession *session, ProbeFactsWriter *writer, gint64 deadline_us, GE
   return TRUE;
 }
 
+/* max's QOM type as query-cpu-definitions names it ("typename", QEMU 4.2 and later), or
+ * NULL. */
+static const char *
+max_typename (json_object *definitions)
+{
+  for (guint i = 0; json_object_is_type (definitions, json_type_array)
+                    && i < json_object_array_length (definitions); i++)
+    {
+      json_object *definition = json_object_array_get_idx (definitions, i);
+      json_object *name = NULL, *typename = NULL;
+
+      if (json_object_object_get_ex (definition, "name", &name)
+          && g_strcmp0 (json_object_get_string (name), "max") == 0
+          && json_object_object_get_ex (definition, "typename", &typename)
+          && json_object_is_type (typename, json_type_string))
+        return json_object_get_string (typename);
+    }
+  return NULL;
+}
+
+/* The dependencies, measured in a QEMU of its own launched with every feature of max on
+ * as -global settings of @driver, so that each of the few hundred questions is a few
+ * bytes long rather than kilobytes. Such a session is recorded (its launch names the
+ * globals, so a replay finds it) but is not one of the profile's sessions. */
+static json_object *
+measure_dependents_apart (GatherJob *job, ProbeFactsWriter *writer, const char *driver)
+{
+  g_auto (GStrv) globals = probe_facts_writer_world_globals (writer, driver);
+  QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel,
+                               .globals = (const char *const *) globals };
+  g_autoptr (QmpConnection) connection = NULL;
+
+  g_mutex_lock (job->open_lock);
+  connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
+  g_mutex_unlock (job->open_lock);
+  if (connection == NULL)
+    return NULL;
+  return probe_dependents_measure (qmp_connection_session (connection), writer, TRUE,
+                                   job->deadline_us, &job->error);
+}
+
 /* The session's facts: max's plain expansion names the features; every model's plain
  * expansion, then (once the dependencies are known) those with prerequisites on. NULL
  * with @error when QEMU stopped answering. */
 static json_object *
-gather_facts (QmpSession *session, GPtrArray *models, GatherJob *job)
+gather_facts (QmpSession *session, json_object *definitions, GPtrArray *models, GatherJob *job)
 {
   static const ProbeFactsVariant plain[] = { PROBE_FACTS_PLAIN, PROBE_FACTS_MIGRATABLE_OFF };
   static const ProbeFactsVariant prereqs[] = { PROBE_FACTS_PREREQS_ON, PROBE_FACTS_ROOTS_ON };
@@ -205,8 +246,11 @@ gather_facts (QmpSession *session, GPtrArray *models, GatherJob *job)
   writer = probe_facts_writer_new (max_expansion);
   if (job->measures)
     {
-      json_object *dependents = probe_dependents_measure (session, writer, job->deadline_us,
-                                                          &job->error);
+      const char *driver = max_typename (definitions);
+      json_object *dependents
+        = driver != NULL ? measure_dependents_apart (job, writer, driver)
+                         : probe_dependents_measure (session, writer, FALSE, job->deadline_us,
+                                                     &job->error);
 
       publish_dependents (job->shared, dependents);
       if (dependents == NULL)
@@ -259,7 +303,7 @@ gather_session_on (GatherJob *job)
   if (!qmp_version_at_least (qmp_session_get_version (session), 2, 9, 0))
     return;
   models = models_to_expand (definitions);
-  job->facts = gather_facts (session, models, job);
+  job->facts = gather_facts (session, definitions, models, job);
 }
 
 static gpointer
@@ -447,6 +491,18 @@ session_to_json (QmpReplies *recording, guint index, json_object *all_facts)
   return session;
 }
 
+/* A session launched with -global settings measured something (the dependencies); the
+ * probes never launch one, so a profile has no use for it. */
+static gboolean
+measuring_only (json_object *launch)
+{
+  json_object *globals = NULL;
+
+  return launch != NULL && json_object_object_get_ex (launch, "globals", &globals)
+         && json_object_is_type (globals, json_type_array)
+         && json_object_array_length (globals) > 0;
+}
+
 static const char *
 launch_string (json_object *session, const char *member)
 {
@@ -544,6 +600,8 @@ probe_profile_build (const ProbeProfileParts *parts, GError **error)
 
   for (guint i = 0; i < qmp_replies_n_segments (parts->recording); i++)
     {
+      if (measuring_only (qmp_replies_segment_launch (parts->recording, i)))
+        continue;
       if (qmp_replies_segment_exit (parts->recording, i) == NULL && version == NULL)
         {
           json_object *greeting = qmp_replies_segment_greeting (parts->recording, i);
@@ -594,9 +652,11 @@ probe_profile_build (const ProbeProfileParts *parts, GError **error)
                                                   : has_kvm ? "kvm" : "tcg"));
   json_object_object_add (profile, "accels", strings_json (accels));
   json_object_object_add (profile, "machines", strings_json (machines));
-  /* The dump describes the profiled host, wherever this process read it from. */
+  /* The host is named once, in "host", and the dump's origin (hardware, a recording) is
+   * no fact of the host: a profile remade from its recording is the same, and a fleet's
+   * twins differ in the header alone (probe_profile_shelf_load() shares what follows). */
   cpuid = x86_cpuid_dump_to_json (parts->cpuid);
-  json_object_object_add (cpuid, "origin", json_object_new_string (parts->host));
+  json_object_object_add (cpuid, "origin", NULL);
   json_object_object_add (profile, "cpuid", cpuid);
   {
     json_object *dependents = NULL;
