@@ -47,7 +47,8 @@ probe_baseline_free (ProbeBaseline *baseline)
   g_free (baseline);
 }
 
-/* One host as the baseline sees it. */
+/* One host as the baseline sees it: one of a kind, standing for every alike profile
+ * (ProbeProfileShelf) of the pool, which it would only repeat. */
 typedef struct {
   const ProbeProfile *profile;
   const char *machine;
@@ -275,6 +276,8 @@ removed_by (const Host *host, const char *accel, const X86FeatureSet *disabled,
 
 typedef struct {
   GArray *hosts;
+  GPtrArray *profiles;      /* every host of the pool */
+  GArray *kind_of;          /* per profile: its host in hosts */
   const char *accel;
   const X86FeatureSet *disabled;
   GPtrArray *left_out;
@@ -291,16 +294,17 @@ add_left_out (guint word, guint bit, const X86Feature *feature, gpointer data)
   left_out = g_new0 (ProbeBaselineLeftOut, 1);
   left_out->feature = feature;
   left_out->removals = g_ptr_array_new_with_free_func (removal_free);
-  for (guint h = 0; h < walk->hosts->len; h++)
+  for (guint p = 0; p < walk->profiles->len; p++)
     {
-      const Host *host = &g_array_index (walk->hosts, Host, h);
+      const ProbeProfile *profile = g_ptr_array_index (walk->profiles, p);
+      const Host *host = &g_array_index (walk->hosts, Host, g_array_index (walk->kind_of, guint, p));
       const char *layer = removed_by (host, walk->accel, walk->disabled, feature);
 
       if (layer != NULL)
         {
           ProbeBaselineRemoval *removal = g_new0 (ProbeBaselineRemoval, 1);
 
-          removal->host = g_strdup (host->profile->host);
+          removal->host = g_strdup (profile->host);
           removal->layer = g_strdup (layer);
           g_ptr_array_add (left_out->removals, removal);
         }
@@ -345,6 +349,9 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
                         const LibvirtCpuMap *map, GError **error)
 {
   g_autoptr (GArray) hosts = g_array_new (FALSE, TRUE, sizeof (Host));
+  g_autoptr (GArray) kind_of = g_array_sized_new (FALSE, FALSE, sizeof (guint), profiles->len);
+  /* what a profile answers as (ProbeProfile.alike, else itself) → 1 + its host's index */
+  g_autoptr (GHashTable) kinds = g_hash_table_new (NULL, NULL);
   g_autoptr (GPtrArray) candidates = NULL;
   g_autoptr (ProbeBaseline) baseline = g_new0 (ProbeBaseline, 1);
   X86FeatureSet best_enabled, best_disabled;
@@ -354,7 +361,18 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
   for (guint i = 0; i < profiles->len; i++)
     {
       Host host = { .profile = g_ptr_array_index (profiles, i), .machine = machine };
+      gconstpointer kind = host.profile->alike != NULL ? (gconstpointer) host.profile->alike
+                                                       : (gconstpointer) host.profile;
+      guint known = GPOINTER_TO_UINT (g_hash_table_lookup (kinds, kind));
 
+      if (known > 0)
+        {
+          known--;
+          g_array_append_val (kind_of, known);
+          continue;
+        }
+      g_hash_table_insert (kinds, (gpointer) kind, GUINT_TO_POINTER (hosts->len + 1));
+      g_array_append_val (kind_of, hosts->len);
       host.facts = probe_profile_facts (host.profile, accel, machine);
       if (host.facts == NULL || !read_allowed (&host, accel))
         {
@@ -402,7 +420,7 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
   x86_feature_set_foreach (&best_disabled, add_feature, baseline->disabled);
   {
     X86FeatureSet defined;
-    LeftOutWalk walk = { hosts, accel, &best_disabled,
+    LeftOutWalk walk = { hosts, profiles, kind_of, accel, &best_disabled,
                          g_ptr_array_new_with_free_func (left_out_free) };
 
     x86_feature_set_clear (&defined);

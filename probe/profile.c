@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include "probe/profile-answer.h"
+#include "probe/profile-skim.h"
 #include "probe/qemu-info.h"
 
 G_DEFINE_QUARK (probe-profile-error-quark, probe_profile_error)
@@ -18,6 +19,12 @@ probe_profile_free (ProbeProfile *profile)
   g_free (profile->qemu_binary);
   g_free (profile->qemu_version);
   g_free (profile->default_accel);
+  /* What an alike profile borrows belongs to its shelf. */
+  if (profile->alike != NULL)
+    {
+      g_free (profile);
+      return;
+    }
   x86_cpuid_dump_free (profile->cpuid);
   if (profile->replies != NULL)
     qmp_replies_unref (profile->replies);
@@ -252,18 +259,15 @@ probe_profile_from_json (json_object *root, const char *path, GError **error)
   return g_steal_pointer (&profile);
 }
 
-ProbeProfile *
-probe_profile_load (const char *path, GError **error)
+/* @text (@length bytes) as a profile, named @path in messages. */
+static ProbeProfile *
+profile_parse (const char *text, gsize length, const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  gsize length;
   json_tokener *tokener;
   json_object *root;
   enum json_tokener_error parse_error;
   ProbeProfile *profile;
 
-  if (!g_file_get_contents (path, &text, &length, error))
-    return NULL;
   tokener = json_tokener_new ();
   root = json_tokener_parse_ex (tokener, text, (int) length);
   parse_error = json_tokener_get_error (tokener);
@@ -283,6 +287,230 @@ probe_profile_load (const char *path, GError **error)
   profile = probe_profile_from_json (root, path, error);
   json_object_put (root);
   return profile;
+}
+
+ProbeProfile *
+probe_profile_load (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &text, &length, error))
+    return NULL;
+  return profile_parse (text, length, path, error);
+}
+
+/* ---- Many alike: the shelf ---- */
+
+/* What answers read of a profile's text: its "format" and "version" and everything from
+ * the first member after the header on (the writer puts "host", "made" and "vcpuprobe"
+ * first). Taking the rest of the file whole rather than member by member costs nothing in
+ * exactness (more text compared can only find fewer twins) and spares skimming the
+ * sessions, which are nine tenths of the file. */
+typedef struct {
+  GString *header;         /* "format" and "version" as written */
+  const char *rest;        /* the text from the first member past the header */
+  gsize rest_length;
+  char *owned;             /* the file's text, for a key the shelf keeps */
+} AnswersKey;
+
+static void
+answers_key_free (gpointer data)
+{
+  AnswersKey *key = data;
+
+  g_string_free (key->header, TRUE);
+  g_free (key->owned);
+  g_free (key);
+}
+
+struct ProbeProfileShelf {
+  GHashTable *by_answers;   /* AnswersKey → ProbeProfile (the first read; owned) */
+};
+
+/* The members no answer reads: who, when, with which vcpuprobe. */
+static const char *const unanswered_members[] = { "host", "made", "vcpuprobe" };
+/* Small members an answer reads that may come before or among those. */
+static const char *const header_members[] = { "format", "version" };
+
+static gboolean
+member_is (const ProbeJsonMember *member, const char *const *names, guint n_names)
+{
+  for (guint i = 0; i < n_names; i++)
+    if (member->name_length == strlen (names[i])
+        && memcmp (member->name, names[i], member->name_length) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static guint
+answers_hash (gconstpointer data)
+{
+  const AnswersKey *key = data;
+  guint hash = g_str_hash (key->header->str) ^ (guint) key->rest_length;
+
+  /* The lengths tell most profiles apart; a few bytes spread over the text do the rest,
+   * and equality compares it whole. */
+  for (gsize i = 0; i < 64 && key->rest_length > 0; i++)
+    hash = hash * 31 + (guchar) key->rest[(key->rest_length - 1) * i / 63];
+  return hash;
+}
+
+static gboolean
+answers_equal (gconstpointer a, gconstpointer b)
+{
+  const AnswersKey *first = a, *second = b;
+
+  return g_string_equal (first->header, second->header)
+         && first->rest_length == second->rest_length
+         && memcmp (first->rest, second->rest, first->rest_length) == 0;
+}
+
+ProbeProfileShelf *
+probe_profile_shelf_new (void)
+{
+  ProbeProfileShelf *shelf = g_new0 (ProbeProfileShelf, 1);
+
+  shelf->by_answers = g_hash_table_new_full (answers_hash, answers_equal, answers_key_free,
+                                             (GDestroyNotify) probe_profile_free);
+  return shelf;
+}
+
+void
+probe_profile_shelf_free (ProbeProfileShelf *shelf)
+{
+  if (shelf == NULL)
+    return;
+  g_hash_table_unref (shelf->by_answers);
+  g_free (shelf);
+}
+
+/* The key of @text, filling @members with the header's members (the unread ones among
+ * them); FALSE when the text does not start as an object the skim can follow (the careful
+ * parse then says what is wrong). */
+static gboolean
+answers_key (const char *text, gsize length, AnswersKey *key, GArray *members)
+{
+  gsize at = 0;
+
+  while (at < length && g_ascii_isspace (text[at]))
+    at++;
+  if (at >= length || text[at] != '{')
+    return FALSE;
+  key->header = g_string_new (NULL);
+  for (at++;;)
+    {
+      ProbeJsonMember member = { 0 };
+      gsize name_start;
+
+      while (at < length && g_ascii_isspace (text[at]))
+        at++;
+      name_start = at;
+      if (!probe_json_skim_member (text, length, &at, &member))
+        break;
+      if (member_is (&member, header_members, G_N_ELEMENTS (header_members)))
+        {
+          g_string_append_len (key->header, member.name, (gssize) member.name_length);
+          g_string_append_c (key->header, '=');
+          g_string_append_len (key->header, text + member.start,
+                               (gssize) (member.end - member.start));
+          g_string_append_c (key->header, ';');
+        }
+      else if (member_is (&member, unanswered_members, G_N_ELEMENTS (unanswered_members)))
+        g_array_append_val (members, member);
+      else
+        {
+          key->rest = text + name_start;
+          key->rest_length = length - name_start;
+          return TRUE;
+        }
+    }
+  g_string_free (key->header, TRUE);
+  key->header = NULL;
+  return FALSE;
+}
+
+/* The JSON value of @member in @text, parsed on its own (caller owns it), or NULL. */
+static json_object *
+parse_member (const char *text, const ProbeJsonMember *member)
+{
+  g_autofree char *value = member != NULL ? g_strndup (text + member->start,
+                                                       member->end - member->start)
+                                          : NULL;
+
+  return value != NULL ? json_tokener_parse (value) : NULL;
+}
+
+/* A profile of its own for @path whose answers are @alike's: its name and date read from
+ * @text, the rest borrowed. */
+static ProbeProfile *
+alike_profile (const ProbeProfile *alike, const char *text, gsize length, GArray *members,
+               const char *path, GError **error)
+{
+  g_autoptr (ProbeJson) host = parse_member (text, probe_json_skim_find (members, "host"));
+  g_autoptr (ProbeJson) made = parse_member (text, probe_json_skim_find (members, "made"));
+  const char *name = NULL;
+  ProbeProfile *profile;
+
+  /* Whatever is wrong with them, the careful parse names it. */
+  if (!json_object_is_type (host, json_type_object)
+      || !string_member (host, "name", FALSE, path, "host", &name, NULL)
+      || !json_object_is_type (made, json_type_string))
+    return profile_parse (text, length, path, error);
+  profile = g_new0 (ProbeProfile, 1);
+  profile->path = g_strdup (path);
+  profile->host = g_strdup (name);
+  profile->made = g_strdup (json_object_get_string (made));
+  profile->qemu_binary = g_strdup (alike->qemu_binary);
+  profile->qemu_version = g_strdup (alike->qemu_version);
+  profile->default_accel = g_strdup (alike->default_accel);
+  profile->cpuid = alike->cpuid;
+  profile->replies = alike->replies;
+  profile->facts = alike->facts;
+  profile->alike = alike;
+  return profile;
+}
+
+ProbeProfile *
+probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **error)
+{
+  g_autoptr (GArray) members = g_array_new (FALSE, FALSE, sizeof (ProbeJsonMember));
+  /* Mapped, not read: a twin's text is only compared, never copied. */
+  g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
+  AnswersKey key = { 0 };
+  const char *text;
+  gsize length;
+  ProbeProfile *first;
+
+  if (mapped == NULL)
+    return NULL;
+  text = g_mapped_file_get_contents (mapped);
+  length = g_mapped_file_get_length (mapped);
+  if (text == NULL)
+    text = "";
+  if (!answers_key (text, length, &key, members))
+    return profile_parse (text, length, path, error);
+  first = g_hash_table_lookup (shelf->by_answers, &key);
+  if (first == NULL)
+    {
+      AnswersKey *kept;
+
+      first = profile_parse (text, length, path, error);
+      if (first == NULL)
+        {
+          g_string_free (key.header, TRUE);
+          return NULL;
+        }
+      kept = g_new (AnswersKey, 1);
+      *kept = key;
+      kept->owned = g_memdup2 (text, length);
+      kept->rest = kept->owned + (key.rest - text);
+      g_hash_table_insert (shelf->by_answers, kept, first);
+    }
+  else
+    g_string_free (key.header, TRUE);
+  /* The caller's copy borrows from the shelf's, like every later twin. */
+  return alike_profile (first, text, length, members, path, error);
 }
 
 QmpSource *

@@ -40,7 +40,7 @@ typedef enum {
   PROBE_PROFILE_ERROR_UNANSWERED,  /* the profile holds no exact answer to a question */
 } ProbeProfileError;
 
-typedef struct {
+typedef struct ProbeProfile {
   char *path;                  /* where it was read from */
   char *host;                  /* the host's name */
   char *made;                  /* when QEMU answered (ISO 8601) */
@@ -50,6 +50,9 @@ typedef struct {
   X86CpuidDump *cpuid;         /* every CPU, with KVM's view when KVM could be read */
   QmpReplies *replies;         /* every recorded session */
   GPtrArray *facts;            /* ProbeFacts * per session (probe/profile-facts.h) */
+  /* Read through a ProbeProfileShelf whose profile with the same answers came first: that
+   * one (owned by the shelf), whose cpuid, replies and facts this one borrows. */
+  const struct ProbeProfile *alike;
 } ProbeProfile;
 
 void probe_profile_free (ProbeProfile *profile);
@@ -58,6 +61,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfile, probe_profile_free)
 /* Reads and validates @path. Errors: G_FILE_ERROR when unreadable,
  * PROBE_PROFILE_ERROR_INVALID ("PATH: PROBLEM") otherwise. */
 ProbeProfile *probe_profile_load (const char *path, GError **error);
+/* Many profiles read as one (a fleet): a profile whose text differs from one read before
+ * only in the host's name, when it was made and the vcpuprobe that made it
+ * (probe/profile-skim.h) is not parsed again; it borrows the first one's facts (->alike),
+ * so answers computed for that one are this one's too. The shelf must outlive every
+ * profile it returned. */
+typedef struct ProbeProfileShelf ProbeProfileShelf;
+
+ProbeProfileShelf *probe_profile_shelf_new (void);
+void               probe_profile_shelf_free (ProbeProfileShelf *shelf);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfileShelf, probe_profile_shelf_free)
+/* probe_profile_load(), through @shelf. */
+ProbeProfile *probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path,
+                                        GError **error);
+
 /* The same from a parsed document (@root borrowed), named @path in messages. */
 ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GError **error);
 

@@ -167,6 +167,8 @@ baseline_text (const ProbeBaseline *baseline, GPtrArray *profiles, const char *a
 static int
 run_baseline (const CliOptions *options, GError **error)
 {
+  /* Declared first, freed last: the profiles borrow from it. */
+  g_autoptr (ProbeProfileShelf) shelf = probe_profile_shelf_new ();
   g_autoptr (GPtrArray) profiles = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_profile_free);
   g_autoptr (LibvirtCpuMap) map = NULL;
   g_autoptr (ProbeBaseline) baseline = NULL;
@@ -182,7 +184,8 @@ run_baseline (const CliOptions *options, GError **error)
 
     for (guint i = 0; i < options->args->len; i++)
       {
-        ProbeProfile *profile = probe_profile_load (g_ptr_array_index (options->args, i), error);
+        ProbeProfile *profile = probe_profile_shelf_load (shelf, g_ptr_array_index (options->args, i),
+                                                          error);
 
         if (profile == NULL)
           return -1;

@@ -95,16 +95,29 @@ profile_paths (const CliOptions *options, GError **error)
 typedef struct {
   ProbeProfile *profile;
   GString *printed;
+  json_object *printed_json;   /* the printed document, parsed once for all alike hosts */
   int status;
   GError *error;
+  /* 1 + the index of an earlier answer from an alike profile (ProbeProfileShelf) whose
+   * output and status are this host's too; 0 when this host was answered itself. */
+  guint same_as;
 } HostAnswer;
 
 static void
 host_answer_clear (HostAnswer *answer)
 {
   probe_profile_free (answer->profile);
-  g_string_free (answer->printed, TRUE);
+  if (answer->printed != NULL)
+    g_string_free (answer->printed, TRUE);
+  json_object_put (answer->printed_json);
   g_clear_error (&answer->error);
+}
+
+/* The answer whose output @answer prints: its own, or the alike one's it shares. */
+static HostAnswer *
+printing_answer (GArray *answers, HostAnswer *answer)
+{
+  return answer->same_as > 0 ? &g_array_index (answers, HostAnswer, answer->same_as - 1) : answer;
 }
 
 /* `models` reads the host's layers from a dump file, as --cpuid-dump gives it: the
@@ -186,7 +199,7 @@ add_provenance (json_object *object, const ProbeProfile *profile)
 
 /* The document a command printed, with where it came from first. Caller owns it. */
 static json_object *
-answer_json (const HostAnswer *answer)
+answer_json (GArray *answers, HostAnswer *answer)
 {
   json_object *entry = json_object_new_object ();
   json_object *printed;
@@ -198,18 +211,21 @@ answer_json (const HostAnswer *answer)
       json_object_object_add (entry, "exit", json_object_new_int (exit_status (answer)));
       return entry;
     }
-  printed = json_tokener_parse (answer->printed->str);
+  /* Alike hosts print the same members: the values are parsed once and shared. */
+  answer = printing_answer (answers, answer);
+  if (answer->printed_json == NULL)
+    answer->printed_json = json_tokener_parse (answer->printed->str);
+  printed = answer->printed_json;
   if (json_object_is_type (printed, json_type_object))
     {
       json_object_object_foreach (printed, key, value)
         json_object_object_add (entry, key, json_object_get (value));
     }
-  json_object_put (printed);
   return entry;
 }
 
 static void
-answer_text (GString *out, const HostAnswer *answer, CliFormat format)
+answer_text (GString *out, GArray *answers, HostAnswer *answer, CliFormat format)
 {
   const ProbeProfile *profile = answer->profile;
 
@@ -222,7 +238,7 @@ answer_text (GString *out, const HostAnswer *answer, CliFormat format)
   if (answer->status < 0)
     g_string_append_printf (out, "error: %s\n", answer->error->message);
   else
-    g_string_append (out, answer->printed->str);
+    g_string_append (out, printing_answer (answers, answer)->printed->str);
 }
 
 static gboolean
@@ -236,14 +252,15 @@ print_answers (const CliOptions *options, GArray *answers, GError **error)
       gboolean printed;
 
       if (answers->len == 1)
-        document = answer_json (&g_array_index (answers, HostAnswer, 0));
+        document = answer_json (answers, &g_array_index (answers, HostAnswer, 0));
       else
         {
           json_object *hosts = json_object_new_array ();
 
           document = json_object_new_object ();
           for (guint i = 0; i < answers->len; i++)
-            json_object_array_add (hosts, answer_json (&g_array_index (answers, HostAnswer, i)));
+            json_object_array_add (hosts, answer_json (answers,
+                                                       &g_array_index (answers, HostAnswer, i)));
           json_object_object_add (document, "hosts", hosts);
         }
       printed = cli_json_print (document, error);
@@ -254,7 +271,7 @@ print_answers (const CliOptions *options, GArray *answers, GError **error)
     {
       if (i > 0)
         g_string_append_c (out, '\n');
-      answer_text (out, &g_array_index (answers, HostAnswer, i), options->format);
+      answer_text (out, answers, &g_array_index (answers, HostAnswer, i), options->format);
     }
   return cli_output_print (out->str, error);
 }
@@ -262,10 +279,14 @@ print_answers (const CliOptions *options, GArray *answers, GError **error)
 int
 cli_profile_run (const CliOptions *options, GError **error)
 {
+  /* Declared first, freed last: the profiles borrow from it. */
+  g_autoptr (ProbeProfileShelf) shelf = probe_profile_shelf_new ();
   g_autoptr (GPtrArray) paths = NULL;
   g_autoptr (GArray) answers = g_array_new (FALSE, TRUE, sizeof (HostAnswer));
   g_autofree char *scratch = NULL;
   int worst = CLI_EXIT_OK;
+  /* alike profile (ProbeProfile.alike) → 1 + the index of the first answer from it */
+  g_autoptr (GHashTable) answered_alike = g_hash_table_new (NULL, NULL);
 
   g_array_set_clear_func (answers, (GDestroyNotify) host_answer_clear);
   if (!check_usage (options, error) || (paths = profile_paths (options, error)) == NULL)
@@ -278,7 +299,7 @@ cli_profile_run (const CliOptions *options, GError **error)
       {
         HostAnswer answer = { 0 };
 
-        answer.profile = probe_profile_load (g_ptr_array_index (paths, i), error);
+        answer.profile = probe_profile_shelf_load (shelf, g_ptr_array_index (paths, i), error);
         if (answer.profile == NULL)
           return -1;
         g_array_append_val (answers, answer);
@@ -295,7 +316,24 @@ cli_profile_run (const CliOptions *options, GError **error)
 
     for (guint i = 0; i < answers->len; i++)
       {
-        answer_host (options, &g_array_index (answers, HostAnswer, i), scratch);
+        HostAnswer *answer = &g_array_index (answers, HostAnswer, i);
+        guint first = GPOINTER_TO_UINT (g_hash_table_lookup (answered_alike,
+                                                             answer->profile->alike));
+
+        /* An alike host's answer is the first one's, unless that one failed: errors name
+         * their profile, so each host gets its own. */
+        if (first > 0 && g_array_index (answers, HostAnswer, first - 1).status >= 0)
+          {
+            answer->same_as = first;
+            answer->status = g_array_index (answers, HostAnswer, first - 1).status;
+          }
+        else
+          {
+            answer_host (options, answer, scratch);
+            if (first == 0 && answer->profile->alike != NULL)
+              g_hash_table_insert (answered_alike, (gpointer) answer->profile->alike,
+                                   GUINT_TO_POINTER (i + 1));
+          }
         cli_progress_update (answering, i + 1, answers->len);
       }
   }
