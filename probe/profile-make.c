@@ -141,10 +141,12 @@ expansion_take (guint i, json_object *expansion, gpointer data)
 }
 
 /* Asks every expansion of @variants of every model in @models and keeps the answers in
- * @writer. */
+ * @writer. @preset: the QEMU was launched with the variants' properties as -global
+ * settings, so each model is asked plainly. */
 static gboolean
 ask_expansions (QmpSession *session, GPtrArray *models, const ProbeFactsVariant *variants,
-                guint n_variants, ProbeFactsWriter *writer, gint64 deadline_us, GError **error)
+                guint n_variants, ProbeFactsWriter *writer, gboolean preset, gint64 deadline_us,
+                GError **error)
 {
   g_autoptr (GArray) asked = g_array_new (FALSE, TRUE, sizeof (guint));
   Expansions expansions = { models, writer, asked, { NULL } };
@@ -155,6 +157,8 @@ ask_expansions (QmpSession *session, GPtrArray *models, const ProbeFactsVariant 
       expansions.props[variants[v]] = probe_facts_writer_variant_props (writer, variants[v]);
       if (expansions.props[variants[v]] == NULL && variants[v] != PROBE_FACTS_PLAIN)
         continue;
+      if (preset)
+        g_clear_pointer (&expansions.props[variants[v]], json_object_put);
       for (guint i = 0; i < models->len; i++)
         {
           gboolean host_model = i + G_N_ELEMENTS (host_models) >= models->len;
@@ -204,6 +208,45 @@ max_typename (json_object *definitions)
         return json_object_get_string (typename);
     }
   return NULL;
+}
+
+/* @props ({feature: boolean}) as -global settings of @driver, NULL-terminated. */
+static GStrv
+props_to_globals (json_object *props, const char *driver)
+{
+  GPtrArray *globals = g_ptr_array_new ();
+
+  json_object_object_foreach (props, name, value)
+    g_ptr_array_add (globals, g_strdup_printf ("%s.%s=%s", driver, name,
+                                               json_object_get_boolean (value) ? "on" : "off"));
+  g_ptr_array_add (globals, NULL);
+  return (GStrv) g_ptr_array_free (globals, FALSE);
+}
+
+/* Every model's @variant expansion (prerequisites on, roots on), asked of a QEMU of its
+ * own launched with the variant's properties as -global settings of @cpu_type, the type
+ * every x86 model derives from: the same few hundred bytes in each of some 130 questions
+ * would cost QEMU a main-loop turn per byte. Recorded, not a profile session. */
+static gboolean
+ask_variant_apart (GatherJob *job, GPtrArray *models, ProbeFactsVariant variant,
+                   ProbeFactsWriter *writer, const char *cpu_type)
+{
+  g_autoptr (ProbeJson) props = probe_facts_writer_variant_props (writer, variant);
+  g_auto (GStrv) globals = NULL;
+  g_autoptr (QmpConnection) connection = NULL;
+  QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel };
+
+  if (props == NULL)
+    return TRUE;
+  globals = props_to_globals (props, cpu_type);
+  launch.globals = (const char *const *) globals;
+  g_mutex_lock (job->open_lock);
+  connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
+  g_mutex_unlock (job->open_lock);
+  if (connection == NULL)
+    return FALSE;
+  return ask_expansions (qmp_connection_session (connection), models, &variant, 1, writer, TRUE,
+                         job->deadline_us, &job->error);
 }
 
 /* The dependencies, measured in a QEMU of its own launched with every feature of max on
@@ -258,13 +301,24 @@ gather_facts (QmpSession *session, json_object *definitions, GPtrArray *models, 
     }
   else if (!ask_never (session, writer, job->deadline_us, &job->error))
     return NULL;
-  if (!ask_expansions (session, models, plain, G_N_ELEMENTS (plain), writer, job->deadline_us,
-                       &job->error))
-    return NULL;
-  probe_facts_writer_set_dependents (writer, wait_dependents (job->shared));
-  if (!ask_expansions (session, models, prereqs, G_N_ELEMENTS (prereqs), writer,
+  if (!ask_expansions (session, models, plain, G_N_ELEMENTS (plain), writer, FALSE,
                        job->deadline_us, &job->error))
     return NULL;
+  probe_facts_writer_set_dependents (writer, wait_dependents (job->shared));
+  {
+    const char *driver = max_typename (definitions);
+
+    /* max's type is "max-" and the type every x86 model derives from. */
+    if (driver != NULL && g_str_has_prefix (driver, "max-"))
+      {
+        for (guint v = 0; v < G_N_ELEMENTS (prereqs); v++)
+          if (!ask_variant_apart (job, models, prereqs[v], writer, driver + strlen ("max-")))
+            return NULL;
+      }
+    else if (!ask_expansions (session, models, prereqs, G_N_ELEMENTS (prereqs), writer, FALSE,
+                              job->deadline_us, &job->error))
+      return NULL;
+  }
   return probe_facts_writer_finish (writer);
 }
 
