@@ -3,6 +3,7 @@
 #include "probe/baseline.h"
 
 #include <string.h>
+#include "probe/compare.h"
 #include "probe/expansion.h"
 #include "probe/host-layers.h"
 #include "probe/profile-answer.h"
@@ -60,7 +61,17 @@ typedef struct {
   X86FeatureSet defined;      /* the candidate's features as this QEMU defines them before
                                * any accelerator's defaults: a check counts what the
                                * accelerator drops behind the definition's back as removed */
+  ProbeHostLayers *layers;    /* the profile's silicon and KVM, as a check reads them */
+  X86FeatureSet refused;      /* IA32_ARCH_CAPABILITIES bits a vCPU of this KVM refuses */
 } Host;
+
+static void
+host_clear (gpointer data)
+{
+  Host *host = data;
+
+  g_clear_pointer (&host->layers, probe_host_layers_free);
+}
 
 /* @model's expansion with @props (borrowed, may be NULL) from @facts; FALSE when the
  * facts cannot answer it. */
@@ -80,21 +91,32 @@ expand (struct ProbeFacts *facts, const char *model, json_object *props, X86Feat
 
 /* What the filter lets through, as probe/expansion.c reads it: the supported model
  * (host under kvm, max under tcg) with migratable off, and under kvm the bits QEMU grants
- * without support. */
+ * without support; less what a check takes out of a kvm guest the same way
+ * (probe/compare.h): bits QEMU grants that this KVM's table lacks, and the
+ * IA32_ARCH_CAPABILITIES bits its vCPUs refuse, which would make QEMU abort. */
 static gboolean
 read_allowed (Host *host, const char *accel)
 {
   g_autoptr (ProbeJson) props = json_object_new_object ();
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
+  ProbeCompareInput taken = { .accel = accel };
 
   json_object_object_add (props, "migratable", json_object_new_boolean (FALSE));
   if (!expand (host->facts, probe_supported_model (accel), props, &host->allowed, &host->known))
     return FALSE;
-  if (g_strcmp0 (accel, "kvm") == 0)
-    for (guint i = 0; i < n_features; i++)
-      if (features[i].flags & X86_FEATURE_NO_AUTO)
-        x86_feature_set_add (&host->allowed, &features[i]);
+  if (g_strcmp0 (accel, "kvm") != 0)
+    return TRUE;
+  for (guint i = 0; i < n_features; i++)
+    if (features[i].flags & X86_FEATURE_NO_AUTO)
+      x86_feature_set_add (&host->allowed, &features[i]);
+  host->layers = probe_host_layers_read (host->profile->cpuid, FALSE, NULL);
+  taken.layers = host->layers;
+  taken.guest = host->allowed;
+  probe_compare_filter_no_auto (&taken);
+  probe_compare_refuse_msr_bits (&taken);
+  host->allowed = taken.guest;
+  host->refused = taken.refused_by_vcpu;
   return TRUE;
 }
 
@@ -267,6 +289,8 @@ removed_by (const Host *host, const char *accel, const X86FeatureSet *disabled,
            ? NULL : "dependency";
   if (g_strcmp0 (accel, "kvm") != 0)
     return "tcg";
+  if (x86_feature_set_has (&host->refused, feature))
+    return "kvm";
   probe_host_layers_common_features (host->profile->cpuid, &hardware);
   kvm = x86_cpuid_dump_kvm (host->profile->cpuid);
   if (kvm != NULL && x86_feature_set_has (&kvm->supported_features, feature))
@@ -358,6 +382,8 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
   const char *best = NULL;
   guint best_count = 0;
 
+  g_array_set_clear_func (hosts, host_clear);
+
   for (guint i = 0; i < profiles->len; i++)
     {
       Host host = { .profile = g_ptr_array_index (profiles, i), .machine = machine };
@@ -379,6 +405,7 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
           g_set_error (error, PROBE_BASELINE_ERROR, PROBE_BASELINE_ERROR_UNANSWERED,
                        "%s: the profile of %s holds no expansions under %s on machine %s",
                        host.profile->path, host.profile->host, accel, machine);
+          host_clear (&host);
           return NULL;
         }
       g_array_append_val (hosts, host);
