@@ -229,12 +229,19 @@ probe_profile_from_json (json_object *root, const char *path, GError **error)
   profile->qemu_binary = g_strdup (binary);
   profile->qemu_version = g_strdup (version);
   profile->default_accel = g_strdup (default_accel);
-  profile->cpuid = x86_cpuid_dump_from_json (cpuid, path, &cpuid_error);
-  if (profile->cpuid == NULL)
-    {
-      invalid (error, path, "cpuid: %s", cpuid_error->message);
-      return NULL;
-    }
+  {
+    /* The dump's messages name their input first: "PATH: cpuid: kvm.supported: ...". */
+    g_autofree char *where = g_strdup_printf ("%s: cpuid", path);
+
+    profile->cpuid = x86_cpuid_dump_from_json (cpuid, where, &cpuid_error);
+    if (profile->cpuid == NULL)
+      {
+        g_set_error_literal (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                             cpuid_error->message);
+        return NULL;
+      }
+    x86_cpuid_dump_set_origin (profile->cpuid, path);
+  }
   profile->replies = sessions_to_replies (sessions, path, error);
   if (profile->replies == NULL)
     return NULL;
