@@ -792,6 +792,102 @@ probe_host_gather_facts (QmpSource *source, const char *accel, const char *machi
                        deadline_us);
 }
 
+/* ---- Checking what the cache hands back ---- */
+
+/* Absent, null, or of @type. */
+static gboolean
+optional_of_type (json_object *object, const char *member, json_type type)
+{
+  json_object *value = NULL;
+
+  return !json_object_object_get_ex (object, member, &value) || value == NULL
+         || json_object_is_type (value, type);
+}
+
+/* An array whose every element is of @type. */
+static gboolean
+array_of (json_object *array, json_type type)
+{
+  if (!json_object_is_type (array, json_type_array))
+    return FALSE;
+  for (size_t i = 0; i < json_object_array_length (array); i++)
+    if (!json_object_is_type (json_object_array_get_idx (array, i), type))
+      return FALSE;
+  return TRUE;
+}
+
+/* compact_definitions()' shape: the decoder indexes these arrays and reads the lists. */
+static gboolean
+models_well_formed (json_object *models)
+{
+  return optional_of_type (models, "features", json_type_string)
+         && array_of (json_object_object_get (models, "lists"), json_type_string)
+         && array_of (json_object_object_get (models, "list"), json_type_array);
+}
+
+/* closest_to_json()'s shape, which the reports and libvirt's host model read unchecked. */
+static gboolean
+closest_well_formed (json_object *closest)
+{
+  static const char *const counts[] = { "changes", "candidates" };
+
+  if (!json_object_is_type (json_object_object_get (closest, "model"), json_type_string)
+      || !array_of (json_object_object_get (closest, "require"), json_type_string)
+      || !array_of (json_object_object_get (closest, "disable"), json_type_string))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    if (!json_object_is_type (json_object_object_get (closest, counts[i]), json_type_int))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+probe_host_facts_check (json_object *facts, const char *accel, char **problem)
+{
+  static const char *const strings[] = {
+    "failure", "version", "package", "machine", "default_machine", "host_model_name",
+    "expansion_missing", "host_model_method", "host_model_machine", "host_model_note",
+    "machines",
+  };
+  json_object *format = NULL, *found_accel = NULL, *host_model = NULL, *value = NULL;
+  const char *bad = NULL;
+
+  if (!json_object_is_type (facts, json_type_object)
+      || !json_object_object_get_ex (facts, "format", &format)
+      || g_strcmp0 (json_object_get_string (format), FACTS_FORMAT) != 0)
+    {
+      *problem = g_strdup ("the entry holds facts of another layout");
+      return FALSE;
+    }
+  if (!json_object_object_get_ex (facts, "accel", &found_accel)
+      || !json_object_is_type (found_accel, json_type_string)
+      || (accel != NULL && strcmp (json_object_get_string (found_accel), accel) != 0))
+    bad = "accel";
+  else if (!optional_of_type (facts, "usable", json_type_boolean))
+    bad = "usable";
+  for (guint i = 0; bad == NULL && i < G_N_ELEMENTS (strings); i++)
+    if (!optional_of_type (facts, strings[i], json_type_string))
+      bad = strings[i];
+  if (bad == NULL && json_object_object_get_ex (facts, "host_model", &host_model)
+      && host_model != NULL
+      && (!json_object_is_type (host_model, json_type_object)
+          || !optional_of_type (host_model, "migratable", json_type_string)
+          || !optional_of_type (host_model, "supported", json_type_string)))
+    bad = "host_model";
+  if (bad == NULL && json_object_object_get_ex (facts, "models", &value)
+      && json_object_is_type (value, json_type_object) && !models_well_formed (value))
+    bad = "models";
+  if (bad == NULL && json_object_object_get_ex (facts, "closest", &value) && value != NULL
+      && !closest_well_formed (value))
+    bad = "closest";
+  if (bad != NULL)
+    {
+      *problem = g_strdup_printf ("the entry's facts have a malformed \"%s\"", bad);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- Decoding ---- */
 
 static char *
@@ -1097,8 +1193,6 @@ lookup_cached (GatherJob *job, const ProbeHost *host, const char *microcode)
     .cpuid = host->hardware,
     .microcode = microcode,
   };
-  json_object *format = NULL;
-
   job->key = probe_cache_key_new (&inputs, &error);
   if (job->key == NULL)
     {
@@ -1106,14 +1200,10 @@ lookup_cached (GatherJob *job, const ProbeHost *host, const char *microcode)
       return;
     }
   job->facts = probe_cache_lookup (job->cache, job->key, &reason);
-  if (job->facts != NULL
-      && (!json_object_object_get_ex (job->facts, "format", &format)
-          || g_strcmp0 (json_object_get_string (format), FACTS_FORMAT) != 0))
-    {
-      /* Written by a build of the same version with another layout: ask QEMU again. */
-      g_clear_pointer (&job->facts, json_object_put);
-      reason = g_strdup ("the entry holds facts of another layout");
-    }
+  /* Written by a build of the same version with another layout, or damaged past what
+   * the cache's own checks see: ask QEMU again, and replace it. */
+  if (job->facts != NULL && !probe_host_facts_check (job->facts, job->accel, &reason))
+    g_clear_pointer (&job->facts, json_object_put);
   if (job->facts != NULL)
     {
       g_autofree char *path = probe_cache_entry_path (job->cache, job->key);

@@ -65,8 +65,13 @@ typedef struct {
 void probe_accel_info_free (ProbeAccelInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeAccelInfo, probe_accel_info_free)
 
-/* Decodes a facts document (borrowed: nothing of it is kept). */
+/* Decodes a facts document (borrowed: nothing of it is kept) that is ours or has passed
+ * probe_host_facts_check(). */
 ProbeAccelInfo *probe_accel_info_from_facts (json_object *facts);
+/* TRUE when @facts, read back from the cache, are facts of this layout for @accel (NULL:
+ * any) with every member in the shape the decoder and the reports read; else FALSE with
+ * *@problem (newly allocated) saying what is wrong, and the entry is to be asked again. */
+gboolean probe_host_facts_check (json_object *facts, const char *accel, char **problem);
 
 typedef struct {
   QmpSource *source;            /* borrowed */

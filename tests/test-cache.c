@@ -2,6 +2,7 @@
  * on does not, concurrent writers never leave a half entry, damaged files are never trusted. */
 #include "tests/test-util.h"
 #include "probe/cache.h"
+#include "probe/host-model.h"
 #include "qmp/launch.h"
 #include "x86/host-cpuid.h"
 
@@ -641,6 +642,69 @@ test_corrupt_entries_ignored (void **state)
   assert_hit (fixture, key, "final");
 }
 
+/* Host facts read back from an entry whose key matched are taken only in the shape the
+ * decoder and the reports read (probe/host-model.c); anything else is a miss, asked again.
+ * Found by fuzz-host-facts: "models" with a "list" that is no array aborted every warm
+ * `host`, `models`, `check` and `expand` in json-c's assertion. */
+static void
+test_malformed_facts_refused (void **state)
+{
+  static const char good[] =
+    "{\"format\": \"vcpuprobe-qemu-facts-3\", \"accel\": \"kvm\", \"usable\": true,"
+    " \"version\": \"7.2.22\", \"machine\": \"none\", \"machines\": \"pc q35\","
+    " \"host_model\": {\"migratable\": \"fpu vme\", \"supported\": \"fpu vme x2apic\"},"
+    " \"models\": {\"features\": \"avx2 hle\", \"lists\": [\"0 1\", \"\"],"
+    " \"list\": [[\"Haswell\", null, false, true, 0], [\"qemu64\", null, false, true, 1]]},"
+    " \"closest\": {\"model\": \"qemu64\", \"require\": [\"x2apic\"], \"disable\": [],"
+    " \"changes\": 1, \"candidates\": 2}}";
+  /* Each turns one member of @good into something the decoder or a report trips on. */
+  static const char *const damage[][2] = {
+    { "\"list\": [[", "\"list\": 5, \"was\": [[" },
+    { "\"lists\": [\"0 1\"", "\"lists\": [null" },
+    { "\"lists\": [\"0 1\", \"\"]", "\"lists\": {}" },
+    { "[\"qemu64\", null, false, true, 1]", "\"qemu64\"" },
+    { "\"require\": [\"x2apic\"]", "\"require\": \"x2apic\"" },
+    { "\"disable\": []", "\"disable\": [3]" },
+    { "\"model\": \"qemu64\"", "\"model\": 7" },
+    { "\"changes\": 1", "\"changes\": \"one\"" },
+    { "\"host_model\": {", "\"host_model\": 3, \"was\": {" },
+    { "\"migratable\": \"fpu vme\"", "\"migratable\": [\"fpu\"]" },
+    { "\"accel\": \"kvm\"", "\"accel\": \"tcg\"" },
+    { "\"accel\": \"kvm\"", "\"accel\": 1" },
+    { "\"usable\": true", "\"usable\": \"yes\"" },
+    { "\"version\": \"7.2.22\"", "\"version\": 7.2" },
+    { "vcpuprobe-qemu-facts-3", "vcpuprobe-qemu-facts-2" },
+  };
+  json_object *facts = json_tokener_parse (good);
+  g_autofree char *problem = NULL;
+  g_autoptr (ProbeAccelInfo) info = NULL;
+
+  assert_non_null (facts);
+  assert_true (probe_host_facts_check (facts, "kvm", &problem));
+  info = probe_accel_info_from_facts (facts);
+  json_object_put (facts);
+  assert_int_equal (info->n_models, 2);
+  assert_int_equal (info->models[0].n_unavailable, 2);
+  assert_string_equal (info->models[0].unavailable[1], "hle");
+  assert_non_null (info->closest);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (damage); i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (good, damage[i][0], 2);
+      g_autofree char *damaged = g_strjoinv (damage[i][1], parts);
+      g_autofree char *why = NULL;
+
+      assert_non_null (parts[1]);
+      facts = json_tokener_parse (damaged);
+      assert_non_null (facts);
+      if (probe_host_facts_check (facts, "kvm", &why))
+        fail_msg ("taken: %s", damaged);
+      assert_non_null (why);
+      assert_true (*why != '\0');
+      json_object_put (facts);
+    }
+}
+
 /* A corrupt pointer file costs the version shortcut, never the answer. */
 static void
 test_corrupt_pointer (void **state)
@@ -721,6 +785,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_signal_during_write, setup, teardown),
     cmocka_unit_test_setup_teardown (test_corrupt_entries_ignored, setup, teardown),
     cmocka_unit_test_setup_teardown (test_corrupt_pointer, setup, teardown),
+    cmocka_unit_test (test_malformed_facts_refused),
     cmocka_unit_test (test_default_directory),
     cmocka_unit_test_setup_teardown (test_unwritable_directory, setup, teardown),
   };
