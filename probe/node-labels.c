@@ -124,6 +124,21 @@ compare_labels (gconstpointer a, gconstpointer b)
   return strcmp (left->name, right->name);
 }
 
+void
+node_labels_add_tsc (GPtrArray *labels, const X86KvmTsc *tsc)
+{
+  NodeLabel *frequency = g_new0 (NodeLabel, 1);
+  NodeLabel *scalable = g_new0 (NodeLabel, 1);
+
+  frequency->name = g_strconcat (NODE_LABEL_CPU_TIMER, "tsc-frequency", NULL);
+  frequency->value = g_strdup_printf ("%" G_GUINT64_FORMAT, tsc->frequency_hz);
+  scalable->name = g_strconcat (NODE_LABEL_CPU_TIMER, "tsc-scalable", NULL);
+  scalable->value = g_strdup (tsc->scalable ? "true" : "false");
+  g_ptr_array_add (labels, frequency);
+  g_ptr_array_add (labels, scalable);
+  g_ptr_array_sort (labels, compare_labels);
+}
+
 GPtrArray *
 node_labels_compute (const NodeLabelFacts *facts)
 {

@@ -10,6 +10,9 @@
  *   host-model-cpu.node.kubevirt.io/<Model>=true       libvirt's name of the host-model CPU
  *   host-model-required-features.node.kubevirt.io/<feature>=true  what host-model adds to it
  *   cpu-vendor.node.kubevirt.io/<Vendor>=true          the host model's vendor ("Intel")
+ *   cpu-timer.node.kubevirt.io/tsc-frequency=<Hz>      under kvm: the TSC rate of a vCPU
+ *   cpu-timer.node.kubevirt.io/tsc-scalable=true|false  and whether KVM can scale it
+ *                                                       (x86/kvm-tsc.h; libvirt's <counter>)
  * Names of models and features are libvirt's, as KubeVirt takes them from libvirt.
  *
  * What the labels mean is ours, not KubeVirt's: KubeVirt labels the models `virsh
@@ -29,6 +32,7 @@
 #include "probe/libvirt-host-model.h"
 #include "qmp/source.h"
 #include "x86/feature-set.h"
+#include "x86/kvm-tsc.h"
 
 #define NODE_LABEL_CPU_MODEL "cpu-model.node.kubevirt.io/"
 #define NODE_LABEL_CPU_MODEL_MIGRATION "cpu-model-migration.node.kubevirt.io/"
@@ -36,6 +40,7 @@
 #define NODE_LABEL_HOST_MODEL_CPU "host-model-cpu.node.kubevirt.io/"
 #define NODE_LABEL_HOST_MODEL_REQUIRED "host-model-required-features.node.kubevirt.io/"
 #define NODE_LABEL_CPU_VENDOR "cpu-vendor.node.kubevirt.io/"
+#define NODE_LABEL_CPU_TIMER "cpu-timer.node.kubevirt.io/"
 
 /* The libvirt <cpu> a model label stands for: check='full', fallback='forbid'. Newly
  * allocated; the text `vcpuprobe check` is given to agree with a label. */
@@ -75,6 +80,9 @@ void node_label_free (NodeLabel *label);
 
 /* The labels of @facts, sorted by name, each once (GPtrArray of NodeLabel, owning). */
 GPtrArray *node_labels_compute (const NodeLabelFacts *facts);
+/* Adds the TSC labels of @tsc to @labels (sorted as node_labels_compute() makes them).
+ * Read afresh on every run, not kept with the rest: the rate is calibrated at boot. */
+void       node_labels_add_tsc (GPtrArray *labels, const X86KvmTsc *tsc);
 
 /* TRUE when @name=@value is a Kubernetes label NFD publishes as it is: a DNS-subdomain
  * prefix, a name part of at most 63 characters of [A-Za-z0-9._-] starting and ending

@@ -30,7 +30,8 @@
 static const char *const kubevirt_prefixes[] = {
   "cpu-model.node.kubevirt.io/", "cpu-model-migration.node.kubevirt.io/",
   "cpu-feature.node.kubevirt.io/", "host-model-cpu.node.kubevirt.io/",
-  "host-model-required-features.node.kubevirt.io/", "cpu-vendor.node.kubevirt.io/", NULL,
+  "host-model-required-features.node.kubevirt.io/", "cpu-vendor.node.kubevirt.io/",
+  "cpu-timer.node.kubevirt.io/", NULL,
 };
 
 typedef struct {
@@ -370,6 +371,52 @@ libvirt_agrees (LibvirtHarness *harness, const AccelLabels *labels)
     }
 }
 
+/* The value of attribute @name in the first element of @xml that starts with @element,
+ * or NULL. Newly allocated. */
+static char *
+attribute_of (const char *xml, const char *element, const char *name)
+{
+  const char *at = strstr (xml, element);
+  const char *end = at != NULL ? strchr (at, '>') : NULL;
+  g_autofree char *tag = end != NULL ? g_strndup (at, end - at) : NULL;
+  g_autofree char *key = g_strdup_printf (" %s='", name);
+  const char *value = tag != NULL ? strstr (tag, key) : NULL;
+
+  if (value == NULL)
+    return NULL;
+  value += strlen (key);
+  return g_strndup (value, strcspn (value, "'"));
+}
+
+/* Under kvm the TSC labels are what libvirt's capabilities say of the TSC: its <counter
+ * name='tsc' frequency=HZ scaling='yes|no'/>, both there or both absent. */
+static void
+libvirt_tsc_agrees (LibvirtHarness *harness, const AccelLabels *labels)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *capabilities = libvirt_harness_capabilities (harness, &error);
+  g_autofree char *frequency = NULL;
+  g_autofree char *scaling = NULL;
+  const char *label_frequency = g_hash_table_lookup (labels->labels,
+                                                     "cpu-timer.node.kubevirt.io/tsc-frequency");
+  const char *label_scalable = g_hash_table_lookup (labels->labels,
+                                                    "cpu-timer.node.kubevirt.io/tsc-scalable");
+
+  if (capabilities == NULL)
+    fail_msg ("virsh could not run: %s", error->message);
+  frequency = attribute_of (capabilities, "<counter name='tsc'", "frequency");
+  scaling = attribute_of (capabilities, "<counter name='tsc'", "scaling");
+  print_message ("  tsc: labels %s Hz scalable %s; libvirt %s Hz scaling %s\n",
+                 label_frequency != NULL ? label_frequency : "-",
+                 label_scalable != NULL ? label_scalable : "-",
+                 frequency != NULL ? frequency : "-", scaling != NULL ? scaling : "-");
+  assert_int_equal (label_frequency != NULL, frequency != NULL);
+  if (frequency == NULL)
+    return;
+  assert_string_equal (label_frequency, frequency);
+  assert_string_equal (label_scalable, g_strcmp0 (scaling, "yes") == 0 ? "true" : "false");
+}
+
 static void
 test_libvirt_agrees (void **state)
 {
@@ -389,7 +436,11 @@ test_libvirt_agrees (void **state)
       skip ();
     }
   for (guint i = 0; i < n_runs; i++)
-    libvirt_agrees (harness, &runs[i]);
+    {
+      libvirt_agrees (harness, &runs[i]);
+      if (strcmp (runs[i].accel, "kvm") == 0)
+        libvirt_tsc_agrees (harness, &runs[i]);
+    }
   g_clear_pointer (&harness, libvirt_harness_free);
   test_adopt_orphans ();
 }

@@ -365,6 +365,13 @@ run_labels (const CliOptions *options, GError **error)
           json_object_put (answer);
         }
     }
+  /* libvirt leaves its <counter> out when KVM cannot tell the rate; so do the labels. */
+  {
+    X86KvmTsc tsc;
+
+    if (strcmp (accel, "kvm") == 0 && x86_kvm_tsc_read (&tsc, NULL))
+      node_labels_add_tsc (labels, &tsc);
+  }
   text = node_labels_to_feature_file (labels);
   if (output == NULL)
     return cli_output_print (text, error) ? CLI_EXIT_OK : -1;

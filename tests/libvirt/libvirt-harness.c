@@ -183,6 +183,23 @@ libvirt_harness_host_model (LibvirtHarness *harness, const char *domain_type,
   return g_strndup (start, end - start);
 }
 
+char *
+libvirt_harness_capabilities (LibvirtHarness *harness, GError **error)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  if (!run_virsh (harness, "capabilities", &out, &err, error))
+    return NULL;
+  if (strstr (out, "<capabilities>") == NULL)
+    {
+      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+                   "virsh capabilities gave no capabilities: %s", g_strstrip (err));
+      return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
 /* The text of @out between the marks "@@@from" and "@@@to" (or the end), stripped. virsh's
  * echo may end its mark without a newline, so the marks are found wherever they stand. */
 static char *

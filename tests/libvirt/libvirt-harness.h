@@ -44,6 +44,9 @@ typedef struct {
 char *libvirt_harness_host_model (LibvirtHarness *harness, const char *domain_type,
                                   const char *machine, GError **error);
 
+/* `virsh capabilities` (the host's), or NULL with @error when virsh gives nothing. */
+char *libvirt_harness_capabilities (LibvirtHarness *harness, GError **error);
+
 void libvirt_start_free (LibvirtStart *start);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LibvirtStart, libvirt_start_free)
 
