@@ -91,6 +91,21 @@ cpu_count (GPtrArray *replies)
   return (guint) json_object_array_length (g_ptr_array_index (replies, 3));
 }
 
+/* A launching source recording into @dir/@name (and @name.json), in *@live and *@recorder. */
+static void
+record_into (const char *dir, const char *name, char **path, char **metadata_path,
+             QmpSource **live, QmpRecorder **recorder)
+{
+  g_autoptr (GError) error = NULL;
+
+  *path = g_build_filename (dir, name, NULL);
+  *metadata_path = g_strconcat (*path, ".json", NULL);
+  *live = qmp_source_new_launch (test_qemu_binary (), &error);
+  assert_non_null (*live);
+  *recorder = qmp_recorder_new (*path);
+  qmp_source_set_recorder (*live, *recorder);
+}
+
 /* Two QEMUs, a paused PC with -cpu and a query-mode one without (QEMU 7.2's "none"
  * machine cannot create an x86 CPU), recorded into one file, then replayed in the
  * other order: each open gets the segment launched its way. */
@@ -115,13 +130,7 @@ test_record_qemu_and_replay (void **state)
 
   TEST_REQUIRE_QEMU ();
   dir = test_make_tmpdir ();
-  path = g_build_filename (dir, "probe.replies", NULL);
-  metadata_path = g_strconcat (path, ".json", NULL);
-
-  live = qmp_source_new_launch (test_qemu_binary (), &error);
-  assert_non_null (live);
-  recorder = qmp_recorder_new (path);
-  qmp_source_set_recorder (live, recorder);
+  record_into (dir, "probe.replies", &path, &metadata_path, &live, &recorder);
   qmp_recorder_set_meta (recorder, "host", host);
   json_object_put (host);
   live_plain = run_probe (live, NULL, NULL);
@@ -213,12 +222,7 @@ test_record_globals (void **state)
 
   TEST_REQUIRE_QEMU ();
   dir = test_make_tmpdir ();
-  path = g_build_filename (dir, "globals.replies", NULL);
-  metadata_path = g_strconcat (path, ".json", NULL);
-  live = qmp_source_new_launch (test_qemu_binary (), &error);
-  assert_non_null (live);
-  recorder = qmp_recorder_new (path);
-  qmp_source_set_recorder (live, recorder);
+  record_into (dir, "globals.replies", &path, &metadata_path, &live, &recorder);
   /* tcg's max has pdpe1gb: the global takes it away. */
   assert_true (max_has (live, NULL, "pdpe1gb"));
   assert_false (max_has (live, globals, "pdpe1gb"));
