@@ -657,6 +657,9 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   facts_set_string (facts, "accel", accel);
   facts_set_string (facts, "machine", machine != NULL ? machine : "none");
   facts_set_string (facts, "host_model_name", host_model);
+  /* No "closest" means none fits only where it was looked for: a run that wants it must
+   * not take facts kept by one that did not look (labels, libvirt's host-model). */
+  json_object_object_add (facts, "closest_searched", json_object_new_boolean (closest_model));
 
   if (strcmp (accel, "kvm") == 0 && qmp_source_kind (source) == QMP_SOURCE_LAUNCH
       && !kvm_checked)
@@ -865,6 +868,8 @@ probe_host_facts_check (json_object *facts, const char *accel, char **problem)
     bad = "accel";
   else if (!optional_of_type (facts, "usable", json_type_boolean))
     bad = "usable";
+  else if (!optional_of_type (facts, "closest_searched", json_type_boolean))
+    bad = "closest_searched";
   for (guint i = 0; bad == NULL && i < G_N_ELEMENTS (strings); i++)
     if (!optional_of_type (facts, strings[i], json_type_string))
       bad = strings[i];
@@ -1204,6 +1209,13 @@ lookup_cached (GatherJob *job, const ProbeHost *host, const char *microcode)
    * the cache's own checks see: ask QEMU again, and replace it. */
   if (job->facts != NULL && !probe_host_facts_check (job->facts, job->accel, &reason))
     g_clear_pointer (&job->facts, json_object_put);
+  if (job->facts != NULL && job->closest_model
+      && !json_object_get_boolean (json_object_object_get (job->facts, "closest_searched")))
+    {
+      /* Asked again, and stored with the closest model for every later run. */
+      g_clear_pointer (&job->facts, json_object_put);
+      reason = g_strdup ("the entry was gathered without looking for the closest model");
+    }
   if (job->facts != NULL)
     {
       g_autofree char *path = probe_cache_entry_path (job->cache, job->key);

@@ -672,6 +672,7 @@ test_malformed_facts_refused (void **state)
     { "\"accel\": \"kvm\"", "\"accel\": \"tcg\"" },
     { "\"accel\": \"kvm\"", "\"accel\": 1" },
     { "\"usable\": true", "\"usable\": \"yes\"" },
+    { "\"usable\": true", "\"usable\": true, \"closest_searched\": 1" },
     { "\"version\": \"7.2.22\"", "\"version\": 7.2" },
     { "vcpuprobe-qemu-facts-3", "vcpuprobe-qemu-facts-2" },
   };

@@ -241,8 +241,12 @@ write_atomically (const char *path, const char *text, GError **error)
   g_autofree char *temporary = g_strdup_printf ("%s/.%s.XXXXXX", directory, base);
   gsize length = strlen (text);
   gsize written = 0;
-  int fd = g_mkstemp_full (temporary, O_WRONLY | O_CLOEXEC, 0644);
+  int fd;
 
+  /* SIGTERM or SIGINT between the temporary file and the rename would leave the
+   * temporary behind: the signal cleanup waits until the file is in place or removed. */
+  qemu_launch_hold_signal_cleanup ();
+  fd = g_mkstemp_full (temporary, O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0)
     goto failed;
   while (written < length)
@@ -262,7 +266,10 @@ write_atomically (const char *path, const char *text, GError **error)
     }
   fd = -1;
   if (g_rename (temporary, path) == 0)
-    return TRUE;
+    {
+      qemu_launch_release_signal_cleanup ();
+      return TRUE;
+    }
 failed:
   {
     int saved = errno;
@@ -271,6 +278,7 @@ failed:
       close (fd);
     if (g_file_test (temporary, G_FILE_TEST_EXISTS))
       g_unlink (temporary);
+    qemu_launch_release_signal_cleanup ();
     g_set_error (error, CLI_ERROR, CLI_ERROR_INPUT, "--output %s: %s", path, g_strerror (saved));
     return FALSE;
   }
