@@ -252,21 +252,20 @@ write_atomically (const char *path, const GString *text, GError **error)
   return TRUE;
 }
 
-gboolean
-qmp_recorder_finish (QmpRecorder *recorder, GError **error)
+/* What FILE holds, as a list of its messages in their order, and what FILE.json holds
+ * (references owned by the caller). */
+static void
+collect (QmpRecorder *recorder, json_object **messages, json_object **metadata)
 {
-  g_autoptr (GString) replies = g_string_new (NULL);
-  g_autoptr (GString) metadata_text = g_string_new (NULL);
-  g_autofree char *metadata_path = g_strconcat (recorder->path, ".json", NULL);
-  json_object *metadata = json_object_new_object ();
   json_object *launches = json_object_new_array ();
-  gboolean ok;
 
+  *messages = json_object_new_array ();
+  *metadata = json_object_new_object ();
   g_mutex_lock (&recorder->lock);
-  json_object_object_add (metadata, "format", json_object_new_string ("vcpuprobe-replies"));
-  json_object_object_add (metadata, "version", json_object_new_int (1));
+  json_object_object_add (*metadata, "format", json_object_new_string ("vcpuprobe-replies"));
+  json_object_object_add (*metadata, "version", json_object_new_int (1));
   json_object_object_foreach (recorder->meta, key, value)
-    json_object_object_add (metadata, key, json_object_get (value));
+    json_object_object_add (*metadata, key, json_object_get (value));
   for (guint i = 0; i < recorder->sessions->len; i++)
     {
       QmpRecordedSession *session = g_ptr_array_index (recorder->sessions, i);
@@ -282,24 +281,53 @@ qmp_recorder_finish (QmpRecorder *recorder, GError **error)
       if (!session->has_greeting)
         continue;
       for (guint m = 0; m < session->messages->len; m++)
-        append_json (replies, g_ptr_array_index (session->messages, m));
+        json_object_array_add (*messages, json_object_get (g_ptr_array_index (session->messages, m)));
       for (guint p = 0; p < session->pending->len; p++)
         {
           PendingCommand *pending = g_ptr_array_index (session->pending, p);
-          append_json (replies, pending->command);
+          json_object_array_add (*messages, json_object_get (pending->command));
           for (guint e = 0; e < pending->events->len; e++)
-            append_json (replies, g_ptr_array_index (pending->events, e));
+            json_object_array_add (*messages,
+                                   json_object_get (g_ptr_array_index (pending->events, e)));
         }
       json_object_array_add (launches, session->launch != NULL
                                        ? json_object_get (session->launch) : NULL);
     }
   g_mutex_unlock (&recorder->lock);
-  json_object_object_add (metadata, "sessions", launches);
+  json_object_object_add (*metadata, "sessions", launches);
+}
+
+gboolean
+qmp_recorder_finish (QmpRecorder *recorder, GError **error)
+{
+  g_autoptr (GString) replies = g_string_new (NULL);
+  g_autoptr (GString) metadata_text = g_string_new (NULL);
+  g_autofree char *metadata_path = g_strconcat (recorder->path, ".json", NULL);
+  json_object *messages, *metadata;
+  gboolean ok;
+
+  collect (recorder, &messages, &metadata);
+  for (guint i = 0; i < json_object_array_length (messages); i++)
+    append_json (replies, json_object_array_get_idx (messages, i));
   g_string_append (metadata_text, json_object_to_json_string_ext (metadata, RECORD_JSON_FLAGS));
   g_string_append (metadata_text, "\n");
+  json_object_put (messages);
   json_object_put (metadata);
 
   ok = write_atomically (recorder->path, replies, error)
        && write_atomically (metadata_path, metadata_text, error);
   return ok;
+}
+
+QmpReplies *
+qmp_recorder_finish_in_memory (QmpRecorder *recorder, GError **error)
+{
+  json_object *messages, *metadata;
+  QmpReplies *replies;
+
+  collect (recorder, &messages, &metadata);
+  replies = qmp_replies_new_from_messages (recorder->path, messages, metadata, error);
+  json_object_put (messages);
+  json_object_put (metadata);
+  return replies;
 }

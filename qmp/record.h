@@ -17,6 +17,7 @@
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
+#include "qmp/replay.h"
 #include "qmp/session.h"
 
 typedef struct QmpRecorder QmpRecorder;
@@ -48,3 +49,7 @@ void qmp_recorder_set_meta (QmpRecorder *recorder, const char *key, json_object 
 
 /* Writes FILE and FILE.json atomically. */
 gboolean qmp_recorder_finish (QmpRecorder *recorder, GError **error);
+/* The recording as qmp_replies_load() would read FILE and FILE.json back, without writing
+ * them (FILE only names it in messages): nothing reaches the disk, so nothing is left
+ * behind by a signal, and nothing is printed and parsed again. */
+QmpReplies *qmp_recorder_finish_in_memory (QmpRecorder *recorder, GError **error);

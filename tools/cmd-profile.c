@@ -1,7 +1,6 @@
 /* tools/cmd-profile.c — `vcpuprobe profile [--output FILE]`: this host's profile
  * (probe/profile.h), to stdout or written atomically to FILE. */
 #include <string.h>
-#include <glib/gstdio.h>
 #include "probe/profile.h"
 #include "probe/qemu-info.h"
 #include "tools/commands.h"
@@ -108,14 +107,13 @@ run_profile (const CliOptions *options, GError **error)
   g_autoptr (GPtrArray) machines = g_ptr_array_new ();
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *now_text = g_date_time_format_iso8601 (now);
-  g_autofree char *scratch = NULL;
-  g_autofree char *recording_path = NULL;
   const char *single_accel[] = { options->accel, NULL };
+  const char *const *accels = options->accel != NULL ? single_accel : both_accels;
   json_object *recorded_meta = NULL;
   const char *host_name, *made;
   QmpSource *qmp;
 
-  /* The recording is this command's own: --record keeps it, else it is scratch. */
+  /* The recording is this command's own: --record writes it, else it stays in memory. */
   unrecorded.record = NULL;
   source = cli_source_new (&unrecorded, error);
   if (source == NULL)
@@ -129,7 +127,17 @@ run_profile (const CliOptions *options, GError **error)
       return -1;
     }
   if (qmp_source_kind (qmp) == QMP_SOURCE_REPLAY)
-    recorded_meta = qmp_replies_metadata (qmp_source_replies (qmp));
+    {
+      recorded_meta = qmp_replies_metadata (qmp_source_replies (qmp));
+      /* A profile recorded under one accelerator is remade under that one: asked for the
+       * other as well, the session that measures the dependencies would be one the
+       * recording lacks, and the profile would differ from the one recorded. */
+      if (options->accel == NULL && qmp_source_recorded_accel (qmp) != NULL)
+        {
+          single_accel[0] = qmp_source_recorded_accel (qmp);
+          accels = single_accel;
+        }
+    }
   cpuid = recorded_meta != NULL || options->replay != NULL
           ? read_recorded_host (options, recorded_meta, error)
           : options->cpuid_dump != NULL ? x86_cpuid_dump_load (options->cpuid_dump, error)
@@ -139,16 +147,8 @@ run_profile (const CliOptions *options, GError **error)
   host_name = recorded_string (recorded_meta, META_HOST_NAME, g_get_host_name ());
   made = recorded_string (recorded_meta, META_DATE, now_text);
 
-  if (options->record != NULL)
-    recording_path = g_strdup (options->record);
-  else
-    {
-      scratch = g_dir_make_tmp ("vcpuprobe-profile-XXXXXX", error);
-      if (scratch == NULL)
-        return -1;
-      recording_path = g_build_filename (scratch, "profile.replies", NULL);
-    }
-  recorder = qmp_recorder_new (recording_path);
+  recorder = qmp_recorder_new (options->record != NULL ? options->record
+                                                      : "(the profile's conversation)");
   qmp_source_set_recorder (qmp, recorder);
   set_meta_string (recorder, "qemu-binary", qmp_source_describe (qmp));
   set_meta_string (recorder, META_DATE, made);
@@ -166,24 +166,18 @@ run_profile (const CliOptions *options, GError **error)
   {
     g_autoptr (CliProgress) progress = cli_progress_new ("profiling QEMU sessions");
     gboolean gathered = probe_profile_gather (
-      qmp, options->accel != NULL ? single_accel : both_accels,
+      qmp, accels,
       (const char *const *) machines->pdata, cli_source_deadline (source),
       cli_progress_report, progress, &facts, error);
 
     if (!gathered)
       return -1;
   }
-  if (!qmp_recorder_finish (recorder, error))
-    return -1;
-  recording = qmp_replies_load (recording_path, error);
-  if (scratch != NULL)
-    {
-      g_autofree char *metadata_path = g_strconcat (recording_path, ".json", NULL);
-
-      g_unlink (recording_path);
-      g_unlink (metadata_path);
-      g_rmdir (scratch);
-    }
+  if (options->record != NULL)
+    recording = qmp_recorder_finish (recorder, error) ? qmp_replies_load (options->record, error)
+                                                      : NULL;
+  else
+    recording = qmp_recorder_finish_in_memory (recorder, error);
   if (recording == NULL)
     return -1;
   {
