@@ -1,8 +1,10 @@
 /* tools/profile-run.c — one command, answered per host from host profiles (--profile). */
 #include "tools/profile-run.h"
 
+#include <errno.h>
 #include <string.h>
-#include <glib/gstdio.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include "probe/profile.h"
 #include "probe/qemu-info.h"
 #include "tools/commands.h"
@@ -121,38 +123,60 @@ printing_answer (GArray *answers, HostAnswer *answer)
 }
 
 /* `models` reads the host's layers from a dump file, as --cpuid-dump gives it: the
- * profile's CPUID and KVM tables are written to one in @scratch. Newly allocated path,
- * or NULL with @error. */
+ * profile's CPUID and KVM tables are written to a memory file (memfd), named by its
+ * /proc/self/fd path, so that nothing is left on disk whatever stops the run. The
+ * descriptor into *@fd, the path newly allocated; NULL with @error. */
 static char *
-write_profile_dump (const ProbeProfile *profile, const char *scratch, GError **error)
+write_profile_dump (const ProbeProfile *profile, int *fd, GError **error)
 {
   g_autoptr (ProbeJson) dump = x86_cpuid_dump_to_json (profile->cpuid);
-  g_autofree char *name = g_path_get_basename (profile->path);
-  char *path = g_build_filename (scratch, name, NULL);
+  const char *text = json_object_to_json_string_ext (dump, JSON_C_TO_STRING_PLAIN);
+  gsize left = strlen (text);
 
-  if (!g_file_set_contents (path, json_object_to_json_string_ext (dump, JSON_C_TO_STRING_PLAIN),
-                            -1, error))
+  *fd = memfd_create ("vcpuprobe-profile-dump", MFD_CLOEXEC);
+  if (*fd < 0)
     {
-      g_free (path);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "%s: cannot hold the profile's CPUID in memory: %s", profile->path,
+                   g_strerror (errno));
       return NULL;
     }
-  return path;
+  while (left > 0)
+    {
+      ssize_t written = write (*fd, text, left);
+
+      if (written < 0 && errno == EINTR)
+        continue;
+      if (written <= 0)
+        {
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                       "%s: cannot hold the profile's CPUID in memory: %s", profile->path,
+                       g_strerror (errno));
+          close (*fd);
+          *fd = -1;
+          return NULL;
+        }
+      text += written;
+      left -= (gsize) written;
+    }
+  return g_strdup_printf ("/proc/self/fd/%d", *fd);
 }
 
 static void
-answer_host (const CliOptions *options, HostAnswer *answer, const char *scratch)
+answer_host (const CliOptions *options, HostAnswer *answer, gboolean with_dump)
 {
   CliOptions for_host = *options;
   g_autofree char *dump_path = NULL;
+  int dump_fd = -1;
 
   /* The profiled host's QEMU, its default accelerator, nothing of this host's caches. */
   for_host.profile = answer->profile;
   for_host.accel = options->accel != NULL ? options->accel : answer->profile->default_accel;
   for_host.no_cache = TRUE;
   answer->printed = g_string_new (NULL);
-  if (scratch != NULL)
+  if (with_dump)
     {
-      dump_path = write_profile_dump (answer->profile, scratch, &answer->error);
+      dump_path = write_profile_dump (answer->profile, &dump_fd, &answer->error);
       if (dump_path == NULL)
         {
           answer->status = -1;
@@ -163,24 +187,10 @@ answer_host (const CliOptions *options, HostAnswer *answer, const char *scratch)
   cli_output_divert (answer->printed);
   answer->status = options->command->run (&for_host, &answer->error);
   cli_output_divert (NULL);
+  if (dump_fd >= 0)
+    close (dump_fd);
   if (answer->status < 0)
     probe_profile_explain_error (answer->profile, answer->error);
-}
-
-/* Removes @scratch and the dumps in it. */
-static void
-remove_scratch (const char *scratch)
-{
-  g_autoptr (GDir) directory = g_dir_open (scratch, 0, NULL);
-  const char *entry;
-
-  while (directory != NULL && (entry = g_dir_read_name (directory)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (scratch, entry, NULL);
-
-      g_unlink (path);
-    }
-  g_rmdir (scratch);
 }
 
 static int
@@ -283,8 +293,8 @@ cli_profile_run (const CliOptions *options, GError **error)
   g_autoptr (ProbeProfileShelf) shelf = probe_profile_shelf_new ();
   g_autoptr (GPtrArray) paths = NULL;
   g_autoptr (GArray) answers = g_array_new (FALSE, TRUE, sizeof (HostAnswer));
-  g_autofree char *scratch = NULL;
   int worst = CLI_EXIT_OK;
+  gboolean with_dump;
   /* alike profile (ProbeProfile.alike) → 1 + the index of the first answer from it */
   g_autoptr (GHashTable) answered_alike = g_hash_table_new (NULL, NULL);
 
@@ -307,9 +317,7 @@ cli_profile_run (const CliOptions *options, GError **error)
       }
   }
   /* models judges blockers by the host's layers, which it reads from a dump file. */
-  if (strcmp (options->command->name, "models") == 0
-      && (scratch = g_dir_make_tmp ("vcpuprobe-profile-XXXXXX", error)) == NULL)
-    return -1;
+  with_dump = strcmp (options->command->name, "models") == 0;
   {
     g_autoptr (CliProgress) answering = answers->len > 1 ? cli_progress_new ("answering per host")
                                                          : NULL;
@@ -329,7 +337,7 @@ cli_profile_run (const CliOptions *options, GError **error)
           }
         else
           {
-            answer_host (options, answer, scratch);
+            answer_host (options, answer, with_dump);
             if (first == 0 && answer->profile->alike != NULL)
               g_hash_table_insert (answered_alike, (gpointer) answer->profile->alike,
                                    GUINT_TO_POINTER (i + 1));
@@ -337,8 +345,6 @@ cli_profile_run (const CliOptions *options, GError **error)
         cli_progress_update (answering, i + 1, answers->len);
       }
   }
-  if (scratch != NULL)
-    remove_scratch (scratch);
 
   /* One host fails as a live run fails: one error line, its exit status. */
   if (answers->len == 1 && g_array_index (answers, HostAnswer, 0).status < 0)
