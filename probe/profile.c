@@ -384,6 +384,18 @@ probe_profile_shelf_new (void)
 }
 
 void
+probe_profile_shelf_release (ProbeProfileShelf *shelf, const ProbeProfile *alike)
+{
+  /* The shelf owns @alike; the const only keeps borrowers from changing it. */
+  ProbeProfile *first = (ProbeProfile *) alike;
+
+  (void) shelf;
+  g_clear_pointer (&first->cpuid, x86_cpuid_dump_free);
+  g_clear_pointer (&first->replies, qmp_replies_unref);
+  g_clear_pointer (&first->facts, g_ptr_array_unref);
+}
+
+void
 probe_profile_shelf_free (ProbeProfileShelf *shelf)
 {
   if (shelf == NULL)

@@ -74,6 +74,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfileShelf, probe_profile_shelf_free)
 /* probe_profile_load(), through @shelf. */
 ProbeProfile *probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path,
                                         GError **error);
+/* Frees the parsed facts of @alike (a profile's ->alike, owned by @shelf) once nothing
+ * will be asked of them: twins read later still share its header and its answers, but
+ * their cpuid, replies and facts are NULL. What a fleet of distinct hosts costs in memory
+ * is then one parsed profile at a time, not all of them. */
+void          probe_profile_shelf_release (ProbeProfileShelf *shelf, const ProbeProfile *alike);
 
 /* The same from a parsed document (@root borrowed), named @path in messages. */
 ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GError **error);

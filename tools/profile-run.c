@@ -173,6 +173,9 @@ answer_host (const CliOptions *options, HostAnswer *answer, gboolean with_dump)
   for_host.profile = answer->profile;
   for_host.accel = options->accel != NULL ? options->accel : answer->profile->default_accel;
   for_host.no_cache = TRUE;
+  /* --timeout bounds each host's answer: a fleet read one host after another would
+   * otherwise run its last hosts out of time, each failing as if a QEMU were late. */
+  for_host.start_us = g_get_monotonic_time ();
   answer->printed = g_string_new (NULL);
   if (with_dump)
     {
@@ -301,35 +304,29 @@ cli_profile_run (const CliOptions *options, GError **error)
   g_array_set_clear_func (answers, (GDestroyNotify) host_answer_clear);
   if (!check_usage (options, error) || (paths = profile_paths (options, error)) == NULL)
     return -1;
-  /* Every profile is read before any answer, so a bad one is the run's error alone. */
+  /* models judges blockers by the host's layers, which it reads from a dump file. */
+  with_dump = strcmp (options->command->name, "models") == 0;
+  /* Each profile is answered as it is read, and its parsed facts are let go once its kind
+   * has answered: a fleet of distinct hosts holds one parsed profile at a time. A bad
+   * profile is still the run's error alone: no answer is printed. */
   {
-    g_autoptr (CliProgress) reading = paths->len > 1 ? cli_progress_new ("reading profiles") : NULL;
+    g_autoptr (CliProgress) answering = paths->len > 1 ? cli_progress_new ("answering per host")
+                                                       : NULL;
 
     for (guint i = 0; i < paths->len; i++)
       {
-        HostAnswer answer = { 0 };
+        HostAnswer read = { 0 };
+        HostAnswer *answer;
+        guint first;
 
-        answer.profile = probe_profile_shelf_load (shelf, g_ptr_array_index (paths, i), error);
-        if (answer.profile == NULL)
+        read.profile = probe_profile_shelf_load (shelf, g_ptr_array_index (paths, i), error);
+        if (read.profile == NULL)
           return -1;
-        g_array_append_val (answers, answer);
-        cli_progress_update (reading, i + 1, paths->len);
-      }
-  }
-  /* models judges blockers by the host's layers, which it reads from a dump file. */
-  with_dump = strcmp (options->command->name, "models") == 0;
-  {
-    g_autoptr (CliProgress) answering = answers->len > 1 ? cli_progress_new ("answering per host")
-                                                         : NULL;
-
-    for (guint i = 0; i < answers->len; i++)
-      {
-        HostAnswer *answer = &g_array_index (answers, HostAnswer, i);
-        guint first = GPOINTER_TO_UINT (g_hash_table_lookup (answered_alike,
-                                                             answer->profile->alike));
-
+        g_array_append_val (answers, read);
+        answer = &g_array_index (answers, HostAnswer, i);
+        first = GPOINTER_TO_UINT (g_hash_table_lookup (answered_alike, answer->profile->alike));
         /* An alike host's answer is the first one's, unless that one failed: errors name
-         * their profile, so each host gets its own. */
+         * their profile, so each host gets its own (and the facts are kept for them). */
         if (first > 0 && g_array_index (answers, HostAnswer, first - 1).status >= 0)
           {
             answer->same_as = first;
@@ -339,10 +336,14 @@ cli_profile_run (const CliOptions *options, GError **error)
           {
             answer_host (options, answer, with_dump);
             if (first == 0 && answer->profile->alike != NULL)
-              g_hash_table_insert (answered_alike, (gpointer) answer->profile->alike,
-                                   GUINT_TO_POINTER (i + 1));
+              {
+                g_hash_table_insert (answered_alike, (gpointer) answer->profile->alike,
+                                     GUINT_TO_POINTER (i + 1));
+                if (answer->status >= 0)
+                  probe_profile_shelf_release (shelf, answer->profile->alike);
+              }
           }
-        cli_progress_update (answering, i + 1, answers->len);
+        cli_progress_update (answering, i + 1, paths->len);
       }
   }
 
