@@ -3,9 +3,11 @@
  *
  * A fleet's profiles are mostly alike: hosts of one hardware generation running one QEMU
  * differ in their name and when they were profiled, and in nothing an answer reads. A
- * profile is ~250 KB; building its tree costs ~5 ms, finding its members' bounds ~0.3 ms.
- * So the members an answer depends on are compared as text, and a profile whose text
- * equals one already read shares that one's parsed facts and answers. */
+ * profile is ~250 KB and building its tree costs ~5 ms, while its header's members are
+ * found in microseconds and the rest compared as text at memory speed: a profile whose
+ * text past the header equals one already read shares that one's parsed facts and answers
+ * (probe_profile_shelf_load()). Values are skipped, not judged: the careful parse that
+ * reads a profile the first time says what is wrong with a malformed one. */
 #pragma once
 #include <glib.h>
 
