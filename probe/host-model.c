@@ -1329,6 +1329,10 @@ probe_host_read (const ProbeHostRequest *request, GError **error)
 
       host->kvm = x86_kvm_cpuid_new_from_features (&view->supported_features,
                                                    &view->emulated_features);
+      /* What a vCPU of that KVM does with IA32_ARCH_CAPABILITIES, when the dump says. */
+      host->kvm->arch_capabilities.write = view->arch_capabilities.write;
+      host->kvm->arch_capabilities.offered = view->arch_capabilities.offered;
+      host->kvm->arch_capabilities.detail = g_strdup (view->arch_capabilities.detail);
       host->kvm_dump = g_strdup (request->cpuid_dump);
       if (kvm_fd >= 0)
         close (kvm_fd);

@@ -393,6 +393,22 @@ test_arch_capabilities_recorded (void **state)
   captured = test_json_member (test_json_member (cpuid_json, "kvm", json_type_object),
                                "arch_capabilities", json_type_object);
   assert_true (json_object_equal (live, captured));
+  /* And `host` of that capture shows what the live one showed. */
+  {
+    g_autofree char *dump = g_build_filename (work, "capture.json", NULL);
+    g_autoptr (TestRun) from_dump = NULL;
+    g_autoptr (ProbeJson) from_dump_json = NULL;
+
+    assert_true (g_file_set_contents (dump, cpuid->out, -1, NULL));
+    from_dump = test_run_vcpuprobe (TRUE, "120", (const char *const[]) {
+      "--no-cache", "--cpuid-dump", dump, "--format", "json", "host", NULL });
+    test_assert_exit (from_dump, 0);
+    from_dump_json = test_parse_json (from_dump->out);
+    assert_true (json_object_equal (live, test_json_member (test_json_member (from_dump_json, "kvm",
+                                                                              json_type_object),
+                                                            "arch_capabilities",
+                                                            json_type_object)));
+  }
   print_message ("this KVM: IA32_ARCH_CAPABILITIES %s, a vCPU %s\n",
                  json_object_get_string (test_json_member (live, "offered", json_type_string)),
                  recorded);
