@@ -17,9 +17,9 @@
 /* Asks @session's QEMU the expansions, pipelined, and returns {feature: [dependents]} for
  * every feature that has dependents (caller owns it), or NULL with @error when QEMU
  * stopped answering. Also hands @writer the all-on expansion (its "never").
- * @world_preset: the QEMU was launched with probe_facts_writer_world_globals(), so each
- * question names only the feature it switches off: some 20 bytes instead of kilobytes,
- * which QEMU reads a main-loop turn per byte (~5 µs each on QEMU 7.2). */
+ * @world_preset: the QEMU was launched with probe_facts_writer_world_props() as -global
+ * settings, so each question names only the feature it switches off: some 20 bytes
+ * instead of kilobytes, which QEMU reads a main-loop turn per byte (~5 µs each on 7.2). */
 json_object *probe_dependents_measure (QmpSession *session, ProbeFactsWriter *writer,
                                        gboolean world_preset, gint64 deadline_us,
                                        GError **error);

@@ -187,19 +187,6 @@ probe_facts_writer_world_props (ProbeFactsWriter *writer, const ProbeBits *off)
   return props;
 }
 
-GStrv
-probe_facts_writer_world_globals (ProbeFactsWriter *writer, const char *driver)
-{
-  GPtrArray *globals = g_ptr_array_new ();
-
-  for (guint i = 0; i < writer->names->len; i++)
-    if (!writer->max_on[i])
-      g_ptr_array_add (globals, g_strdup_printf ("%s.%s=on", driver,
-                                                 (const char *) g_ptr_array_index (writer->names, i)));
-  g_ptr_array_add (globals, NULL);
-  return (GStrv) g_ptr_array_free (globals, FALSE);
-}
-
 void
 probe_facts_writer_set_never (ProbeFactsWriter *writer, json_object *all_on)
 {

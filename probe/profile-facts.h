@@ -72,9 +72,6 @@ ProbeBits   *probe_facts_writer_bits (ProbeFactsWriter *writer, json_object *exp
 /* The properties that make max have every feature on before the pass, but those of @off
  * (may be NULL). The caller owns them. */
 json_object *probe_facts_writer_world_props (ProbeFactsWriter *writer, const ProbeBits *off);
-/* The same world as -global settings of @driver (max's QOM type), NULL-terminated: a QEMU
- * launched with them expands max with every feature on when asked with no properties. */
-GStrv        probe_facts_writer_world_globals (ProbeFactsWriter *writer, const char *driver);
 /* Takes max's expansion with every feature asked on (borrowed): what stays off is never on. */
 void         probe_facts_writer_set_never (ProbeFactsWriter *writer, json_object *all_on);
 /* Takes the measured dependents ({name: [names]}, borrowed; NULL: not measured). */

@@ -223,47 +223,51 @@ props_to_globals (json_object *props, const char *driver)
   return (GStrv) g_ptr_array_free (globals, FALSE);
 }
 
-/* Every model's @variant expansion (prerequisites on, roots on), asked of a QEMU of its
- * own launched with the variant's properties as -global settings of @cpu_type, the type
- * every x86 model derives from: the same few hundred bytes in each of some 130 questions
- * would cost QEMU a main-loop turn per byte. Recorded, not a profile session. */
+/* A QEMU of its own for @job's accelerator and machine, launched with @props ({feature:
+ * boolean}) as -global settings of @driver: each of the hundreds of questions then names
+ * none of them, where in every command they would cost QEMU a main-loop turn per byte.
+ * Recorded (its launch names the globals, so a replay finds it), never a profile session.
+ * NULL with job->error. */
+static QmpConnection *
+open_apart (GatherJob *job, json_object *props, const char *driver)
+{
+  g_auto (GStrv) globals = props_to_globals (props, driver);
+  QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel,
+                               .globals = (const char *const *) globals };
+  QmpConnection *connection;
+
+  g_mutex_lock (job->open_lock);
+  connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
+  g_mutex_unlock (job->open_lock);
+  return connection;
+}
+
+/* Every model's @variant expansion (prerequisites on, roots on), asked of a QEMU launched
+ * with the variant's properties on @cpu_type, the type every x86 model derives from. */
 static gboolean
 ask_variant_apart (GatherJob *job, GPtrArray *models, ProbeFactsVariant variant,
                    ProbeFactsWriter *writer, const char *cpu_type)
 {
   g_autoptr (ProbeJson) props = probe_facts_writer_variant_props (writer, variant);
-  g_auto (GStrv) globals = NULL;
   g_autoptr (QmpConnection) connection = NULL;
-  QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel };
 
   if (props == NULL)
     return TRUE;
-  globals = props_to_globals (props, cpu_type);
-  launch.globals = (const char *const *) globals;
-  g_mutex_lock (job->open_lock);
-  connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
-  g_mutex_unlock (job->open_lock);
+  connection = open_apart (job, props, cpu_type);
   if (connection == NULL)
     return FALSE;
   return ask_expansions (qmp_connection_session (connection), models, &variant, 1, writer, TRUE,
                          job->deadline_us, &job->error);
 }
 
-/* The dependencies, measured in a QEMU of its own launched with every feature of max on
- * as -global settings of @driver, so that each of the few hundred questions is a few
- * bytes long rather than kilobytes. Such a session is recorded (its launch names the
- * globals, so a replay finds it) but is not one of the profile's sessions. */
+/* The dependencies, measured in a QEMU launched with every feature max lacks on @driver
+ * (max's type). */
 static json_object *
 measure_dependents_apart (GatherJob *job, ProbeFactsWriter *writer, const char *driver)
 {
-  g_auto (GStrv) globals = probe_facts_writer_world_globals (writer, driver);
-  QemuLaunchOptions launch = { .machine = job->machine, .accel = job->accel,
-                               .globals = (const char *const *) globals };
-  g_autoptr (QmpConnection) connection = NULL;
+  g_autoptr (ProbeJson) world = probe_facts_writer_world_props (writer, NULL);
+  g_autoptr (QmpConnection) connection = open_apart (job, world, driver);
 
-  g_mutex_lock (job->open_lock);
-  connection = qmp_source_open (job->source, &launch, job->deadline_us, &job->error);
-  g_mutex_unlock (job->open_lock);
   if (connection == NULL)
     return NULL;
   return probe_dependents_measure (qmp_connection_session (connection), writer, TRUE,
@@ -281,6 +285,8 @@ gather_facts (QmpSession *session, json_object *definitions, GPtrArray *models, 
   g_autoptr (ProbeJson) max_arguments = probe_expansion_arguments ("max", NULL);
   g_autoptr (ProbeJson) max_expansion = NULL;
   g_autoptr (ProbeFactsWriter) writer = NULL;
+  /* max's QOM type: the -global settings of the QEMUs asked apart name it (QEMU 4.2+). */
+  const char *driver = max_typename (definitions);
 
   max_expansion = qmp_session_execute (session, "query-cpu-model-expansion", max_arguments,
                                        job->deadline_us, &job->error);
@@ -289,7 +295,6 @@ gather_facts (QmpSession *session, json_object *definitions, GPtrArray *models, 
   writer = probe_facts_writer_new (max_expansion);
   if (job->measures)
     {
-      const char *driver = max_typename (definitions);
       json_object *dependents
         = driver != NULL ? measure_dependents_apart (job, writer, driver)
                          : probe_dependents_measure (session, writer, FALSE, job->deadline_us,
@@ -305,20 +310,16 @@ gather_facts (QmpSession *session, json_object *definitions, GPtrArray *models, 
                        job->deadline_us, &job->error))
     return NULL;
   probe_facts_writer_set_dependents (writer, wait_dependents (job->shared));
-  {
-    const char *driver = max_typename (definitions);
-
-    /* max's type is "max-" and the type every x86 model derives from. */
-    if (driver != NULL && g_str_has_prefix (driver, "max-"))
-      {
-        for (guint v = 0; v < G_N_ELEMENTS (prereqs); v++)
-          if (!ask_variant_apart (job, models, prereqs[v], writer, driver + strlen ("max-")))
-            return NULL;
-      }
-    else if (!ask_expansions (session, models, prereqs, G_N_ELEMENTS (prereqs), writer, FALSE,
-                              job->deadline_us, &job->error))
-      return NULL;
-  }
+  /* max's type is "max-" and the type every x86 model derives from. */
+  if (driver != NULL && g_str_has_prefix (driver, "max-"))
+    {
+      for (guint v = 0; v < G_N_ELEMENTS (prereqs); v++)
+        if (!ask_variant_apart (job, models, prereqs[v], writer, driver + strlen ("max-")))
+          return NULL;
+    }
+  else if (!ask_expansions (session, models, prereqs, G_N_ELEMENTS (prereqs), writer, FALSE,
+                            job->deadline_us, &job->error))
+    return NULL;
   return probe_facts_writer_finish (writer);
 }
 
