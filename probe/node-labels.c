@@ -139,6 +139,20 @@ node_labels_add_tsc (GPtrArray *labels, const X86KvmTsc *tsc)
   g_ptr_array_sort (labels, compare_labels);
 }
 
+void
+node_labels_add_hyperv (GPtrArray *labels, GPtrArray *enlightenments)
+{
+  for (guint i = 0; i < enlightenments->len; i++)
+    {
+      NodeLabel *label = g_new0 (NodeLabel, 1);
+
+      label->name = g_strconcat (NODE_LABEL_HYPERV, (const char *) enlightenments->pdata[i], NULL);
+      label->value = g_strdup ("true");
+      g_ptr_array_add (labels, label);
+    }
+  g_ptr_array_sort (labels, compare_labels);
+}
+
 GPtrArray *
 node_labels_compute (const NodeLabelFacts *facts)
 {

@@ -13,6 +13,9 @@
  *   cpu-timer.node.kubevirt.io/tsc-frequency=<Hz>      under kvm: the TSC rate of a vCPU
  *   cpu-timer.node.kubevirt.io/tsc-scalable=true|false  and whether KVM can scale it
  *                                                       (x86/kvm-tsc.h; libvirt's <counter>)
+ *   hyperv.node.kubevirt.io/<enlightenment>=true      under kvm: a Hyper-V enlightenment
+ *                                                       KVM offers, KubeVirt's name and
+ *                                                       test (x86/kvm-hyperv.h)
  * Names of models and features are libvirt's, as KubeVirt takes them from libvirt.
  *
  * What the labels mean is ours, not KubeVirt's: KubeVirt labels the models `virsh
@@ -41,6 +44,7 @@
 #define NODE_LABEL_HOST_MODEL_REQUIRED "host-model-required-features.node.kubevirt.io/"
 #define NODE_LABEL_CPU_VENDOR "cpu-vendor.node.kubevirt.io/"
 #define NODE_LABEL_CPU_TIMER "cpu-timer.node.kubevirt.io/"
+#define NODE_LABEL_HYPERV "hyperv.node.kubevirt.io/"
 
 /* The libvirt <cpu> a model label stands for: check='full', fallback='forbid'. Newly
  * allocated; the text `vcpuprobe check` is given to agree with a label. */
@@ -83,6 +87,10 @@ GPtrArray *node_labels_compute (const NodeLabelFacts *facts);
 /* Adds the TSC labels of @tsc to @labels (sorted as node_labels_compute() makes them).
  * Read afresh on every run, not kept with the rest: the rate is calibrated at boot. */
 void       node_labels_add_tsc (GPtrArray *labels, const X86KvmTsc *tsc);
+/* Adds a hyperv label for each of @enlightenments (KubeVirt's names, as
+ * x86_kvm_hyperv_read() gives them), keeping @labels sorted. Read afresh on every run too:
+ * they are the loaded kvm module's, which can change under the same /dev/kvm. */
+void       node_labels_add_hyperv (GPtrArray *labels, GPtrArray *enlightenments);
 
 /* TRUE when @name=@value is a Kubernetes label NFD publishes as it is: a DNS-subdomain
  * prefix, a name part of at most 63 characters of [A-Za-z0-9._-] starting and ending

@@ -10,7 +10,9 @@
  * VCPUPROBE_LABELS_SAMPLE sets how many of each kind are drawn (default 2). Labels are
  * made under kvm where /dev/kvm opens, and always under --accel tcg too (libvirt's
  * type='qemu'), whose host model starts where a nested kvm host refuses every CPU: so
- * both a label and its absence are put to the test on any host. */
+ * both a label and its absence are put to the test on any host. The hyperv labels are
+ * compared with what KVM answers at the time and with the hv-* properties of a vCPU QEMU
+ * creates with hv-passthrough=on, a witness that asks KVM another way. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +28,7 @@
 #include "probe/node-labels.h"
 #include "tests/libvirt/libvirt-harness.h"
 #include "tests/test-util.h"
+#include "x86/kvm-hyperv.h"
 
 #define TIMEOUT "120"
 
@@ -34,7 +37,30 @@ static const char *const kubevirt_prefixes[] = {
   "cpu-model.node.kubevirt.io/", "cpu-model-migration.node.kubevirt.io/",
   "cpu-feature.node.kubevirt.io/", "host-model-cpu.node.kubevirt.io/",
   "host-model-required-features.node.kubevirt.io/", "cpu-vendor.node.kubevirt.io/",
-  "cpu-timer.node.kubevirt.io/", NULL,
+  "cpu-timer.node.kubevirt.io/", "hyperv.node.kubevirt.io/", NULL,
+};
+
+/* KubeVirt's Hyper-V names (pkg/virt-handler/node-labeller/kvm-caps-info-plugin_amd64.go,
+ * CapsDesc), each with the property of QEMU's that stands for the same part of KVM's
+ * Hyper-V support, where one does: -cpu ...,hv-passthrough=on turns it on exactly when KVM
+ * reports it in KVM_GET_SUPPORTED_HV_CPUID. "base" (KVM_CAP_HYPERV) and "synic2" have no
+ * property of their own. */
+static const struct {
+  const char *label;
+  const char *qemu_property;
+} kubevirt_hyperv[] = {
+  { "base", NULL },
+  { "time", "hv-time" },
+  { "vpindex", "hv-vpindex" },
+  { "tlbflush", "hv-tlbflush" },
+  { "ipi", "hv-ipi" },
+  { "synic", "hv-synic" },
+  { "synic2", NULL },
+  { "frequencies", "hv-frequencies" },
+  { "reset", "hv-reset" },
+  { "runtime", "hv-runtime" },
+  { "synictimer", "hv-stimer" },
+  { "reenlightenment", "hv-reenlightenment" },
 };
 
 typedef struct {
@@ -448,6 +474,182 @@ test_libvirt_agrees (void **state)
   test_adopt_orphans ();
 }
 
+/* ---- Hyper-V: what KVM offers, and what QEMU makes of it ---- */
+
+/* The names after hyperv.node.kubevirt.io/ in @labels, each checked to be one of
+ * KubeVirt's with the value "true". */
+static GHashTable *
+hyperv_labels (GHashTable *labels)
+{
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer name, value;
+
+  g_hash_table_iter_init (&iter, labels);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      const char *enlightenment = (const char *) name + strlen (NODE_LABEL_HYPERV);
+      gboolean known = FALSE;
+
+      if (!g_str_has_prefix (name, NODE_LABEL_HYPERV))
+        continue;
+      for (guint i = 0; i < G_N_ELEMENTS (kubevirt_hyperv); i++)
+        known |= strcmp (kubevirt_hyperv[i].label, enlightenment) == 0;
+      if (!known)
+        fail_msg ("not one of KubeVirt's Hyper-V labels: \"%s\"", (const char *) name);
+      assert_string_equal (value, "true");
+      g_hash_table_add (names, (gpointer) enlightenment);
+    }
+  return names;
+}
+
+/* The vCPU QEMU creates, paused, for -cpu @model,hv-passthrough=on under kvm: each mapped
+ * hv-* property read back (name → "true"/"false", newly allocated), after QEMU has asked
+ * KVM for its Hyper-V leaves from that vCPU. NULL with *@why when QEMU cannot start it. */
+static GHashTable *
+passthrough_properties (const char *model, char **why)
+{
+  g_autofree char *cpu = g_strdup_printf ("%s,hv-passthrough=on", model);
+  const char *argv[] = {
+    test_qemu_binary (), "-S", "-no-user-config", "-nodefaults", "-nographic",
+    "-machine", "accel=kvm", "-cpu", cpu, "-qmp", "stdio", NULL,
+  };
+  const char *vcpu = "/machine/unattached/device[0]";
+  g_autoptr (GString) commands = g_string_new ("{\"execute\": \"qmp_capabilities\"}\n"
+                                               "{\"execute\": \"query-cpus-fast\"}\n");
+  g_autoptr (GPtrArray) asked = g_ptr_array_new ();
+  g_autoptr (TestRun) run = NULL;
+  g_auto (GStrv) lines = NULL;
+  GHashTable *properties;
+  guint n_returns = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (kubevirt_hyperv); i++)
+    if (kubevirt_hyperv[i].qemu_property != NULL)
+      {
+        g_string_append_printf (commands, "{\"execute\": \"qom-get\", \"arguments\": "
+                                "{\"path\": \"%s\", \"property\": \"%s\"}}\n", vcpu,
+                                kubevirt_hyperv[i].qemu_property);
+        g_ptr_array_add (asked, (gpointer) kubevirt_hyperv[i].qemu_property);
+      }
+  g_string_append (commands, "{\"execute\": \"quit\"}\n");
+  run = test_run (argv, commands->str);
+  if (run->status != 0)
+    {
+      *why = g_strdup_printf ("QEMU %s -cpu %s (accel=kvm) ends with status %d: %s",
+                              test_qemu_binary (), cpu, run->status, g_strstrip (run->err));
+      return NULL;
+    }
+  properties = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  lines = g_strsplit (run->out, "\n", -1);
+  /* In order: the negotiation's reply, the vCPUs, one value a property, quit's. */
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      json_object *message = json_tokener_parse (lines[i]);
+      json_object *reply, *path;
+
+      if (message != NULL && json_object_object_get_ex (message, "error", &reply))
+        fail_msg ("QEMU %s -cpu %s refused a command: %s", test_qemu_binary (), cpu,
+                  json_object_to_json_string (reply));
+      if (message != NULL && json_object_object_get_ex (message, "return", &reply))
+        {
+          guint index = n_returns++;
+
+          if (index == 1)
+            {
+              /* The properties were read from the vCPU QEMU names first. */
+              assert_true (json_object_array_length (reply) > 0);
+              assert_true (json_object_object_get_ex (json_object_array_get_idx (reply, 0),
+                                                      "qom-path", &path));
+              assert_string_equal (json_object_get_string (path), vcpu);
+            }
+          else if (index >= 2 && index - 2 < asked->len)
+            {
+              assert_true (json_object_is_type (reply, json_type_boolean));
+              g_hash_table_insert (properties, asked->pdata[index - 2],
+                                   g_strdup (json_object_get_boolean (reply) ? "true" : "false"));
+            }
+        }
+      json_object_put (message);
+    }
+  assert_int_equal (g_hash_table_size (properties), asked->len);
+  return properties;
+}
+
+/* QEMU's own view as a witness: a property on exactly when its label is there, and any of
+ * them on only with "base", as QEMU uses no Hyper-V without KVM_CAP_HYPERV. */
+static void
+check_hyperv_witness (GHashTable *labelled)
+{
+  /* hv-passthrough takes KVM's Hyper-V leaves whatever the model; host is tried first,
+   * and qemu64 where a nested KVM refuses to start host (IA32_ARCH_CAPABILITIES). */
+  const char *const models[] = { "host", "qemu64" };
+  g_autoptr (GHashTable) properties = NULL;
+  gboolean any_on = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (models) && properties == NULL; i++)
+    {
+      g_autofree char *why = NULL;
+
+      properties = passthrough_properties (models[i], &why);
+      if (properties == NULL)
+        print_message ("  hyperv witness: %s\n", why);
+      else
+        print_message ("  hyperv witness: -cpu %s,hv-passthrough=on\n", models[i]);
+    }
+  if (properties == NULL)
+    {
+      print_message ("SKIP: QEMU starts no vCPU with hv-passthrough=on under kvm here\n");
+      skip ();
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (kubevirt_hyperv); i++)
+    {
+      const char *property = kubevirt_hyperv[i].qemu_property;
+      const char *value = property != NULL ? g_hash_table_lookup (properties, property) : NULL;
+      gboolean has_label = g_hash_table_contains (labelled, kubevirt_hyperv[i].label);
+
+      if (property == NULL)
+        continue;
+      print_message ("  %-16s labelled %-3s QEMU %s=%s\n", kubevirt_hyperv[i].label,
+                     has_label ? "yes" : "no", property, value);
+      if (has_label != (strcmp (value, "true") == 0))
+        fail_msg ("hyperv.node.kubevirt.io/%s is %s, but QEMU's hv-passthrough has %s=%s",
+                  kubevirt_hyperv[i].label, has_label ? "labelled" : "not labelled", property,
+                  value);
+      any_on |= strcmp (value, "true") == 0;
+    }
+  if (any_on)
+    assert_true (g_hash_table_contains (labelled, "base"));
+}
+
+/* Under kvm the hyperv labels are exactly what KVM answers now, by KubeVirt's test, and
+ * agree with QEMU's hv-passthrough; under tcg there are none. */
+static void
+test_hyperv (void **state)
+{
+  (void) state;
+  require_labels ();
+  for (guint r = 0; r < n_runs; r++)
+    {
+      g_autoptr (GHashTable) labelled = hyperv_labels (runs[r].labels);
+      g_autoptr (GPtrArray) offered = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (strcmp (runs[r].accel, "kvm") != 0)
+        {
+          assert_int_equal (g_hash_table_size (labelled), 0);
+          continue;
+        }
+      offered = x86_kvm_hyperv_read (&error);
+      print_message ("  KVM offers %u of KubeVirt's %zu Hyper-V enlightenments%s%s\n",
+                     offered != NULL ? offered->len : 0, G_N_ELEMENTS (kubevirt_hyperv),
+                     error != NULL ? ": " : "", error != NULL ? error->message : "");
+      assert_int_equal (g_hash_table_size (labelled), offered != NULL ? offered->len : 0);
+      for (guint i = 0; offered != NULL && i < offered->len; i++)
+        assert_true (g_hash_table_contains (labelled, offered->pdata[i]));
+      check_hyperv_witness (labelled);
+    }
+}
+
 /* ---- --output ---- */
 
 static void
@@ -579,6 +781,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_bad_output),
     TEST_CASE_IN_TMPDIR (test_format),
     TEST_CASE_IN_TMPDIR (test_check_agrees),
+    TEST_CASE_IN_TMPDIR (test_hyperv),
     TEST_CASE_IN_TMPDIR (test_output_file),
     TEST_CASE_IN_TMPDIR (test_signal_during_output),
     TEST_CASE_IN_TMPDIR (test_host_after_labels),

@@ -8,7 +8,8 @@
  * processor, and --timeout bounds each of them. A QEMU that does not know a model refuses
  * it as libvirt's start would; any other failure fails the run, never a label. The
  * answer is kept in the probe cache under the QEMU binary, /dev/kvm, the silicon and the
- * CPU map (probe/check-cache.h), so a warm run starts no QEMU. */
+ * CPU map (probe/check-cache.h), so a warm run starts no QEMU. What KubeVirt reads from
+ * KVM itself, the TSC and the Hyper-V enlightenments, is read afresh on every run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "tools/output-text.h"
 #include "tools/progress.h"
 #include "tools/qmp-source.h"
+#include "x86/kvm-hyperv.h"
 
 typedef struct {
   const CliOptions *options;
@@ -320,6 +322,22 @@ check_kvm (GError **error)
   return FALSE;
 }
 
+/* The labels KubeVirt reads from KVM itself, not from QEMU or libvirt. A KVM that cannot
+ * answer costs only its own labels, never the run. */
+static void
+add_kvm_labels (GPtrArray *labels)
+{
+  g_autoptr (GPtrArray) enlightenments = x86_kvm_hyperv_read (NULL);
+  X86KvmTsc tsc;
+
+  /* libvirt leaves its <counter> out when KVM cannot tell the rate; so do the labels. */
+  if (x86_kvm_tsc_read (&tsc, NULL))
+    node_labels_add_tsc (labels, &tsc);
+  /* KubeVirt labels no enlightenment when it cannot read KVM's MSR list. */
+  if (enlightenments != NULL)
+    node_labels_add_hyperv (labels, enlightenments);
+}
+
 static int
 run_labels (const CliOptions *options, GError **error)
 {
@@ -373,13 +391,8 @@ run_labels (const CliOptions *options, GError **error)
           json_object_put (answer);
         }
     }
-  /* libvirt leaves its <counter> out when KVM cannot tell the rate; so do the labels. */
-  {
-    X86KvmTsc tsc;
-
-    if (strcmp (accel, "kvm") == 0 && x86_kvm_tsc_read (&tsc, NULL))
-      node_labels_add_tsc (labels, &tsc);
-  }
+  if (strcmp (accel, "kvm") == 0)
+    add_kvm_labels (labels);
   text = node_labels_to_feature_file (labels);
   if (output == NULL)
     return cli_output_print (text, error) ? CLI_EXIT_OK : -1;
