@@ -54,6 +54,7 @@ typedef struct {
   const ProbeProfile *profile;
   const char *machine;
   struct ProbeFacts *facts;
+  struct ProbeFacts *tcg_facts;  /* the model before any accelerator's defaults, or NULL */
   X86FeatureSet allowed;      /* what the accelerator lets through the filter */
   X86FeatureSet known;        /* features this QEMU has a property for */
   X86FeatureSet model;        /* the candidate's plain expansion here */
@@ -193,11 +194,8 @@ settle_model (GArray *hosts, const char *model, const LibvirtCpuMap *map,
   for (guint h = 0; h < hosts->len; h++)
     {
       Host *host = &g_array_index (hosts, Host, h);
-      /* The model before any accelerator's defaults: tcg applies none. */
-      struct ProbeFacts *facts = probe_profile_facts (host->profile, "tcg", host->machine);
-
       x86_feature_set_clear (&host->defined);
-      if (facts == NULL || !expand (facts, model, NULL, &host->defined, NULL))
+      if (host->tcg_facts == NULL || !expand (host->tcg_facts, model, NULL, &host->defined, NULL))
         expand (host->facts, model, NULL, &host->defined, NULL);
     }
   for (guint round = 0; round < MAX_ROUNDS; round++)
@@ -399,7 +397,19 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
         }
       g_hash_table_insert (kinds, (gpointer) kind, GUINT_TO_POINTER (hosts->len + 1));
       g_array_append_val (kind_of, hosts->len);
-      host.facts = probe_profile_facts (host.profile, accel, machine);
+      {
+        GError *malformed = NULL;
+
+        host.facts = probe_profile_facts (host.profile, accel, machine, &malformed);
+        /* The model before any accelerator's defaults: tcg applies none. */
+        if (malformed == NULL)
+          host.tcg_facts = probe_profile_facts (host.profile, "tcg", machine, &malformed);
+        if (malformed != NULL)
+          {
+            g_propagate_error (error, malformed);
+            return NULL;
+          }
+      }
       if (host.facts == NULL || !read_allowed (&host, accel))
         {
           g_set_error (error, PROBE_BASELINE_ERROR, PROBE_BASELINE_ERROR_UNANSWERED,
@@ -427,6 +437,17 @@ probe_baseline_compute (GPtrArray *profiles, const char *accel, const char *mach
           best_count = count;
           best_enabled = enabled;
           best_disabled = disabled;
+        }
+    }
+  /* Facts are read as the models are settled: one found malformed settled nothing. */
+  for (guint h = 0; h < hosts->len; h++)
+    {
+      GError *malformed = probe_profile_malformed (g_array_index (hosts, Host, h).profile);
+
+      if (malformed != NULL)
+        {
+          g_propagate_error (error, malformed);
+          return NULL;
         }
     }
   if (best == NULL)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "probe/profile-facts.h"
 #include "probe/profile.h"
+#include "probe/profile-skim.h"
 
 typedef ProbeBits Bits;
 
@@ -17,8 +18,17 @@ struct ProbeFacts
   GPtrArray *dependents_of;  /* per feature: Bits * (owned) or NULL; filled on first use */
   Bits *never;               /* what the session never turns on */
   json_object *dependents;   /* referenced; NULL: unknown, no toggle is answered */
-  json_object *expansions;   /* borrowed from session; NULL: the session has none */
   json_object *common;       /* borrowed: properties most replies share, or NULL */
+  /* The expansions, each parsed from the profile's text when first asked for: a question
+   * reads one or two of some 130. NULL index: the session has none. */
+  GBytes *text;
+  GHashTable *expansion_at;  /* model (owned) → ProbeJsonMember * (owned) */
+  GPtrArray *models;         /* the models, in the text's order (names borrowed) */
+  GHashTable *expansion_read;  /* model (borrowed) → its entry (owned) */
+  char *where;
+  GMutex lock;               /* peers of other sessions read their own facts; this one
+                              * may be read from the main thread too */
+  GError *malformed;         /* the first entry found not to be JSON */
 };
 
 void
@@ -32,6 +42,13 @@ probe_facts_free (ProbeFacts *facts)
   g_free (facts->never);
   json_object_put (facts->dependents);
   json_object_put (facts->session);
+  g_clear_pointer (&facts->expansion_read, g_hash_table_unref);
+  g_clear_pointer (&facts->models, g_ptr_array_unref);
+  g_clear_pointer (&facts->expansion_at, g_hash_table_unref);
+  g_clear_pointer (&facts->text, g_bytes_unref);
+  g_free (facts->where);
+  g_clear_error (&facts->malformed);
+  g_mutex_clear (&facts->lock);
   g_free (facts);
 }
 
@@ -62,13 +79,54 @@ names_to_bits (ProbeFacts *facts, json_object *list, Bits *bits)
   return TRUE;
 }
 
+static void
+put_entry (gpointer entry)
+{
+  json_object_put (entry);
+}
+
+/* Locates every entry of the expansions object at text[@start, @end). FALSE when the skim
+ * cannot follow it. */
+static gboolean
+index_expansions (ProbeFacts *facts, gsize start, gsize end)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (facts->text, &length);
+  gsize at;
+
+  facts->expansion_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  facts->models = g_ptr_array_new ();
+  facts->expansion_read = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, put_entry);
+  if (end > length || start >= end || text[start] != '{')
+    return FALSE;
+  at = probe_json_skim_space (text, end, start + 1);
+  while (at >= end || text[at] != '}')
+    {
+      ProbeJsonMember member = { 0 };
+      char *name;
+
+      if (!probe_json_skim_member (text, end, &at, &member))
+        return FALSE;
+      /* Model names hold no escapes: a key that does is not one (and is never asked). */
+      name = g_strndup (member.name, member.name_length);
+      if (!g_hash_table_contains (facts->expansion_at, name))
+        g_ptr_array_add (facts->models, name);
+      /* A repeated model's later entry wins, as in a parsed object; its first key stays. */
+      g_hash_table_insert (facts->expansion_at, name, g_memdup2 (&member, sizeof member));
+    }
+  return TRUE;
+}
+
 ProbeFacts *
-probe_facts_new (json_object *session, json_object *dependents, const char *where,
+probe_facts_new (json_object *session, GBytes *text, gsize expansions_start,
+                 gsize expansions_end, json_object *dependents, const char *where,
                  GError **error)
 {
   g_autoptr (ProbeFacts) facts = g_new0 (ProbeFacts, 1);
   json_object *features = NULL, *never = NULL;
 
+  g_mutex_init (&facts->lock);
+  facts->where = g_strdup (where);
   facts->session = json_object_get (session);
   facts->names = g_ptr_array_new ();
   facts->index = g_hash_table_new (g_str_hash, g_str_equal);
@@ -97,8 +155,8 @@ probe_facts_new (json_object *session, json_object *dependents, const char *wher
   if (json_object_object_get_ex (session, "props", &facts->common)
       && !json_object_is_type (facts->common, json_type_object))
     return malformed (error, where, "props"), NULL;
-  if (!json_object_object_get_ex (session, "expansions", &facts->expansions)
-      || !json_object_is_type (facts->expansions, json_type_object))
+  facts->text = g_bytes_ref (text);
+  if (!index_expansions (facts, expansions_start, expansions_end))
     return malformed (error, where, "expansions"), NULL;
   if (dependents != NULL)
     facts->dependents = json_object_get (dependents);
@@ -363,19 +421,60 @@ migratable_off_only (json_object *props)
          && !json_object_get_boolean (migratable);
 }
 
+/* @model's entry of the expansions (borrowed), parsed the first time it is asked for, or
+ * NULL when the session has none or it is not JSON (then kept in facts->malformed). */
+static json_object *
+expansion_entry (ProbeFacts *facts, const char *model)
+{
+  const ProbeJsonMember *member;
+  gpointer key = NULL, value = NULL;
+  json_object *entry = NULL;
+  const char *problem = NULL;
+
+  if (facts->expansion_at == NULL
+      || !g_hash_table_lookup_extended (facts->expansion_at, model, &key, &value))
+    return NULL;
+  member = value;
+  g_mutex_lock (&facts->lock);
+  if (!g_hash_table_lookup_extended (facts->expansion_read, model, NULL, (gpointer *) &entry))
+    {
+      const char *text = g_bytes_get_data (facts->text, NULL);
+
+      entry = probe_json_skim_parse (text, member->start, member->end, &problem);
+      if (problem != NULL && facts->malformed == NULL)
+        g_set_error (&facts->malformed, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                     "%s.expansions.%s is not JSON (%s)", facts->where, model, problem);
+      /* Keyed by the index's own copy of the name, which lives as long. */
+      g_hash_table_insert (facts->expansion_read, key, entry);
+    }
+  g_mutex_unlock (&facts->lock);
+  return entry;
+}
+
+GError *
+probe_facts_malformed (ProbeFacts *facts)
+{
+  GError *error;
+
+  g_mutex_lock (&facts->lock);
+  error = facts->malformed != NULL ? g_error_copy (facts->malformed) : NULL;
+  g_mutex_unlock (&facts->lock);
+  return error;
+}
+
 json_object *
 probe_facts_expand (ProbeFacts *facts, json_object *arguments)
 {
   json_object *type = NULL, *model = NULL, *name = NULL, *props = NULL, *entry = NULL;
   json_object *migratable_off = NULL;
 
-  if (facts->expansions == NULL
+  if (facts->expansion_at == NULL
       || !json_object_object_get_ex (arguments, "type", &type)
       || g_strcmp0 (json_object_get_string (type), "full") != 0
       || !json_object_object_get_ex (arguments, "model", &model)
       || !json_object_object_get_ex (model, "name", &name)
       || !json_object_is_type (name, json_type_string)
-      || !json_object_object_get_ex (facts->expansions, json_object_get_string (name), &entry)
+      || (entry = expansion_entry (facts, json_object_get_string (name))) == NULL
       || json_object_object_length (arguments) != 2
       || json_object_object_length (model) > 2)
     return NULL;
@@ -395,13 +494,7 @@ probe_facts_models (ProbeFacts *facts)
 {
   GPtrArray *models = g_ptr_array_new ();
 
-  if (facts->expansions != NULL)
-    {
-      json_object_object_foreach (facts->expansions, name, entry)
-        {
-          (void) entry;
-          g_ptr_array_add (models, name);
-        }
-    }
+  if (facts->models != NULL)
+    g_ptr_array_extend (models, facts->models, NULL, NULL);
   return models;
 }

@@ -7,12 +7,19 @@
 
 typedef struct ProbeFacts ProbeFacts;
 
-/* Reads the facts of @session with the profile's @dependents (both borrowed and kept
- * referenced; @dependents may be NULL: then no toggle is answered). A session without
- * facts (a QEMU older than 2.9) answers nothing. NULL with @error
- * (PROBE_PROFILE_ERROR_INVALID, "WHERE.MEMBER is malformed") when they are malformed. */
-ProbeFacts *probe_facts_new (json_object *session, json_object *dependents, const char *where,
+/* Reads the facts of @session ("features", "never", "props") with the profile's
+ * @dependents (both borrowed and kept referenced; @dependents may be NULL: then no toggle
+ * is answered), and locates the entries of its expansions object at
+ * @text[@expansions_start, @expansions_end) (kept referenced), each parsed when first
+ * asked for. A session without facts (a QEMU older than 2.9) answers nothing. NULL with
+ * @error (PROBE_PROFILE_ERROR_INVALID, "WHERE.MEMBER is malformed") when they are
+ * malformed. */
+ProbeFacts *probe_facts_new (json_object *session, GBytes *text, gsize expansions_start,
+                             gsize expansions_end, json_object *dependents, const char *where,
                              GError **error);
+/* The first expansion entry found not to be JSON ("WHERE.expansions.MODEL is not JSON
+ * (...)"; a copy, caller frees), or NULL: a question that read it was not answered. */
+GError     *probe_facts_malformed (ProbeFacts *facts);
 void        probe_facts_free (ProbeFacts *facts);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeFacts, probe_facts_free)
 

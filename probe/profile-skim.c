@@ -2,9 +2,10 @@
 #include "probe/profile-skim.h"
 
 #include <string.h>
+#include <json-c/json.h>
 
-static gsize
-skip_space (const char *text, gsize length, gsize at)
+gsize
+probe_json_skim_space (const char *text, gsize length, gsize at)
 {
   while (at < length && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n'
                          || text[at] == '\r'))
@@ -12,15 +13,25 @@ skip_space (const char *text, gsize length, gsize at)
   return at;
 }
 
-/* Past the string starting at text[@at] (its opening quote), or 0 when it never ends. */
+/* Past the string starting at text[@at] (its opening quote), or 0 when it never ends.
+ * memchr finds each quote; one after an odd run of backslashes is escaped. */
 static gsize
 skip_string (const char *text, gsize length, gsize at)
 {
-  for (at++; at < length; at++)
-    if (text[at] == '\\')
-      at++;
-    else if (text[at] == '"')
-      return at + 1;
+  for (at++; at < length;)
+    {
+      const char *quote = memchr (text + at, '"', length - at);
+      gsize end, backslashes = 0;
+
+      if (quote == NULL)
+        return 0;
+      end = (gsize) (quote - text);
+      while (end - backslashes > at && text[end - backslashes - 1] == '\\')
+        backslashes++;
+      if (backslashes % 2 == 0)
+        return end + 1;
+      at = end + 1;
+    }
   return 0;
 }
 
@@ -69,25 +80,40 @@ skip_value (const char *text, gsize length, gsize at)
 }
 
 gboolean
+probe_json_skim_name (const char *text, gsize length, gsize at, ProbeJsonMember *member)
+{
+  gsize name_end;
+
+  if (at >= length || text[at] != '"' || (name_end = skip_string (text, length, at)) == 0)
+    return FALSE;
+  member->name = text + at + 1;
+  member->name_length = name_end - at - 2;
+  at = probe_json_skim_space (text, length, name_end);
+  if (at >= length || text[at] != ':')
+    return FALSE;
+  member->start = probe_json_skim_space (text, length, at + 1);
+  return TRUE;
+}
+
+gsize
+probe_json_skim_next (const char *text, gsize length, gsize end)
+{
+  gsize here = probe_json_skim_space (text, length, end);
+
+  if (here < length && text[here] == ',')
+    here = probe_json_skim_space (text, length, here + 1);
+  return here;
+}
+
+gboolean
 probe_json_skim_member (const char *text, gsize length, gsize *at, ProbeJsonMember *member)
 {
-  gsize here = *at, name_end;
-
-  if (here >= length || text[here] != '"' || (name_end = skip_string (text, length, here)) == 0)
+  if (!probe_json_skim_name (text, length, *at, member))
     return FALSE;
-  member->name = text + here + 1;
-  member->name_length = name_end - here - 2;
-  here = skip_space (text, length, name_end);
-  if (here >= length || text[here] != ':')
-    return FALSE;
-  member->start = skip_space (text, length, here + 1);
   member->end = skip_value (text, length, member->start);
   if (member->end == 0)
     return FALSE;
-  here = skip_space (text, length, member->end);
-  if (here < length && text[here] == ',')
-    here = skip_space (text, length, here + 1);
-  *at = here;
+  *at = probe_json_skim_next (text, length, member->end);
   return TRUE;
 }
 
@@ -104,4 +130,33 @@ probe_json_skim_find (GArray *members, const char *name)
         return member;
     }
   return NULL;
+}
+
+json_object *
+probe_json_skim_parse (const char *text, gsize start, gsize end, const char **problem)
+{
+  json_tokener *tokener = json_tokener_new ();
+  json_object *value;
+  g_autofree char *scalar = NULL;
+  const char *from = text + start;
+  gsize length = end - start;
+
+  /* A number at the very end of its input is not known to have ended: a scalar is parsed
+   * from a terminated copy, whose terminator ends it. */
+  if (length > 0 && from[0] != '{' && from[0] != '[')
+    {
+      scalar = g_strndup (from, length);
+      from = scalar;
+      length++;
+    }
+  value = json_tokener_parse_ex (tokener, from, (int) length);
+  *problem = NULL;
+  if (json_tokener_get_error (tokener) != json_tokener_success)
+    *problem = json_tokener_error_desc (json_tokener_get_error (tokener));
+  else if ((gsize) json_tokener_get_parse_end (tokener) + (scalar != NULL ? 1 : 0) < length)
+    *problem = "text after the value";
+  json_tokener_free (tokener);
+  if (*problem != NULL)
+    g_clear_pointer (&value, json_object_put);
+  return value;
 }

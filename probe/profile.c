@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include "probe/profile-answer.h"
+#include "probe/profile-sessions.h"
 #include "probe/profile-skim.h"
 #include "probe/qemu-info.h"
 
@@ -28,15 +29,17 @@ probe_profile_free (ProbeProfile *profile)
   x86_cpuid_dump_free (profile->cpuid);
   if (profile->replies != NULL)
     qmp_replies_unref (profile->replies);
-  if (profile->facts != NULL)
-    g_ptr_array_unref (profile->facts);
+  probe_profile_sessions_unref (profile->sessions);
   g_free (profile);
 }
 
 /* ---- Reading ---- */
 
-static gboolean G_GNUC_PRINTF (3, 4)
-invalid (GError **error, const char *path, const char *format, ...)
+/* The readers' word for refusing a profile, short. */
+#define invalid probe_profile_set_invalid
+
+gboolean
+probe_profile_set_invalid (GError **error, const char *path, const char *format, ...)
 {
   va_list args;
   g_autofree char *problem = NULL;
@@ -103,113 +106,133 @@ check_format (json_object *root, const char *path, GError **error)
   return TRUE;
 }
 
-/* Session @index of @sessions, or the earlier one it answers as ("same-as"). NULL with
- * @error when that names no earlier session. Borrowed. */
-static json_object *
-answering_session (json_object *sessions, guint index, const char *path, GError **error)
-{
-  json_object *session = json_object_array_get_idx (sessions, index);
-  json_object *same_as = NULL;
-  gint64 earlier;
-
-  if (!json_object_object_get_ex (session, "same-as", &same_as))
-    return session;
-  earlier = json_object_is_type (same_as, json_type_int) ? json_object_get_int64 (same_as) : -1;
-  if (earlier < 0 || earlier >= index
-      || json_object_object_get_ex (json_object_array_get_idx (sessions, (guint) earlier),
-                                    "same-as", NULL))
-    {
-      invalid (error, path, "sessions[%u].same-as names no earlier session", index);
-      return NULL;
-    }
-  return json_object_array_get_idx (sessions, (guint) earlier);
-}
-
-/* The recording the sessions hold: their messages in one list, their launches as the
- * recorder's metadata lists them. */
-static QmpReplies *
-sessions_to_replies (json_object *sessions, const char *path, GError **error)
-{
-  g_autoptr (ProbeJson) messages = json_object_new_array ();
-  g_autoptr (ProbeJson) metadata = json_object_new_object ();
-  json_object *launches = json_object_new_array ();
-  g_autoptr (GError) replies_error = NULL;
-  QmpReplies *replies;
-
-  json_object_object_add (metadata, "sessions", launches);
-  for (guint i = 0; i < json_object_array_length (sessions); i++)
-    {
-      json_object *session = json_object_array_get_idx (sessions, i);
-      json_object *launch, *session_messages;
-      g_autofree char *where = g_strdup_printf ("sessions[%u]", i);
-
-      if (!json_object_is_type (session, json_type_object))
-        {
-          invalid (error, path, "%s is not an object", where);
-          return NULL;
-        }
-      if (!object_member (session, "launch", path, where, json_type_object, &launch, error))
-        return NULL;
-      session = answering_session (sessions, i, path, error);
-      if (session == NULL
-          || !object_member (session, "messages", path, where, json_type_array,
-                             &session_messages, error))
-        return NULL;
-      json_object_array_add (launches, json_object_get (launch));
-      for (guint m = 0; m < json_object_array_length (session_messages); m++)
-        {
-          json_object *message = json_object_array_get_idx (session_messages, m);
-          json_object *copy = NULL;
-
-          /* A session answering as an earlier one gets its own copy: replay peers run in
-           * threads, and json-c's reference counts are not made for sharing across them. */
-          if (session == json_object_array_get_idx (sessions, i))
-            copy = json_object_get (message);
-          else if (json_object_deep_copy (message, &copy, NULL) != 0)
-            {
-              invalid (error, path, "%s: cannot copy its messages", where);
-              return NULL;
-            }
-          json_object_array_add (messages, copy);
-        }
-    }
-  replies = qmp_replies_new_from_messages (path, messages, metadata, &replies_error);
-  if (replies == NULL)
-    {
-      /* The recording's own words ("PATH:N: ...") already name the profile. */
-      g_set_error_literal (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
-                           replies_error->message);
-      return NULL;
-    }
-  if (qmp_replies_n_segments (replies) != json_object_array_length (sessions))
-    {
-      qmp_replies_unref (replies);
-      invalid (error, path, "every session must start with its QMP greeting");
-      return NULL;
-    }
-  return replies;
-}
-
-/* The replay's answer to what its recording lacks: an expansion, from the session's facts. */
+/* The replay's answer to what its recording lacks: an expansion, from the session's facts
+ * (read now if no question read them before). */
 static json_object *
 answer_from_facts (guint segment, const char *command, json_object *arguments,
                    gpointer user_data)
 {
-  ProbeProfile *profile = user_data;
+  ProbeProfileSessions *sessions = user_data;
+  ProbeFacts *facts;
 
-  if (strcmp (command, "query-cpu-model-expansion") != 0 || segment >= profile->facts->len)
+  if (strcmp (command, "query-cpu-model-expansion") != 0
+      || segment >= probe_profile_sessions_count (sessions))
     return NULL;
-  return probe_facts_expand (g_ptr_array_index (profile->facts, segment), arguments);
+  facts = probe_profile_sessions_facts (sessions, segment, NULL);
+  return facts != NULL ? probe_facts_expand (facts, arguments) : NULL;
 }
 
-ProbeProfile *
-probe_profile_from_json (json_object *root, const char *path, GError **error)
+/* The document's members but "sessions", each parsed on its own, and its sessions located
+ * (probe/profile-sessions.h) into *@sessions (NULL when it has none): one pass over the
+ * text. NULL with @error when a session is malformed, NULL without when the text is not
+ * an object the skim can follow (probe/profile-skim.h). */
+static json_object *
+skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sessions,
+               GError **error)
 {
-  g_autoptr (ProbeProfile) profile = g_new0 (ProbeProfile, 1);
+  gsize length;
+  const char *text = g_bytes_get_data (text_bytes, &length);
+  g_autoptr (ProbeJson) root = json_object_new_object ();
+  gsize at = probe_json_skim_space (text, length, 0);
+
+  *sessions = NULL;
+  if (at >= length || text[at] != '{')
+    return NULL;
+  at = probe_json_skim_space (text, length, at + 1);
+  while (at >= length || text[at] != '}')
+    {
+      ProbeJsonMember member = { 0 };
+      g_autofree char *name = NULL;
+      const char *problem;
+      json_object *value;
+
+      if (!probe_json_skim_name (text, length, at, &member))
+        return NULL;
+      name = g_strndup (member.name, member.name_length);
+      if (strcmp (name, "sessions") == 0)
+        {
+          /* Nine tenths of the text: followed once, by the reader that locates them. */
+          g_clear_pointer (sessions, probe_profile_sessions_unref);
+          *sessions = probe_profile_sessions_read (text_bytes, member.start, &member.end, path,
+                                                   error);
+          if (*sessions == NULL)
+            return NULL;
+          at = probe_json_skim_next (text, length, member.end);
+          continue;
+        }
+      if (!probe_json_skim_member (text, length, &at, &member))
+        return NULL;
+      value = probe_json_skim_parse (text, member.start, member.end, &problem);
+      if (problem != NULL)
+        return NULL;
+      json_object_object_add (root, name, value);
+    }
+  if (probe_json_skim_space (text, length, at + 1) != length)
+    return NULL;
+  return g_steal_pointer (&root);
+}
+
+/* @text parsed whole by json-c (caller owns it), or NULL when it is not one JSON document. */
+static json_object *
+json_parse_whole (const char *text, gsize length)
+{
+  json_tokener *tokener = json_tokener_new ();
+  json_object *root = json_tokener_parse_ex (tokener, text, (int) length);
+
+  if (json_tokener_get_error (tokener) != json_tokener_success)
+    g_clear_pointer (&root, json_object_put);
+  json_tokener_free (tokener);
+  return root;
+}
+
+/* Why @text is refused, said the way json-c says it: the whole document parsed. */
+static ProbeProfile *
+refuse_text (const char *text, gsize length, const char *path, GError **error)
+{
+  json_tokener *tokener = json_tokener_new ();
+  json_object *root = json_tokener_parse_ex (tokener, text, (int) length);
+  enum json_tokener_error parse_error = json_tokener_get_error (tokener);
+
+  if (root == NULL || parse_error != json_tokener_success)
+    invalid (error, path, "not JSON (%s)",
+             parse_error != json_tokener_success ? json_tokener_error_desc (parse_error)
+                                                 : "nothing but null");
+  else if ((size_t) json_tokener_get_parse_end (tokener) < length
+           && strspn (text + json_tokener_get_parse_end (tokener), " \t\r\n")
+              != length - json_tokener_get_parse_end (tokener))
+    invalid (error, path, "not JSON (text after the document)");
+  else if (check_format (root, path, error))
+    invalid (error, path, "not JSON the profile reader can follow");
+  json_tokener_free (tokener);
+  json_object_put (root);
+  return NULL;
+}
+
+/* @text as a profile, named @path in messages; @text is kept for what is read later. */
+static ProbeProfile *
+profile_parse (GBytes *text_bytes, const char *path, GError **error)
+{
+  gsize length;
+  const char *text = g_bytes_get_data (text_bytes, &length);
+  g_autoptr (ProbeProfile) profile = NULL;
+  g_autoptr (ProbeJson) root = NULL;
+  g_autoptr (ProbeProfileSessions) sessions = NULL;
   g_autoptr (GError) cpuid_error = NULL;
-  json_object *host, *qemu, *cpuid, *sessions;
+  g_autoptr (GError) replies_error = NULL;
+  g_autoptr (GError) sessions_error = NULL;
+  json_object *host, *qemu, *cpuid;
   const char *name, *made, *binary, *version, *default_accel;
 
+  if (text == NULL)
+    text = "";
+  root = skim_document (text_bytes, path, &sessions, &sessions_error);
+  /* A malformed session is said after what is wrong with the header, if anything is:
+   * the header is then read from the whole document (errors alone take this way). */
+  if (root == NULL && sessions_error != NULL)
+    root = json_parse_whole (text, length);
+  /* What is wrong with text that is not JSON, json-c says best. */
+  if (root == NULL)
+    return refuse_text (text, length, path, error);
   if (!check_format (root, path, error)
       || !object_member (root, "host", path, "the profile", json_type_object, &host, error)
       || !string_member (host, "name", FALSE, path, "host", &name, error)
@@ -218,11 +241,20 @@ probe_profile_from_json (json_object *root, const char *path, GError **error)
       || !string_member (qemu, "binary", FALSE, path, "qemu", &binary, error)
       || !string_member (qemu, "version", FALSE, path, "qemu", &version, error)
       || !string_member (root, "default_accel", FALSE, path, "the profile", &default_accel, error)
-      || !object_member (root, "cpuid", path, "the profile", json_type_object, &cpuid, error)
-      || !object_member (root, "sessions", path, "the profile", json_type_array, &sessions,
-                         error))
+      || !object_member (root, "cpuid", path, "the profile", json_type_object, &cpuid, error))
     return NULL;
+  if (sessions_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&sessions_error));
+      return NULL;
+    }
+  if (sessions == NULL)
+    {
+      invalid (error, path, "the profile.sessions is missing or not a list");
+      return NULL;
+    }
 
+  profile = g_new0 (ProbeProfile, 1);
   profile->path = g_strdup (path);
   profile->host = g_strdup (name);
   profile->made = g_strdup (made);
@@ -242,69 +274,49 @@ probe_profile_from_json (json_object *root, const char *path, GError **error)
       }
     x86_cpuid_dump_set_origin (profile->cpuid, path);
   }
-  profile->replies = sessions_to_replies (sessions, path, error);
+  /* The sessions are located; each is read when a question needs it. */
+  profile->sessions = g_steal_pointer (&sessions);
+  probe_profile_sessions_set_dependents (profile->sessions,
+                                         json_object_object_get (root, "dependents"));
+  profile->replies = qmp_replies_new_lazy (path,
+                                           probe_profile_sessions_metadata (profile->sessions),
+                                           probe_profile_sessions_count (profile->sessions),
+                                           probe_profile_sessions_messages,
+                                           probe_profile_sessions_ref (profile->sessions),
+                                           (GDestroyNotify) probe_profile_sessions_unref,
+                                           &replies_error);
   if (profile->replies == NULL)
-    return NULL;
-  profile->facts = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_facts_free);
-  for (guint i = 0; i < json_object_array_length (sessions); i++)
     {
-      g_autofree char *where = g_strdup_printf ("%s: sessions[%u]", path, i);
-      g_autoptr (GError) facts_error = NULL;
-      ProbeFacts *facts = probe_facts_new (answering_session (sessions, i, path, NULL),
-                                           json_object_object_get (root, "dependents"), where,
-                                           &facts_error);
-
-      if (facts == NULL)
-        {
-          g_propagate_error (error, g_steal_pointer (&facts_error));
-          return NULL;
-        }
-      g_ptr_array_add (profile->facts, facts);
+      /* The recording's own words ("PATH: ...") already name the profile. */
+      g_set_error_literal (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                           replies_error->message);
+      return NULL;
     }
   /* Expansions are not recorded exchanges: the facts answer them. */
-  qmp_replies_set_answer_func (profile->replies, answer_from_facts, profile);
+  qmp_replies_set_answer_func (profile->replies, answer_from_facts, profile->sessions);
   return g_steal_pointer (&profile);
 }
 
-/* @text (@length bytes) as a profile, named @path in messages. */
-static ProbeProfile *
-profile_parse (const char *text, gsize length, const char *path, GError **error)
+ProbeProfile *
+probe_profile_from_json (json_object *root, const char *path, GError **error)
 {
-  json_tokener *tokener;
-  json_object *root;
-  enum json_tokener_error parse_error;
-  ProbeProfile *profile;
+  const char *text = json_object_to_json_string_ext (root, JSON_C_TO_STRING_PLAIN);
+  g_autoptr (GBytes) bytes = g_bytes_new (text, strlen (text));
 
-  tokener = json_tokener_new ();
-  root = json_tokener_parse_ex (tokener, text, (int) length);
-  parse_error = json_tokener_get_error (tokener);
-  if (root == NULL || parse_error != json_tokener_success
-      || ((size_t) json_tokener_get_parse_end (tokener) < length
-          && strspn (text + json_tokener_get_parse_end (tokener), " \t\r\n")
-             != length - json_tokener_get_parse_end (tokener)))
-    {
-      invalid (error, path, "not JSON (%s)",
-               parse_error != json_tokener_success ? json_tokener_error_desc (parse_error)
-                                                   : "text after the document");
-      json_tokener_free (tokener);
-      json_object_put (root);
-      return NULL;
-    }
-  json_tokener_free (tokener);
-  profile = probe_profile_from_json (root, path, error);
-  json_object_put (root);
-  return profile;
+  return profile_parse (bytes, path, error);
 }
 
 ProbeProfile *
 probe_profile_load (const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
+  char *text = NULL;
   gsize length;
+  g_autoptr (GBytes) bytes = NULL;
 
   if (!g_file_get_contents (path, &text, &length, error))
     return NULL;
-  return profile_parse (text, length, path, error);
+  bytes = g_bytes_new_take (text, length);
+  return profile_parse (bytes, path, error);
 }
 
 /* ---- Many alike: the shelf ---- */
@@ -318,7 +330,7 @@ typedef struct {
   GString *header;         /* "format" and "version" as written */
   const char *rest;        /* the text from the first member past the header */
   gsize rest_length;
-  char *owned;             /* the file's text, for a key the shelf keeps */
+  GBytes *owned;           /* the file's text, for a key the shelf keeps */
 } AnswersKey;
 
 static void
@@ -327,7 +339,8 @@ answers_key_free (gpointer data)
   AnswersKey *key = data;
 
   g_string_free (key->header, TRUE);
-  g_free (key->owned);
+  if (key->owned != NULL)
+    g_bytes_unref (key->owned);
   g_free (key);
 }
 
@@ -392,7 +405,7 @@ probe_profile_shelf_release (ProbeProfileShelf *shelf, const ProbeProfile *alike
   (void) shelf;
   g_clear_pointer (&first->cpuid, x86_cpuid_dump_free);
   g_clear_pointer (&first->replies, qmp_replies_unref);
-  g_clear_pointer (&first->facts, g_ptr_array_unref);
+  g_clear_pointer (&first->sessions, probe_profile_sessions_unref);
 }
 
 void
@@ -460,6 +473,20 @@ parse_member (const char *text, const ProbeJsonMember *member)
   return value != NULL ? json_tokener_parse (value) : NULL;
 }
 
+/* @text (@length bytes, mapped) as a profile: a copy is kept for what is read later (a
+ * mapping would fault if the file were cut short meanwhile), and given to *@copy too
+ * when asked for (a new reference). */
+static ProbeProfile *
+parse_copy (const char *text, gsize length, const char *path, GBytes **copy, GError **error)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new (text, length);
+  ProbeProfile *profile = profile_parse (bytes, path, error);
+
+  if (profile != NULL && copy != NULL)
+    *copy = g_bytes_ref (bytes);
+  return profile;
+}
+
 /* A profile of its own for @path whose answers are @alike's: its name and date read from
  * @text, the rest borrowed. */
 static ProbeProfile *
@@ -475,7 +502,7 @@ alike_profile (const ProbeProfile *alike, const char *text, gsize length, GArray
   if (!json_object_is_type (host, json_type_object)
       || !string_member (host, "name", FALSE, path, "host", &name, NULL)
       || !json_object_is_type (made, json_type_string))
-    return profile_parse (text, length, path, error);
+    return parse_copy (text, length, path, NULL, error);
   profile = g_new0 (ProbeProfile, 1);
   profile->path = g_strdup (path);
   profile->host = g_strdup (name);
@@ -485,7 +512,7 @@ alike_profile (const ProbeProfile *alike, const char *text, gsize length, GArray
   profile->default_accel = g_strdup (alike->default_accel);
   profile->cpuid = alike->cpuid;
   profile->replies = alike->replies;
-  profile->facts = alike->facts;
+  profile->sessions = alike->sessions;
   profile->alike = alike;
   return profile;
 }
@@ -508,13 +535,14 @@ probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **e
   if (text == NULL)
     text = "";
   if (!answers_key (text, length, &key, members))
-    return profile_parse (text, length, path, error);
+    return parse_copy (text, length, path, NULL, error);
   first = g_hash_table_lookup (shelf->by_answers, &key);
   if (first == NULL)
     {
       AnswersKey *kept;
+      GBytes *owned = NULL;
 
-      first = profile_parse (text, length, path, error);
+      first = parse_copy (text, length, path, &owned, error);
       if (first == NULL)
         {
           g_string_free (key.header, TRUE);
@@ -522,8 +550,8 @@ probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **e
         }
       kept = g_new (AnswersKey, 1);
       *kept = key;
-      kept->owned = g_memdup2 (text, length);
-      kept->rest = kept->owned + (key.rest - text);
+      kept->owned = owned;
+      kept->rest = (const char *) g_bytes_get_data (owned, NULL) + (key.rest - text);
       g_hash_table_insert (shelf->by_answers, kept, first);
     }
   else
@@ -542,13 +570,43 @@ probe_profile_source (const ProbeProfile *profile, const char *description)
   return source;
 }
 
+GError *
+probe_profile_malformed (const ProbeProfile *profile)
+{
+  GError *malformed = NULL;
+
+  if (profile->sessions != NULL)
+    malformed = probe_profile_sessions_error (profile->sessions);
+  if (malformed == NULL && profile->replies != NULL
+      && qmp_replies_fill_error (profile->replies) != NULL)
+    {
+      malformed = g_error_copy (qmp_replies_fill_error (profile->replies));
+      malformed->domain = PROBE_PROFILE_ERROR;
+      malformed->code = PROBE_PROFILE_ERROR_INVALID;
+    }
+  return malformed;
+}
+
 void
 probe_profile_explain_error (const ProbeProfile *profile, GError *error)
 {
   g_autofree char *message = NULL;
+  g_autoptr (GError) malformed = NULL;
 
-  if (error == NULL
-      || !(g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_REPLAY)
+  if (error == NULL)
+    return;
+  /* A part of the profile read for this question and found malformed is why it failed,
+   * whatever the replay made of the gap: the profile is at fault, not the question. */
+  malformed = probe_profile_malformed (profile);
+  if (malformed != NULL)
+    {
+      g_free (error->message);
+      error->message = g_steal_pointer (&malformed->message);
+      error->domain = PROBE_PROFILE_ERROR;
+      error->code = PROBE_PROFILE_ERROR_INVALID;
+      return;
+    }
+  if (!(g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_REPLAY)
            || g_error_matches (error, QMP_SOURCE_ERROR, QMP_SOURCE_ERROR_NO_SEGMENT)))
     return;
   message = g_strdup_printf ("%s: the profile of %s cannot answer this exactly: %s",
@@ -560,9 +618,10 @@ probe_profile_explain_error (const ProbeProfile *profile, GError *error)
 }
 
 struct ProbeFacts *
-probe_profile_facts (const ProbeProfile *profile, const char *accel, const char *machine)
+probe_profile_facts (const ProbeProfile *profile, const char *accel, const char *machine,
+                     GError **error)
 {
-  for (guint i = 0; i < qmp_replies_n_segments (profile->replies) && i < profile->facts->len; i++)
+  for (guint i = 0; i < qmp_replies_n_segments (profile->replies); i++)
     {
       json_object *launch = qmp_replies_segment_launch (profile->replies, i);
       json_object *launch_accel = NULL, *launch_machine = NULL;
@@ -571,7 +630,7 @@ probe_profile_facts (const ProbeProfile *profile, const char *accel, const char 
           && json_object_object_get_ex (launch, "machine", &launch_machine)
           && g_strcmp0 (json_object_get_string (launch_accel), accel) == 0
           && g_strcmp0 (json_object_get_string (launch_machine), machine) == 0)
-        return g_ptr_array_index (profile->facts, i);
+        return probe_profile_sessions_facts (profile->sessions, i, error);
     }
   return NULL;
 }

@@ -48,18 +48,25 @@ typedef struct ProbeProfile {
   char *qemu_version;
   char *default_accel;
   X86CpuidDump *cpuid;         /* every CPU, with KVM's view when KVM could be read */
-  QmpReplies *replies;         /* every recorded session */
-  GPtrArray *facts;            /* ProbeFacts * per session (probe/profile-facts.h) */
+  QmpReplies *replies;         /* every recorded session, each read when first served */
+  struct ProbeProfileSessions *sessions;  /* where they lie in the text; their facts, each
+                                           * read when first asked (probe/profile-sessions.h) */
   /* Read through a ProbeProfileShelf whose profile with the same answers came first: that
-   * one (owned by the shelf), whose cpuid, replies and facts this one borrows. */
+   * one (owned by the shelf), whose cpuid, replies and sessions this one borrows. */
   const struct ProbeProfile *alike;
 } ProbeProfile;
+
+/* Sets @error to PROBE_PROFILE_ERROR_INVALID, "PATH: PROBLEM"; FALSE (for the readers). */
+gboolean probe_profile_set_invalid (GError **error, const char *path, const char *format, ...)
+  G_GNUC_PRINTF (3, 4);
 
 void probe_profile_free (ProbeProfile *profile);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfile, probe_profile_free)
 
-/* Reads and validates @path. Errors: G_FILE_ERROR when unreadable,
- * PROBE_PROFILE_ERROR_INVALID ("PATH: PROBLEM") otherwise. */
+/* Reads and validates @path: its header and CPUID now, each session's messages and facts
+ * when a question first reads them (probe/profile-sessions.h). Errors: G_FILE_ERROR when
+ * unreadable, PROBE_PROFILE_ERROR_INVALID ("PATH: PROBLEM") otherwise; a session found
+ * malformed later fails the question that read it so (probe_profile_explain_error()). */
 ProbeProfile *probe_profile_load (const char *path, GError **error);
 /* Many profiles read as one (a fleet): a profile whose text differs from one read before
  * only in the host's name, when it was made and the vcpuprobe that made it
@@ -87,16 +94,23 @@ ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GErr
  * described as @description (what results name as their QEMU binary). */
 QmpSource *probe_profile_source (const ProbeProfile *profile, const char *description);
 
-/* Rewrites an error of a run from @profile's source that came from a question the profile
- * holds no answer for (a strict replay's unanswered command, a session on a machine type
- * it does not cover) into PROBE_PROFILE_ERROR_UNANSWERED, naming the profile. Other
- * errors are left alone. */
+/* The first malformed part of @profile that anything has read so far
+ * (PROBE_PROFILE_ERROR_INVALID, "PATH: WHERE is not JSON (...)"; a copy, caller frees),
+ * or NULL. An answer that read one is no answer: whoever asked fails with it. */
+GError *probe_profile_malformed (const ProbeProfile *profile);
+
+/* Rewrites an error of a run from @profile's source: into PROBE_PROFILE_ERROR_INVALID,
+ * saying what is wrong, when the run read a malformed part of the profile; into
+ * PROBE_PROFILE_ERROR_UNANSWERED, naming the profile, when it came from a question the
+ * profile holds no answer for (a strict replay's unanswered command, a session on a
+ * machine type it does not cover). Other errors are left alone. */
 void probe_profile_explain_error (const ProbeProfile *profile, GError *error);
 
 /* The facts of @profile's session under @accel on @machine (as the session was launched:
- * "none", "pc", "q35"), or NULL when it has none. Borrowed (probe/profile-answer.h). */
+ * "none", "pc", "q35"), or NULL when it has none, or NULL with @error when they are
+ * malformed. Borrowed (probe/profile-answer.h). */
 struct ProbeFacts *probe_profile_facts (const ProbeProfile *profile, const char *accel,
-                                        const char *machine);
+                                        const char *machine, GError **error);
 
 /* ---- Making one ---- */
 

@@ -46,6 +46,21 @@ QmpReplies  *qmp_replies_load (const char *path, GError **error);
  * stands for the path in messages ("profile.json"). */
 QmpReplies  *qmp_replies_new_from_messages (const char *name, json_object *messages,
                                             json_object *metadata, GError **error);
+/* The messages of segment @index of a lazily read recording (a JSON array, as in
+ * qmp_replies_new_from_messages(), starting at the segment's greeting; the caller owns
+ * it), or NULL with @error when they cannot be read. */
+typedef json_object *(*QmpRepliesFillFunc) (guint index, gpointer user_data, GError **error);
+/* A recording of @n_segments segments, launched as @metadata's "sessions" say (borrowed;
+ * must list them all), whose messages are read by @fill only when a segment is first
+ * served: a host profile holds a dozen sessions and a question needs one or two. @fill
+ * runs once per segment, under a lock (replay peers run in threads); @fill_data is
+ * released with @destroy when the recording is. A segment @fill cannot give is empty, as
+ * a QEMU that never answered, and qmp_replies_fill_error() says why. */
+QmpReplies  *qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
+                                   QmpRepliesFillFunc fill, gpointer fill_data,
+                                   GDestroyNotify destroy, GError **error);
+/* The first error a lazy segment's messages met, or NULL (borrowed). */
+const GError *qmp_replies_fill_error (QmpReplies *replies);
 QmpReplies  *qmp_replies_ref (QmpReplies *replies);
 void         qmp_replies_unref (QmpReplies *replies);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplies, qmp_replies_unref)

@@ -12,6 +12,7 @@ G_DEFINE_QUARK (qmp-replay-error-quark, qmp_replay_error)
 typedef struct {
   json_object *greeting;
   GPtrArray *exchanges;          /* QmpRecordedExchange * */
+  gint filled;                   /* lazy recordings: messages read (atomic) */
 } Segment;
 
 struct QmpReplies
@@ -23,6 +24,12 @@ struct QmpReplies
   gboolean has_commands;
   QmpReplayAnswerFunc answer_func;   /* what the recording lacks, answered otherwise */
   gpointer answer_data;
+  /* Lazy recordings (qmp_replies_new_lazy()): each segment read when first served. */
+  QmpRepliesFillFunc fill;
+  gpointer fill_data;
+  GDestroyNotify fill_destroy;
+  GMutex fill_lock;
+  GError *fill_error;            /* the first segment that could not be read */
 };
 
 static void
@@ -529,6 +536,118 @@ qmp_replies_new_from_messages (const char *name, json_object *messages, json_obj
 }
 
 QmpReplies *
+qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
+                      QmpRepliesFillFunc fill, gpointer fill_data, GDestroyNotify destroy,
+                      GError **error)
+{
+  QmpReplies *replies;
+  json_object *sessions = NULL;
+
+  if (!json_object_is_type (metadata, json_type_object) || !check_sessions (name, metadata, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                     "%s: the recording's metadata is not an object", name);
+      return NULL;
+    }
+  if (!json_object_object_get_ex (metadata, "sessions", &sessions)
+      || json_object_array_length (sessions) != n_segments)
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                   "%s: the metadata does not launch each of the %u sessions", name, n_segments);
+      return NULL;
+    }
+  replies = g_new0 (QmpReplies, 1);
+  g_atomic_ref_count_init (&replies->ref_count);
+  replies->path = g_strdup (name);
+  replies->metadata = json_object_get (metadata);
+  replies->segments = g_ptr_array_new_with_free_func (segment_free);
+  for (guint i = 0; i < n_segments; i++)
+    g_ptr_array_add (replies->segments, segment_new ());
+  /* A lazy recording is ours: it records commands, and answers only those. */
+  replies->has_commands = TRUE;
+  replies->fill = fill;
+  replies->fill_data = fill_data;
+  replies->fill_destroy = destroy;
+  g_mutex_init (&replies->fill_lock);
+  return replies;
+}
+
+const GError *
+qmp_replies_fill_error (QmpReplies *replies)
+{
+  const GError *error;
+
+  g_mutex_lock (&replies->fill_lock);
+  error = replies->fill_error;
+  g_mutex_unlock (&replies->fill_lock);
+  return error;
+}
+
+/* Reads @segment's messages (index @index) into it, once. Called under fill_lock. */
+static void
+fill_segment (QmpReplies *replies, guint index, Segment *segment)
+{
+  g_autoptr (GError) error = NULL;
+  json_object *messages = replies->fill (index, replies->fill_data, &error);
+  /* The messages are parsed as a recording of their own, so that one that does not hold
+   * exactly this segment (a second greeting, none) is found out, not spliced in. */
+  QmpReplies scratch = { .path = replies->path };
+  ParseState state = { 0 };
+  gboolean ok = messages != NULL;
+
+  if (ok)
+    {
+      scratch.segments = g_ptr_array_new_with_free_func (segment_free);
+      state.replies = &scratch;
+      state.pending_events = g_ptr_array_new_with_free_func (json_put);
+      start_segment (&state);
+      if (!json_object_is_type (messages, json_type_array))
+        ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                 "%s: segment %u: the QMP messages are not a list",
+                                 replies->path, index);
+      for (guint i = 0; ok && i < json_object_array_length (messages); i++)
+        ok = add_replies_object (json_object_array_get_idx (messages, i), i + 1, &state,
+                                 &error);
+      g_ptr_array_unref (state.pending_events);
+      if (ok && (scratch.segments->len != 1
+                 || ((Segment *) g_ptr_array_index (scratch.segments, 0))->greeting == NULL))
+        ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                 "%s: segment %u does not hold one session from its QMP "
+                                 "greeting on", replies->path, index);
+      if (ok)
+        {
+          Segment *read = g_ptr_array_index (scratch.segments, 0);
+
+          segment->greeting = g_steal_pointer (&read->greeting);
+          g_ptr_array_extend_and_steal (segment->exchanges, g_steal_pointer (&read->exchanges));
+          read->exchanges = g_ptr_array_new ();
+        }
+      g_ptr_array_unref (scratch.segments);
+    }
+  json_object_put (messages);
+  if (!ok && replies->fill_error == NULL)
+    replies->fill_error = g_steal_pointer (&error);
+  g_atomic_int_set (&segment->filled, 1);
+}
+
+/* Segment @index, its messages read first when the recording is lazy. */
+static Segment *
+segment_at (QmpReplies *replies, guint index)
+{
+  Segment *segment = g_ptr_array_index (replies->segments, index);
+
+  if (replies->fill != NULL && !g_atomic_int_get (&segment->filled))
+    {
+      g_mutex_lock (&replies->fill_lock);
+      if (!g_atomic_int_get (&segment->filled))
+        fill_segment (replies, index, segment);
+      g_mutex_unlock (&replies->fill_lock);
+    }
+  return segment;
+}
+
+QmpReplies *
 qmp_replies_ref (QmpReplies *replies)
 {
   g_atomic_ref_count_inc (&replies->ref_count);
@@ -540,6 +659,10 @@ qmp_replies_unref (QmpReplies *replies)
 {
   if (replies == NULL || !g_atomic_ref_count_dec (&replies->ref_count))
     return;
+  if (replies->fill_destroy != NULL)
+    replies->fill_destroy (replies->fill_data);
+  g_clear_error (&replies->fill_error);
+  g_mutex_clear (&replies->fill_lock);
   g_free (replies->path);
   json_object_put (replies->metadata);
   g_ptr_array_unref (replies->segments);
@@ -614,14 +737,14 @@ json_object *
 qmp_replies_segment_greeting (QmpReplies *replies, guint index)
 {
   g_return_val_if_fail (index < replies->segments->len, NULL);
-  return ((Segment *) g_ptr_array_index (replies->segments, index))->greeting;
+  return segment_at (replies, index)->greeting;
 }
 
 guint
 qmp_replies_segment_n_exchanges (QmpReplies *replies, guint index)
 {
   g_return_val_if_fail (index < replies->segments->len, 0);
-  return ((Segment *) g_ptr_array_index (replies->segments, index))->exchanges->len;
+  return segment_at (replies, index)->exchanges->len;
 }
 
 const QmpRecordedExchange *
@@ -630,7 +753,7 @@ qmp_replies_segment_exchange (QmpReplies *replies, guint segment, guint index)
   Segment *recorded;
 
   g_return_val_if_fail (segment < replies->segments->len, NULL);
-  recorded = g_ptr_array_index (replies->segments, segment);
+  recorded = segment_at (replies, segment);
   g_return_val_if_fail (index < recorded->exchanges->len, NULL);
   return g_ptr_array_index (recorded->exchanges, index);
 }

@@ -2,8 +2,9 @@
  * profiles that differ from one another only in the host's name and date, are parsed once
  * and answered once, and every host's answer is still its own — equal to the answer from
  * its profile alone, its errors naming its own file, a profile that differs anywhere else
- * answered on its own, a twin with a broken header refused. One profile of this host is
- * made with the test QEMU; the twins are written from its text. */
+ * answered on its own, a twin with a broken header refused; and a profile's parts read
+ * when a question needs them, a malformed one named when read. One profile of this host
+ * is made with the test QEMU; the twins are written from its text. */
 #include <string.h>
 #include <glib/gstdio.h>
 #include "probe/qemu-info.h"
@@ -211,6 +212,82 @@ test_twin_with_broken_header (void **state)
   test_assert_one_error_line (fleet, broken);
 }
 
+/* Replaces in the file at @path the first @from after the first @anchor by @to. */
+static void
+edit_after (const char *path, const char *anchor, const char *from, const char *to)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GString) changed = NULL;
+  const char *at, *found;
+
+  assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  at = strstr (text, anchor);
+  assert_non_null (at);
+  found = strstr (at, from);
+  assert_non_null (found);
+  changed = g_string_new_len (text, found - text);
+  g_string_append (changed, to);
+  g_string_append (changed, found + strlen (from));
+  assert_true (g_file_set_contents (path, changed->str, -1, NULL));
+}
+
+/* A profile's sessions are read when a question needs them (probe/profile-sessions.h):
+ * a malformed part a question reads fails it as a malformed profile does (exit 2, one
+ * line naming the file and the part); one it does not read leaves its answer as it was. */
+static void
+test_malformed_part_named_when_read (void **state)
+{
+  /* Each spoils the tcg session asked below with a value json-c refuses, leaving the
+   * brackets balanced: found only when the part is parsed. */
+  static const char *const spoils[][3] = {
+    { "{\"execute\":\"query-machines\"}", "{\"execute\":\"query-machines\",\"x\":tru}",
+      "messages" },
+    { "\"features\":[", "\"features\":[tru,", "features" },
+    { "\"Haswell-noTSX\":{", "\"Haswell-noTSX\":{\"x\":tru,", "Haswell-noTSX" },
+  };
+  const char *const tcg_session = "\"accel\":\"tcg\",\"machine\":\"none\"";
+  g_autofree char *dir = g_build_filename (work, "spoiled", NULL);
+  g_autofree char *clean = NULL, *unread = NULL;
+  g_autoptr (TestRun) clean_run = NULL;
+  g_autoptr (TestRun) unread_run = NULL;
+
+  if (base_text == NULL)
+    skip ();
+  g_mkdir (dir, 0700);
+  for (guint i = 0; i < G_N_ELEMENTS (spoils); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("spoiled-%u.json", i);
+      g_autofree char *spoiled = write_twin (dir, file, "spoiled", "2026-01-01T00:00:00Z");
+      g_autoptr (TestRun) run = NULL;
+
+      edit_after (spoiled, tcg_session, spoils[i][0], spoils[i][1]);
+      run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+        "--profile", spoiled, "check", "Haswell-noTSX", "--accel", "tcg", NULL });
+      test_assert_exit (run, 2);
+      test_assert_one_error_line (run, spoiled);
+      if (strstr (run->err, spoils[i][2]) == NULL || strstr (run->err, "not JSON") == NULL)
+        fail_msg ("the error does not say which part is malformed: %s", run->err);
+    }
+
+  /* Another model's entry, never read by this question: the answer is the clean one's. */
+  clean = write_twin (dir, "clean.json", "h", "2026-01-01T00:00:00Z");
+  unread = write_twin (dir, "unread.json", "h", "2026-01-01T00:00:00Z");
+  edit_after (unread, tcg_session, "\"Westmere\":{", "\"Westmere\":{\"x\":tru,");
+  clean_run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+    "--profile", clean, "--format", "json", "check", "Haswell-noTSX", "--accel", "tcg", NULL });
+  unread_run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+    "--profile", unread, "--format", "json", "check", "Haswell-noTSX", "--accel", "tcg", NULL });
+  test_assert_exit (unread_run, clean_run->status);
+  {
+    g_autoptr (ProbeJson) clean_json = test_parse_json (clean_run->out);
+    g_autoptr (ProbeJson) unread_json = test_parse_json (unread_run->out);
+    g_autoptr (ProbeJson) clean_answer = without_provenance (clean_json);
+    g_autoptr (ProbeJson) unread_answer = without_provenance (unread_json);
+
+    assert_true (json_object_equal (clean_answer, unread_answer));
+  }
+}
+
 static void
 test_baseline_of_twins (void **state)
 {
@@ -266,6 +343,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_other_text_answered_alone),
     TEST_CASE_IN_TMPDIR (test_twin_with_broken_header),
     TEST_CASE_IN_TMPDIR (test_baseline_of_twins),
+    TEST_CASE_IN_TMPDIR (test_malformed_part_named_when_read),
   };
   int failed;
 

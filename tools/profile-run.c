@@ -192,7 +192,14 @@ answer_host (const CliOptions *options, HostAnswer *answer, gboolean with_dump)
   cli_output_divert (NULL);
   if (dump_fd >= 0)
     close (dump_fd);
-  if (answer->status < 0)
+  /* An answer that read a malformed part of the profile is none, whatever it printed. */
+  if (answer->status >= 0)
+    {
+      answer->error = probe_profile_malformed (answer->profile);
+      if (answer->error != NULL)
+        answer->status = -1;
+    }
+  else
     probe_profile_explain_error (answer->profile, answer->error);
 }
 
