@@ -206,6 +206,16 @@ probe_profile_sessions_metadata (ProbeProfileSessions *sessions)
   return sessions->metadata;
 }
 
+guint *
+probe_profile_sessions_answering (ProbeProfileSessions *sessions)
+{
+  guint *answering = g_new (guint, MAX (sessions->sessions->len, 1));
+
+  for (guint i = 0; i < sessions->sessions->len; i++)
+    answering[i] = g_array_index (sessions->sessions, Session, i).answering;
+  return answering;
+}
+
 json_object *
 probe_profile_sessions_messages (guint index, gpointer data, GError **error)
 {

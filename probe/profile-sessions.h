@@ -38,9 +38,12 @@ guint        probe_profile_sessions_count (ProbeProfileSessions *sessions);
  * (borrowed). */
 json_object *probe_profile_sessions_metadata (ProbeProfileSessions *sessions);
 
+/* For each session, the index of the session whose messages and facts it answers with
+ * (itself, or the earlier one its "same-as" names). Newly allocated. */
+guint       *probe_profile_sessions_answering (ProbeProfileSessions *sessions);
+
 /* The messages of session @index (a QmpRepliesFillFunc: @sessions is the
- * ProbeProfileSessions): its own, or those of the session it answers as, parsed anew for
- * it (replay peers run in threads, and json-c objects are not shared across them). */
+ * ProbeProfileSessions): its own, or those of the session it answers as. */
 json_object *probe_profile_sessions_messages (guint index, gpointer sessions, GError **error);
 
 /* The facts of session @index, read the first time they are asked for and kept. NULL

@@ -220,6 +220,7 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
   g_autoptr (GError) cpuid_error = NULL;
   g_autoptr (GError) replies_error = NULL;
   g_autoptr (GError) sessions_error = NULL;
+  g_autofree guint *answering = NULL;
   json_object *host, *qemu, *cpuid;
   const char *name, *made, *binary, *version, *default_accel;
 
@@ -278,10 +279,12 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
   profile->sessions = g_steal_pointer (&sessions);
   probe_profile_sessions_set_dependents (profile->sessions,
                                          json_object_object_get (root, "dependents"));
+  /* Sessions answering as an earlier one share its messages, read once. */
+  answering = probe_profile_sessions_answering (profile->sessions);
   profile->replies = qmp_replies_new_lazy (path,
                                            probe_profile_sessions_metadata (profile->sessions),
                                            probe_profile_sessions_count (profile->sessions),
-                                           probe_profile_sessions_messages,
+                                           answering, probe_profile_sessions_messages,
                                            probe_profile_sessions_ref (profile->sessions),
                                            (GDestroyNotify) probe_profile_sessions_unref,
                                            &replies_error);

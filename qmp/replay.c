@@ -164,12 +164,18 @@ describe_command (const char *name, json_object *arguments)
 
 /* ---- Talking ---- */
 
-static gboolean
-send_message (int fd, json_object *message)
+/* @message as a line of the QMP stream (newly allocated). */
+static char *
+message_line (json_object *message)
 {
-  const char *text = json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN
-                                                     | JSON_C_TO_STRING_NOSLASHESCAPE);
-  g_autofree char *line = g_strconcat (text, "\r\n", NULL);
+  return g_strconcat (json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN
+                                                      | JSON_C_TO_STRING_NOSLASHESCAPE),
+                      "\r\n", NULL);
+}
+
+static gboolean
+send_line (int fd, const char *line)
+{
   gsize left = strlen (line);
   const char *p = line;
 
@@ -184,6 +190,28 @@ send_message (int fd, json_object *message)
       left -= (gsize) n;
     }
   return TRUE;
+}
+
+/* Sends @message, the peer's own. */
+static gboolean
+send_message (int fd, json_object *message)
+{
+  g_autofree char *line = message_line (message);
+
+  return send_line (fd, line);
+}
+
+/* Sends @recorded, an object of the recording, which other peers may be writing out at
+ * the same time (qmp_replies_lock()). */
+static gboolean
+send_recorded (QmpReplayPeer *peer, json_object *recorded)
+{
+  g_autofree char *line = NULL;
+
+  qmp_replies_lock (peer->replies);
+  line = message_line (recorded);
+  qmp_replies_unlock (peer->replies);
+  return send_line (peer->fd, line);
 }
 
 /* @recorded with the client's id instead of the recorded one. Caller owns the result. */
@@ -286,12 +314,24 @@ answer (QmpReplayPeer *peer, json_object *command)
     }
 
   for (guint i = 0; i < exchange->events->len; i++)
-    if (!send_message (peer->fd, g_ptr_array_index (exchange->events, i)))
+    if (!send_recorded (peer, g_ptr_array_index (exchange->events, i)))
       return FALSE;
   /* The recording ends here, as the QEMU it was made from did. */
   if (exchange->reply == NULL)
     return FALSE;
-  return send_owned (peer->fd, reply_with_id (exchange->reply, id));
+  {
+    g_autofree char *line = NULL;
+    json_object *reply;
+
+    /* The reply refers to the recorded values: made, written out and let go under the
+     * recording's lock. */
+    qmp_replies_lock (peer->replies);
+    reply = reply_with_id (exchange->reply, id);
+    line = message_line (reply);
+    json_object_put (reply);
+    qmp_replies_unlock (peer->replies);
+    return send_line (peer->fd, line);
+  }
 }
 
 /* Waits for @fd to be readable; FALSE when asked to stop. */
@@ -324,7 +364,7 @@ serve (QmpReplayPeer *peer)
   g_autoptr (QmpJsonStream) stream = qmp_json_stream_new (0, 0);
   char buffer[16384];
 
-  if (!send_message (peer->fd, qmp_replies_segment_greeting (peer->replies, peer->segment)))
+  if (!send_recorded (peer, qmp_replies_segment_greeting (peer->replies, peer->segment)))
     return;
   while (wait_readable (peer, peer->fd))
     {
@@ -529,6 +569,8 @@ describe_exchange (QmpReplies *replies, const QmpRecordedExchange *exchange)
   const char *name = command_name (exchange->command);
   g_autofree char *what = NULL;
 
+  /* Recorded objects are written out under the recording's lock (qmp_replies_lock()). */
+  qmp_replies_lock (replies);
   if (name != NULL)
     what = describe_command (name, command_arguments (exchange->command));
   else
@@ -536,6 +578,7 @@ describe_exchange (QmpReplies *replies, const QmpRecordedExchange *exchange)
                             json_object_to_json_string_ext (exchange->reply,
                                                             JSON_C_TO_STRING_PLAIN
                                                             | JSON_C_TO_STRING_NOSLASHESCAPE));
+  qmp_replies_unlock (replies);
   return g_strdup_printf ("%s:%u: %s", qmp_replies_path (replies), exchange->line, what);
 }
 

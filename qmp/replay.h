@@ -54,11 +54,19 @@ typedef json_object *(*QmpRepliesFillFunc) (guint index, gpointer user_data, GEr
  * must list them all), whose messages are read by @fill only when a segment is first
  * served: a host profile holds a dozen sessions and a question needs one or two. @fill
  * runs once per segment, under a lock (replay peers run in threads); @fill_data is
- * released with @destroy when the recording is. A segment @fill cannot give is empty, as
- * a QEMU that never answered, and qmp_replies_fill_error() says why. */
+ * released with @destroy when the recording is. @shares (may be NULL: each its own) maps
+ * each segment to the one, itself or an earlier one, whose messages it holds: those are
+ * read once and their objects shared (see qmp_replies_lock()). A segment @fill cannot
+ * give is empty, as a QEMU that never answered, and qmp_replies_fill_error() says why. */
 QmpReplies  *qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
-                                   QmpRepliesFillFunc fill, gpointer fill_data,
-                                   GDestroyNotify destroy, GError **error);
+                                   const guint *shares, QmpRepliesFillFunc fill,
+                                   gpointer fill_data, GDestroyNotify destroy, GError **error);
+/* The recorded objects of segments that share their messages may be served by several
+ * replay peers at once, and json-c is not made for that: writing an object out keeps its
+ * text in the object, and references are counted without atomics. Whoever writes out or
+ * references a recorded object holds this lock. */
+void         qmp_replies_lock (QmpReplies *replies);
+void         qmp_replies_unlock (QmpReplies *replies);
 /* The first error a lazy segment's messages met, or NULL (borrowed). */
 const GError *qmp_replies_fill_error (QmpReplies *replies);
 QmpReplies  *qmp_replies_ref (QmpReplies *replies);

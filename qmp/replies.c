@@ -13,6 +13,7 @@ typedef struct {
   json_object *greeting;
   GPtrArray *exchanges;          /* QmpRecordedExchange * */
   gint filled;                   /* lazy recordings: messages read (atomic) */
+  guint shares;                  /* lazy recordings: the segment whose messages these are */
 } Segment;
 
 struct QmpReplies
@@ -30,7 +31,23 @@ struct QmpReplies
   GDestroyNotify fill_destroy;
   GMutex fill_lock;
   GError *fill_error;            /* the first segment that could not be read */
+  GMutex shared_lock;            /* qmp_replies_lock() */
 };
+
+static void segment_free (gpointer data);
+
+static QmpReplies *
+replies_new (const char *path)
+{
+  QmpReplies *replies = g_new0 (QmpReplies, 1);
+
+  g_atomic_ref_count_init (&replies->ref_count);
+  replies->path = g_strdup (path);
+  replies->segments = g_ptr_array_new_with_free_func (segment_free);
+  g_mutex_init (&replies->fill_lock);
+  g_mutex_init (&replies->shared_lock);
+  return replies;
+}
 
 static void
 exchange_free (gpointer data)
@@ -446,13 +463,10 @@ insert_exited_segments (QmpReplies *replies)
 QmpReplies *
 qmp_replies_load (const char *path, GError **error)
 {
-  g_autoptr (QmpReplies) replies = g_new0 (QmpReplies, 1);
+  g_autoptr (QmpReplies) replies = replies_new (path);
   ParseState state = { 0 };
   gboolean ok;
 
-  g_atomic_ref_count_init (&replies->ref_count);
-  replies->path = g_strdup (path);
-  replies->segments = g_ptr_array_new_with_free_func (segment_free);
 
   state.replies = replies;
   state.pending_events = g_ptr_array_new_with_free_func (json_put);
@@ -490,13 +504,10 @@ QmpReplies *
 qmp_replies_new_from_messages (const char *name, json_object *messages, json_object *metadata,
                                GError **error)
 {
-  g_autoptr (QmpReplies) replies = g_new0 (QmpReplies, 1);
+  g_autoptr (QmpReplies) replies = replies_new (name);
   ParseState state = { 0 };
   gboolean ok = TRUE;
 
-  g_atomic_ref_count_init (&replies->ref_count);
-  replies->path = g_strdup (name);
-  replies->segments = g_ptr_array_new_with_free_func (segment_free);
   if (!json_object_is_type (messages, json_type_array))
     {
       g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
@@ -537,8 +548,8 @@ qmp_replies_new_from_messages (const char *name, json_object *messages, json_obj
 
 QmpReplies *
 qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
-                      QmpRepliesFillFunc fill, gpointer fill_data, GDestroyNotify destroy,
-                      GError **error)
+                      const guint *shares, QmpRepliesFillFunc fill, gpointer fill_data,
+                      GDestroyNotify destroy, GError **error)
 {
   QmpReplies *replies;
   json_object *sessions = NULL;
@@ -557,20 +568,34 @@ qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
                    "%s: the metadata does not launch each of the %u sessions", name, n_segments);
       return NULL;
     }
-  replies = g_new0 (QmpReplies, 1);
-  g_atomic_ref_count_init (&replies->ref_count);
-  replies->path = g_strdup (name);
+  replies = replies_new (name);
   replies->metadata = json_object_get (metadata);
-  replies->segments = g_ptr_array_new_with_free_func (segment_free);
   for (guint i = 0; i < n_segments; i++)
-    g_ptr_array_add (replies->segments, segment_new ());
+    {
+      Segment *segment = segment_new ();
+
+      g_return_val_if_fail (shares == NULL || shares[i] <= i, NULL);
+      segment->shares = shares != NULL ? shares[i] : i;
+      g_ptr_array_add (replies->segments, segment);
+    }
   /* A lazy recording is ours: it records commands, and answers only those. */
   replies->has_commands = TRUE;
   replies->fill = fill;
   replies->fill_data = fill_data;
   replies->fill_destroy = destroy;
-  g_mutex_init (&replies->fill_lock);
   return replies;
+}
+
+void
+qmp_replies_lock (QmpReplies *replies)
+{
+  g_mutex_lock (&replies->shared_lock);
+}
+
+void
+qmp_replies_unlock (QmpReplies *replies)
+{
+  g_mutex_unlock (&replies->shared_lock);
 }
 
 const GError *
@@ -584,9 +609,33 @@ qmp_replies_fill_error (QmpReplies *replies)
   return error;
 }
 
+static void fill_segment_messages (QmpReplies *replies, guint index, Segment *segment);
+
 /* Reads @segment's messages (index @index) into it, once. Called under fill_lock. */
 static void
 fill_segment (QmpReplies *replies, guint index, Segment *segment)
+{
+  /* Segments sharing another's messages share its parsed objects: whoever writes them out
+   * holds the shared lock (qmp_replies_lock()). */
+  if (segment->shares != index)
+    {
+      Segment *source = g_ptr_array_index (replies->segments, segment->shares);
+
+      if (!g_atomic_int_get (&source->filled))
+        fill_segment (replies, segment->shares, source);
+      g_mutex_lock (&replies->shared_lock);
+      segment->greeting = json_object_get (source->greeting);
+      g_mutex_unlock (&replies->shared_lock);
+      g_ptr_array_unref (segment->exchanges);
+      segment->exchanges = g_ptr_array_ref (source->exchanges);
+      g_atomic_int_set (&segment->filled, 1);
+      return;
+    }
+  fill_segment_messages (replies, index, segment);
+}
+
+static void
+fill_segment_messages (QmpReplies *replies, guint index, Segment *segment)
 {
   g_autoptr (GError) error = NULL;
   json_object *messages = replies->fill (index, replies->fill_data, &error);
@@ -663,6 +712,7 @@ qmp_replies_unref (QmpReplies *replies)
     replies->fill_destroy (replies->fill_data);
   g_clear_error (&replies->fill_error);
   g_mutex_clear (&replies->fill_lock);
+  g_mutex_clear (&replies->shared_lock);
   g_free (replies->path);
   json_object_put (replies->metadata);
   g_ptr_array_unref (replies->segments);
