@@ -609,6 +609,9 @@ check_hyperv_witness (GHashTable *labelled)
 
       if (property == NULL)
         continue;
+      /* A property QEMU does not report is not on: a label for it fails below. */
+      if (value == NULL)
+        value = "absent";
       print_message ("  %-16s labelled %-3s QEMU %s=%s\n", kubevirt_hyperv[i].label,
                      has_label ? "yes" : "no", property, value);
       if (has_label != (strcmp (value, "true") == 0))
