@@ -5,7 +5,7 @@
 #include <string.h>
 #include "probe/profile-facts.h"
 #include "probe/profile.h"
-#include "probe/profile-skim.h"
+#include "qmp/json-skim.h"
 
 typedef ProbeBits Bits;
 
@@ -22,7 +22,7 @@ struct ProbeFacts
   /* The expansions, each parsed from the profile's text when first asked for: a question
    * reads one or two of some 130. NULL index: the session has none. */
   GBytes *text;
-  GHashTable *expansion_at;  /* model (owned) → ProbeJsonMember * (owned) */
+  GHashTable *expansion_at;  /* model (owned) → QmpJsonMember * (owned) */
   GPtrArray *models;         /* the models, in the text's order (names borrowed) */
   GHashTable *expansion_read;  /* model (borrowed) → its entry (owned) */
   char *where;
@@ -99,13 +99,13 @@ index_expansions (ProbeFacts *facts, gsize start, gsize end)
   facts->expansion_read = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, put_entry);
   if (end > length || start >= end || text[start] != '{')
     return FALSE;
-  at = probe_json_skim_space (text, end, start + 1);
+  at = qmp_json_skim_space (text, end, start + 1);
   while (at >= end || text[at] != '}')
     {
-      ProbeJsonMember member = { 0 };
+      QmpJsonMember member = { 0 };
       char *name;
 
-      if (!probe_json_skim_member (text, end, &at, &member))
+      if (!qmp_json_skim_member (text, end, &at, &member))
         return FALSE;
       /* Model names hold no escapes: a key that does is not one (and is never asked). */
       name = g_strndup (member.name, member.name_length);
@@ -426,7 +426,7 @@ migratable_off_only (json_object *props)
 static json_object *
 expansion_entry (ProbeFacts *facts, const char *model)
 {
-  const ProbeJsonMember *member;
+  const QmpJsonMember *member;
   gpointer key = NULL, value = NULL;
   json_object *entry = NULL;
   const char *problem = NULL;
@@ -440,7 +440,7 @@ expansion_entry (ProbeFacts *facts, const char *model)
     {
       const char *text = g_bytes_get_data (facts->text, NULL);
 
-      entry = probe_json_skim_parse (text, member->start, member->end, &problem);
+      entry = qmp_json_skim_parse (text, member->start, member->end, &problem);
       if (problem != NULL && facts->malformed == NULL)
         g_set_error (&facts->malformed, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
                      "%s.expansions.%s is not JSON (%s)", facts->where, model, problem);

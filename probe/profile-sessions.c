@@ -3,7 +3,7 @@
 #include "probe/profile-sessions.h"
 
 #include <string.h>
-#include "probe/profile-skim.h"
+#include "qmp/json-skim.h"
 #include "probe/profile.h"
 #include "probe/qemu-info.h"
 
@@ -13,7 +13,7 @@
 typedef struct {
   guint answering;         /* the session whose messages and facts this one's are */
   gsize messages_start, messages_end;
-  GArray *facts_members;   /* ProbeJsonMember: every member but launch, same-as, messages */
+  GArray *facts_members;   /* QmpJsonMember: every member but launch, same-as, messages */
   ProbeFacts *facts;       /* read on first use */
   GError *facts_error;     /* or why they could not be */
   gboolean facts_read;
@@ -62,22 +62,22 @@ read_session (ProbeProfileSessions *sessions, guint index, const char *text, gsi
   const char *problem;
 
   session->answering = index;
-  session->facts_members = g_array_new (FALSE, FALSE, sizeof (ProbeJsonMember));
+  session->facts_members = g_array_new (FALSE, FALSE, sizeof (QmpJsonMember));
   if (text[here] != '{')
     return invalid (error, sessions->path, "sessions[%u] is not an object", index);
-  for (here = probe_json_skim_space (text, length, here + 1);;)
+  for (here = qmp_json_skim_space (text, length, here + 1);;)
     {
-      ProbeJsonMember member = { 0 };
+      QmpJsonMember member = { 0 };
       g_autofree char *name = NULL;
 
       if (here < length && text[here] == '}')
         break;
-      if (!probe_json_skim_member (text, length, &here, &member))
+      if (!qmp_json_skim_member (text, length, &here, &member))
         return FALSE;
       name = g_strndup (member.name, member.name_length);
       if (strcmp (name, "launch") == 0)
         {
-          json_object *launch = probe_json_skim_parse (text, member.start, member.end, &problem);
+          json_object *launch = qmp_json_skim_parse (text, member.start, member.end, &problem);
 
           if (!json_object_is_type (launch, json_type_object))
             {
@@ -90,7 +90,7 @@ read_session (ProbeProfileSessions *sessions, guint index, const char *text, gsi
         }
       else if (strcmp (name, "same-as") == 0)
         {
-          g_autoptr (ProbeJson) same_as = probe_json_skim_parse (text, member.start, member.end,
+          g_autoptr (ProbeJson) same_as = qmp_json_skim_parse (text, member.start, member.end,
                                                                  &problem);
           gint64 earlier = json_object_is_type (same_as, json_type_int)
                            ? json_object_get_int64 (same_as) : -1;
@@ -111,7 +111,7 @@ read_session (ProbeProfileSessions *sessions, guint index, const char *text, gsi
       else
         g_array_append_val (session->facts_members, member);
     }
-  *at = probe_json_skim_next (text, length, here + 1);
+  *at = qmp_json_skim_next (text, length, here + 1);
   if (!has_launch)
     return invalid (error, sessions->path, "sessions[%u].launch is missing or not an object",
                     index);
@@ -147,7 +147,7 @@ probe_profile_sessions_read (GBytes *text_bytes, gsize start, gsize *end, const 
       invalid (error, path, "the profile.sessions is missing or not a list");
       return NULL;
     }
-  at = probe_json_skim_space (text, length, start + 1);
+  at = qmp_json_skim_space (text, length, start + 1);
   while (at < length && text[at] != ']')
     {
       Session session = { 0 };
@@ -216,28 +216,19 @@ probe_profile_sessions_answering (ProbeProfileSessions *sessions)
   return answering;
 }
 
-json_object *
-probe_profile_sessions_messages (guint index, gpointer data, GError **error)
+GBytes *
+probe_profile_sessions_messages (guint index, gpointer data, char **name, GError **error)
 {
   ProbeProfileSessions *sessions = data;
-  const char *text = g_bytes_get_data (sessions->text, NULL);
   const Session *session;
-  json_object *messages;
-  const char *problem;
+  guint answering;
 
   g_return_val_if_fail (index < sessions->sessions->len, NULL);
-  session = &g_array_index (sessions->sessions, Session,
-                            g_array_index (sessions->sessions, Session, index).answering);
-  messages = probe_json_skim_parse (text, session->messages_start, session->messages_end, &problem);
-  if (messages == NULL)
-    {
-      invalid (error, sessions->path, "sessions[%u].messages is not JSON (%s)",
-               g_array_index (sessions->sessions, Session, index).answering, problem);
-      g_mutex_lock (&sessions->lock);
-      note_error (sessions, *error);
-      g_mutex_unlock (&sessions->lock);
-    }
-  return messages;
+  answering = g_array_index (sessions->sessions, Session, index).answering;
+  session = &g_array_index (sessions->sessions, Session, answering);
+  *name = g_strdup_printf ("%s: sessions[%u].messages", sessions->path, answering);
+  return g_bytes_new_from_bytes (sessions->text, session->messages_start,
+                                 session->messages_end - session->messages_start);
 }
 
 /* The facts stored in session @answering (a session answers with its own, or with those
@@ -255,7 +246,7 @@ read_facts (ProbeProfileSessions *sessions, guint answering, GError **error)
 
   for (guint i = 0; i < stored->facts_members->len; i++)
     {
-      const ProbeJsonMember *member = &g_array_index (stored->facts_members, ProbeJsonMember, i);
+      const QmpJsonMember *member = &g_array_index (stored->facts_members, QmpJsonMember, i);
       g_autofree char *name = g_strndup (member->name, member->name_length);
       const char *problem;
       json_object *value;
@@ -267,7 +258,7 @@ read_facts (ProbeProfileSessions *sessions, guint answering, GError **error)
           expansions_end = member->end;
           continue;
         }
-      value = probe_json_skim_parse (text, member->start, member->end, &problem);
+      value = qmp_json_skim_parse (text, member->start, member->end, &problem);
 
       if (problem != NULL)
         {

@@ -5,7 +5,7 @@
  * messages and the facts of its expansions: nine tenths of a 250 KB file, of which a
  * question reads one or two sessions. Building the whole tree costs about 5 ms, the whole
  * budget of an offline check, so the reader only locates each session's members in the
- * text (probe/profile-skim.h), parses its launch description at once, its messages when a
+ * text (qmp/json-skim.h), parses its launch description at once, its messages when a
  * replay first serves it (qmp_replies_new_lazy()) and its facts when an expansion is first
  * asked of it. What is parsed is judged as carefully as a whole-document read judged it;
  * a malformed part is found when a question reads it, and the run then fails naming the
@@ -42,9 +42,10 @@ json_object *probe_profile_sessions_metadata (ProbeProfileSessions *sessions);
  * (itself, or the earlier one its "same-as" names). Newly allocated. */
 guint       *probe_profile_sessions_answering (ProbeProfileSessions *sessions);
 
-/* The messages of session @index (a QmpRepliesFillFunc: @sessions is the
- * ProbeProfileSessions): its own, or those of the session it answers as. */
-json_object *probe_profile_sessions_messages (guint index, gpointer sessions, GError **error);
+/* The text of the messages of session @index, or of the session it answers as, and its
+ * name in messages (a QmpRepliesFillFunc: @sessions is the ProbeProfileSessions). */
+GBytes      *probe_profile_sessions_messages (guint index, gpointer sessions, char **name,
+                                              GError **error);
 
 /* The facts of session @index, read the first time they are asked for and kept. NULL
  * with @error when they are malformed (kept: asking again fails alike). */

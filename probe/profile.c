@@ -4,7 +4,7 @@
 #include <string.h>
 #include "probe/profile-answer.h"
 #include "probe/profile-sessions.h"
-#include "probe/profile-skim.h"
+#include "qmp/json-skim.h"
 #include "probe/qemu-info.h"
 
 G_DEFINE_QUARK (probe-profile-error-quark, probe_profile_error)
@@ -125,7 +125,7 @@ answer_from_facts (guint segment, const char *command, json_object *arguments,
 /* The document's members but "sessions", each parsed on its own, and its sessions located
  * (probe/profile-sessions.h) into *@sessions (NULL when it has none): one pass over the
  * text. NULL with @error when a session is malformed, NULL without when the text is not
- * an object the skim can follow (probe/profile-skim.h). */
+ * an object the skim can follow (qmp/json-skim.h). */
 static json_object *
 skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sessions,
                GError **error)
@@ -133,20 +133,20 @@ skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sess
   gsize length;
   const char *text = g_bytes_get_data (text_bytes, &length);
   g_autoptr (ProbeJson) root = json_object_new_object ();
-  gsize at = probe_json_skim_space (text, length, 0);
+  gsize at = qmp_json_skim_space (text, length, 0);
 
   *sessions = NULL;
   if (at >= length || text[at] != '{')
     return NULL;
-  at = probe_json_skim_space (text, length, at + 1);
+  at = qmp_json_skim_space (text, length, at + 1);
   while (at >= length || text[at] != '}')
     {
-      ProbeJsonMember member = { 0 };
+      QmpJsonMember member = { 0 };
       g_autofree char *name = NULL;
       const char *problem;
       json_object *value;
 
-      if (!probe_json_skim_name (text, length, at, &member))
+      if (!qmp_json_skim_name (text, length, at, &member))
         return NULL;
       name = g_strndup (member.name, member.name_length);
       if (strcmp (name, "sessions") == 0)
@@ -157,17 +157,17 @@ skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sess
                                                    error);
           if (*sessions == NULL)
             return NULL;
-          at = probe_json_skim_next (text, length, member.end);
+          at = qmp_json_skim_next (text, length, member.end);
           continue;
         }
-      if (!probe_json_skim_member (text, length, &at, &member))
+      if (!qmp_json_skim_member (text, length, &at, &member))
         return NULL;
-      value = probe_json_skim_parse (text, member.start, member.end, &problem);
+      value = qmp_json_skim_parse (text, member.start, member.end, &problem);
       if (problem != NULL)
         return NULL;
       json_object_object_add (root, name, value);
     }
-  if (probe_json_skim_space (text, length, at + 1) != length)
+  if (qmp_json_skim_space (text, length, at + 1) != length)
     return NULL;
   return g_steal_pointer (&root);
 }
@@ -357,7 +357,7 @@ static const char *const unanswered_members[] = { "host", "made", "vcpuprobe" };
 static const char *const header_members[] = { "format", "version" };
 
 static gboolean
-member_is (const ProbeJsonMember *member, const char *const *names, guint n_names)
+member_is (const QmpJsonMember *member, const char *const *names, guint n_names)
 {
   for (guint i = 0; i < n_names; i++)
     if (member->name_length == strlen (names[i])
@@ -435,13 +435,13 @@ answers_key (const char *text, gsize length, AnswersKey *key, GArray *members)
   key->header = g_string_new (NULL);
   for (at++;;)
     {
-      ProbeJsonMember member = { 0 };
+      QmpJsonMember member = { 0 };
       gsize name_start;
 
       while (at < length && g_ascii_isspace (text[at]))
         at++;
       name_start = at;
-      if (!probe_json_skim_member (text, length, &at, &member))
+      if (!qmp_json_skim_member (text, length, &at, &member))
         break;
       if (member_is (&member, header_members, G_N_ELEMENTS (header_members)))
         {
@@ -467,7 +467,7 @@ answers_key (const char *text, gsize length, AnswersKey *key, GArray *members)
 
 /* The JSON value of @member in @text, parsed on its own (caller owns it), or NULL. */
 static json_object *
-parse_member (const char *text, const ProbeJsonMember *member)
+parse_member (const char *text, const QmpJsonMember *member)
 {
   g_autofree char *value = member != NULL ? g_strndup (text + member->start,
                                                        member->end - member->start)
@@ -496,8 +496,8 @@ static ProbeProfile *
 alike_profile (const ProbeProfile *alike, const char *text, gsize length, GArray *members,
                const char *path, GError **error)
 {
-  g_autoptr (ProbeJson) host = parse_member (text, probe_json_skim_find (members, "host"));
-  g_autoptr (ProbeJson) made = parse_member (text, probe_json_skim_find (members, "made"));
+  g_autoptr (ProbeJson) host = parse_member (text, qmp_json_skim_find (members, "host"));
+  g_autoptr (ProbeJson) made = parse_member (text, qmp_json_skim_find (members, "made"));
   const char *name = NULL;
   ProbeProfile *profile;
 
@@ -523,7 +523,7 @@ alike_profile (const ProbeProfile *alike, const char *text, gsize length, GArray
 ProbeProfile *
 probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **error)
 {
-  g_autoptr (GArray) members = g_array_new (FALSE, FALSE, sizeof (ProbeJsonMember));
+  g_autoptr (GArray) members = g_array_new (FALSE, FALSE, sizeof (QmpJsonMember));
   /* Mapped, not read: a twin's text is only compared, never copied. */
   g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
   AnswersKey key = { 0 };

@@ -70,7 +70,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfile, probe_profile_free)
 ProbeProfile *probe_profile_load (const char *path, GError **error);
 /* Many profiles read as one (a fleet): a profile whose text differs from one read before
  * only in the host's name, when it was made and the vcpuprobe that made it
- * (probe/profile-skim.h) is not parsed again; it borrows the first one's facts (->alike),
+ * (qmp/json-skim.h) is not parsed again; it borrows the first one's facts (->alike),
  * so answers computed for that one are this one's too. The shelf must outlive every
  * profile it returned. */
 typedef struct ProbeProfileShelf ProbeProfileShelf;

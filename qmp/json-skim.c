@@ -1,11 +1,11 @@
-/* probe/profile-skim.c — member bounds of a JSON object (probe/profile-skim.h). */
-#include "probe/profile-skim.h"
+/* qmp/json-skim.c — member bounds of a JSON object (qmp/json-skim.h). */
+#include "qmp/json-skim.h"
 
 #include <string.h>
 #include <json-c/json.h>
 
 gsize
-probe_json_skim_space (const char *text, gsize length, gsize at)
+qmp_json_skim_space (const char *text, gsize length, gsize at)
 {
   while (at < length && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n'
                          || text[at] == '\r'))
@@ -35,11 +35,10 @@ skip_string (const char *text, gsize length, gsize at)
   return 0;
 }
 
-/* Past the value starting at text[@at], or 0 when it is cut short or unbalanced. Scalars
- * are taken as whatever runs up to the next delimiter: the careful parse that reads a
- * profile the first time judges them. */
-static gsize
-skip_value (const char *text, gsize length, gsize at)
+/* Scalars are taken as whatever runs up to the next delimiter: the parse that reads the
+ * value when it is used judges them. */
+gsize
+qmp_json_skim_value (const char *text, gsize length, gsize at)
 {
   guint depth = 0;
 
@@ -80,7 +79,7 @@ skip_value (const char *text, gsize length, gsize at)
 }
 
 gboolean
-probe_json_skim_name (const char *text, gsize length, gsize at, ProbeJsonMember *member)
+qmp_json_skim_name (const char *text, gsize length, gsize at, QmpJsonMember *member)
 {
   gsize name_end;
 
@@ -88,43 +87,43 @@ probe_json_skim_name (const char *text, gsize length, gsize at, ProbeJsonMember 
     return FALSE;
   member->name = text + at + 1;
   member->name_length = name_end - at - 2;
-  at = probe_json_skim_space (text, length, name_end);
+  at = qmp_json_skim_space (text, length, name_end);
   if (at >= length || text[at] != ':')
     return FALSE;
-  member->start = probe_json_skim_space (text, length, at + 1);
+  member->start = qmp_json_skim_space (text, length, at + 1);
   return TRUE;
 }
 
 gsize
-probe_json_skim_next (const char *text, gsize length, gsize end)
+qmp_json_skim_next (const char *text, gsize length, gsize end)
 {
-  gsize here = probe_json_skim_space (text, length, end);
+  gsize here = qmp_json_skim_space (text, length, end);
 
   if (here < length && text[here] == ',')
-    here = probe_json_skim_space (text, length, here + 1);
+    here = qmp_json_skim_space (text, length, here + 1);
   return here;
 }
 
 gboolean
-probe_json_skim_member (const char *text, gsize length, gsize *at, ProbeJsonMember *member)
+qmp_json_skim_member (const char *text, gsize length, gsize *at, QmpJsonMember *member)
 {
-  if (!probe_json_skim_name (text, length, *at, member))
+  if (!qmp_json_skim_name (text, length, *at, member))
     return FALSE;
-  member->end = skip_value (text, length, member->start);
+  member->end = qmp_json_skim_value (text, length, member->start);
   if (member->end == 0)
     return FALSE;
-  *at = probe_json_skim_next (text, length, member->end);
+  *at = qmp_json_skim_next (text, length, member->end);
   return TRUE;
 }
 
-const ProbeJsonMember *
-probe_json_skim_find (GArray *members, const char *name)
+const QmpJsonMember *
+qmp_json_skim_find (GArray *members, const char *name)
 {
   gsize name_length = strlen (name);
 
   for (guint i = 0; i < members->len; i++)
     {
-      const ProbeJsonMember *member = &g_array_index (members, ProbeJsonMember, i);
+      const QmpJsonMember *member = &g_array_index (members, QmpJsonMember, i);
 
       if (member->name_length == name_length && memcmp (member->name, name, name_length) == 0)
         return member;
@@ -133,7 +132,7 @@ probe_json_skim_find (GArray *members, const char *name)
 }
 
 json_object *
-probe_json_skim_parse (const char *text, gsize start, gsize end, const char **problem)
+qmp_json_skim_parse (const char *text, gsize start, gsize end, const char **problem)
 {
   json_tokener *tokener = json_tokener_new ();
   json_object *value;
@@ -159,4 +158,197 @@ probe_json_skim_parse (const char *text, gsize start, gsize end, const char **pr
   if (*problem != NULL)
     g_clear_pointer (&value, json_object_put);
   return value;
+}
+
+/* ---- Strict checking ---- */
+
+typedef struct {
+  const char *text;
+  gsize end;
+  gsize at;
+  const char *problem;
+} Checker;
+
+#define MAX_DEPTH 256
+
+static void
+check_space (Checker *c)
+{
+  while (c->at < c->end && (c->text[c->at] == ' ' || c->text[c->at] == '\t'
+                            || c->text[c->at] == '\n' || c->text[c->at] == '\r'))
+    c->at++;
+}
+
+static gboolean
+fail (Checker *c, const char *problem)
+{
+  if (c->problem == NULL)
+    c->problem = problem;
+  return FALSE;
+}
+
+static gboolean
+check_string (Checker *c)
+{
+  for (c->at++; c->at < c->end; c->at++)
+    {
+      guchar ch = (guchar) c->text[c->at];
+
+      if (ch == '"')
+        {
+          c->at++;
+          return TRUE;
+        }
+      if (ch < 0x20)
+        return fail (c, "a control character in a string");
+      if (ch != '\\')
+        continue;
+      if (++c->at >= c->end)
+        break;
+      if (c->text[c->at] == 'u')
+        {
+          for (guint i = 0; i < 4; i++)
+            if (++c->at >= c->end || !g_ascii_isxdigit (c->text[c->at]))
+              return fail (c, "a bad \\u escape");
+        }
+      else if (strchr ("\"\\/bfnrt", c->text[c->at]) == NULL || c->text[c->at] == '\0')
+        return fail (c, "a bad escape");
+    }
+  return fail (c, "a string never ends");
+}
+
+static gboolean
+check_digits (Checker *c)
+{
+  gsize from = c->at;
+
+  while (c->at < c->end && g_ascii_isdigit (c->text[c->at]))
+    c->at++;
+  return c->at > from || fail (c, "a number without digits");
+}
+
+static gboolean
+check_number (Checker *c)
+{
+  if (c->text[c->at] == '-')
+    c->at++;
+  if (c->at < c->end && c->text[c->at] == '0')
+    c->at++;
+  else if (!check_digits (c))
+    return FALSE;
+  if (c->at < c->end && c->text[c->at] == '.')
+    {
+      c->at++;
+      if (!check_digits (c))
+        return FALSE;
+    }
+  if (c->at < c->end && (c->text[c->at] == 'e' || c->text[c->at] == 'E'))
+    {
+      c->at++;
+      if (c->at < c->end && (c->text[c->at] == '+' || c->text[c->at] == '-'))
+        c->at++;
+      if (!check_digits (c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_word (Checker *c, const char *word)
+{
+  gsize length = strlen (word);
+
+  if (c->end - c->at < length || memcmp (c->text + c->at, word, length) != 0)
+    return fail (c, "an unknown word");
+  c->at += length;
+  return TRUE;
+}
+
+static gboolean check_value (Checker *c, guint depth);
+
+/* An object or an array, from its opening bracket. */
+static gboolean
+check_container (Checker *c, guint depth)
+{
+  char close = c->text[c->at] == '{' ? '}' : ']';
+
+  if (depth >= MAX_DEPTH)
+    return fail (c, "nested too deeply");
+  c->at++;
+  check_space (c);
+  if (c->at < c->end && c->text[c->at] == close)
+    {
+      c->at++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      if (close == '}')
+        {
+          if (c->at >= c->end || c->text[c->at] != '"')
+            return fail (c, "a member without a name");
+          if (!check_string (c))
+            return FALSE;
+          check_space (c);
+          if (c->at >= c->end || c->text[c->at] != ':')
+            return fail (c, "a member without a colon");
+          c->at++;
+        }
+      if (!check_value (c, depth + 1))
+        return FALSE;
+      check_space (c);
+      if (c->at < c->end && c->text[c->at] == ',')
+        {
+          c->at++;
+          check_space (c);
+          continue;
+        }
+      if (c->at < c->end && c->text[c->at] == close)
+        {
+          c->at++;
+          return TRUE;
+        }
+      return fail (c, c->at >= c->end ? "cut short" : "a missing comma or bracket");
+    }
+}
+
+static gboolean
+check_value (Checker *c, guint depth)
+{
+  check_space (c);
+  if (c->at >= c->end)
+    return fail (c, "cut short");
+  switch (c->text[c->at])
+    {
+    case '{':
+    case '[':
+      return check_container (c, depth);
+    case '"':
+      return check_string (c);
+    case 't':
+      return check_word (c, "true");
+    case 'f':
+      return check_word (c, "false");
+    case 'n':
+      return check_word (c, "null");
+    default:
+      if (c->text[c->at] == '-' || g_ascii_isdigit (c->text[c->at]))
+        return check_number (c);
+      return fail (c, "not a value");
+    }
+}
+
+gboolean
+qmp_json_valid (const char *text, gsize start, gsize end, const char **problem)
+{
+  Checker checker = { text, end, start, NULL };
+
+  if (check_value (&checker, 0))
+    {
+      check_space (&checker);
+      if (checker.at != end)
+        fail (&checker, "text after the value");
+    }
+  *problem = checker.problem;
+  return checker.problem == NULL;
 }

@@ -316,6 +316,19 @@ answer (QmpReplayPeer *peer, json_object *command)
   for (guint i = 0; i < exchange->events->len; i++)
     if (!send_recorded (peer, g_ptr_array_index (exchange->events, i)))
       return FALSE;
+  /* Kept as its text, with no id of its own: the client's goes before its closing brace. */
+  if (exchange->reply_text != NULL)
+    {
+      gsize length = strlen (exchange->reply_text);
+      g_autofree char *line = NULL;
+
+      line = g_strdup_printf ("%.*s%s%s}\r\n", (int) (length - 1), exchange->reply_text,
+                              id != NULL ? ",\"id\":" : "",
+                              id != NULL ? json_object_to_json_string_ext (id,
+                                                                          JSON_C_TO_STRING_PLAIN)
+                                         : "");
+      return send_line (peer->fd, line);
+    }
   /* The recording ends here, as the QEMU it was made from did. */
   if (exchange->reply == NULL)
     return FALSE;

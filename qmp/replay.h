@@ -46,10 +46,13 @@ QmpReplies  *qmp_replies_load (const char *path, GError **error);
  * stands for the path in messages ("profile.json"). */
 QmpReplies  *qmp_replies_new_from_messages (const char *name, json_object *messages,
                                             json_object *metadata, GError **error);
-/* The messages of segment @index of a lazily read recording (a JSON array, as in
- * qmp_replies_new_from_messages(), starting at the segment's greeting; the caller owns
- * it), or NULL with @error when they cannot be read. */
-typedef json_object *(*QmpRepliesFillFunc) (guint index, gpointer user_data, GError **error);
+/* The text of the messages of segment @index of a lazily read recording (a JSON array, as
+ * in qmp_replies_new_from_messages(), starting at the segment's greeting; the caller owns
+ * the reference), and in *@name what to call it in messages ("FILE: sessions[3].messages",
+ * newly allocated); NULL with @error when there is none to read. The messages are parsed
+ * one by one; long replies are only checked (QmpRecordedExchange.reply_text). */
+typedef GBytes *(*QmpRepliesFillFunc) (guint index, gpointer user_data, char **name,
+                                       GError **error);
 /* A recording of @n_segments segments, launched as @metadata's "sessions" say (borrowed;
  * must list them all), whose messages are read by @fill only when a segment is first
  * served: a host profile holds a dozen sessions and a question needs one or two. @fill
@@ -103,7 +106,11 @@ typedef struct {
   json_object *command;    /* {"execute": ...}, or NULL in the replies-only layout */
   GPtrArray   *events;     /* json_object *, possibly empty */
   json_object *reply;      /* {"return": ...} or {"error": ...}; NULL when the recording
-                            * ends before it (QEMU died or quit without answering) */
+                            * ends before it (QEMU died or quit without answering), or
+                            * when it is kept as text: */
+  char        *reply_text; /* a lazy recording's long reply ("return" or "error" alone),
+                            * checked and kept as read, never parsed: a replay peer sends it
+                            * as it is, with the client's id; else NULL */
   guint        line;       /* line of the file where the exchange starts */
 } QmpRecordedExchange;
 

@@ -3,6 +3,7 @@
 #include "qmp/replay.h"
 
 #include <string.h>
+#include "qmp/json-skim.h"
 #include "qmp/json-stream.h"
 #include "qmp/record.h"
 #include "qmp/session.h"
@@ -56,6 +57,7 @@ exchange_free (gpointer data)
 
   json_object_put (exchange->command);
   json_object_put (exchange->reply);
+  g_free (exchange->reply_text);
   g_ptr_array_unref (exchange->events);
   g_free (exchange);
 }
@@ -634,36 +636,110 @@ fill_segment (QmpReplies *replies, guint index, Segment *segment)
   fill_segment_messages (replies, index, segment);
 }
 
+/* Replies at least this long are kept as their text and sent as read: a profile's model
+ * list is 30 KB and its peer would otherwise parse it only to write it out again. */
+#define REPLY_KEPT_AS_TEXT 1024
+
+/* When the message at text[@start, @end) is a reply with no other member ("return" or
+ * "error" alone, no "id"), its text is kept rather than parsed: TRUE with the exchange it
+ * answers completed, once the text is found to be strict JSON (else FALSE with @error, as
+ * a parse would fail). FALSE without @error for any other message: parse it. */
+static gboolean
+add_reply_text (ParseState *state, const char *name, guint line, const char *text, gsize start,
+                gsize end, GError **error)
+{
+  QmpJsonMember member = { 0 };
+  QmpRecordedExchange *exchange;
+  const char *problem = NULL;
+  gsize at = qmp_json_skim_space (text, end, start + 1);
+
+  if (end - start < REPLY_KEPT_AS_TEXT || text[start] != '{'
+      || !qmp_json_skim_member (text, end, &at, &member)
+      || !((member.name_length == 6 && memcmp (member.name, "return", 6) == 0)
+           || (member.name_length == 5 && memcmp (member.name, "error", 5) == 0))
+      || at + 1 != end || text[at] != '}')
+    return FALSE;
+  if (!qmp_json_valid (text, start, end, &problem))
+    {
+      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE, "%s[%u] is not JSON (%s)",
+                   name, line - 1, problem);
+      return FALSE;
+    }
+  exchange = state->open != NULL ? state->open : start_exchange (state, line);
+  exchange->reply_text = g_strndup (text + start, end - start);
+  state->open = NULL;
+  return TRUE;
+}
+
 static void
 fill_segment_messages (QmpReplies *replies, guint index, Segment *segment)
 {
   g_autoptr (GError) error = NULL;
-  json_object *messages = replies->fill (index, replies->fill_data, &error);
-  /* The messages are parsed as a recording of their own, so that one that does not hold
+  g_autofree char *name = NULL;
+  g_autoptr (GBytes) bytes = replies->fill (index, replies->fill_data, &name, &error);
+  /* The messages are read as a recording of their own, so that one that does not hold
    * exactly this segment (a second greeting, none) is found out, not spliced in. */
   QmpReplies scratch = { .path = replies->path };
   ParseState state = { 0 };
-  gboolean ok = messages != NULL;
+  gboolean ok = bytes != NULL;
 
   if (ok)
     {
+      gsize length, at;
+      const char *text = g_bytes_get_data (bytes, &length);
+      guint line = 0;
+
       scratch.segments = g_ptr_array_new_with_free_func (segment_free);
       state.replies = &scratch;
       state.pending_events = g_ptr_array_new_with_free_func (json_put);
       start_segment (&state);
-      if (!json_object_is_type (messages, json_type_array))
+      at = qmp_json_skim_space (text, length, 0);
+      if (at >= length || text[at] != '[')
         ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
-                                 "%s: segment %u: the QMP messages are not a list",
-                                 replies->path, index);
-      for (guint i = 0; ok && i < json_object_array_length (messages); i++)
-        ok = add_replies_object (json_object_array_get_idx (messages, i), i + 1, &state,
-                                 &error);
+                                 "%s is not a list", name);
+      else
+        at = qmp_json_skim_space (text, length, at + 1);
+      while (ok && at < length && text[at] != ']')
+        {
+          gsize end = qmp_json_skim_value (text, length, at);
+          const char *problem = NULL;
+          json_object *message;
+
+          /* A message's "line" is its place in the list, counted from 1 like a file's. */
+          line++;
+          if (end == 0)
+            {
+              ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                       "%s is not JSON (cut short)", name);
+              break;
+            }
+          if (!add_reply_text (&state, name, line, text, at, end, &error))
+            {
+              if (error != NULL)
+                {
+                  ok = FALSE;
+                  break;
+                }
+              message = qmp_json_skim_parse (text, at, end, &problem);
+              if (problem != NULL)
+                {
+                  ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                           "%s[%u] is not JSON (%s)", name, line - 1, problem);
+                  break;
+                }
+              ok = add_replies_object (message, line, &state, &error);
+              json_object_put (message);
+            }
+          at = qmp_json_skim_next (text, length, end);
+        }
+      if (ok && at >= length)
+        ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                 "%s is not JSON (cut short)", name);
       g_ptr_array_unref (state.pending_events);
       if (ok && (scratch.segments->len != 1
                  || ((Segment *) g_ptr_array_index (scratch.segments, 0))->greeting == NULL))
         ok = FALSE, g_set_error (&error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
-                                 "%s: segment %u does not hold one session from its QMP "
-                                 "greeting on", replies->path, index);
+                                 "%s do not hold one session from its QMP greeting on", name);
       if (ok)
         {
           Segment *read = g_ptr_array_index (scratch.segments, 0);
@@ -674,7 +750,6 @@ fill_segment_messages (QmpReplies *replies, guint index, Segment *segment)
         }
       g_ptr_array_unref (scratch.segments);
     }
-  json_object_put (messages);
   if (!ok && replies->fill_error == NULL)
     replies->fill_error = g_steal_pointer (&error);
   g_atomic_int_set (&segment->filled, 1);

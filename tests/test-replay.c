@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "qmp/json-skim.h"
 #include "qmp/replay.h"
 #include "qmp/session.h"
 
@@ -480,6 +481,163 @@ test_segments_and_listen (void **state)
   fixture_free (fixture);
 }
 
+/* ---- Lazily read recordings (qmp_replies_new_lazy()) ---- */
+
+typedef json_object ReplayJson;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReplayJson, json_object_put)
+
+typedef struct {
+  GBytes *text;      /* the messages of segment 0 */
+  guint fills;
+} LazyText;
+
+static GBytes *
+fill_lazy (guint index, gpointer data, char **name, GError **error)
+{
+  LazyText *lazy = data;
+
+  lazy->fills++;
+  *name = g_strdup_printf ("lazy[%u]", index);
+  return g_bytes_ref (lazy->text);
+}
+
+/* A model list long enough to be kept as text (qmp/replies.c), as a profile's is. */
+static char *
+long_model_list (const char *spoil)
+{
+  g_autoptr (GString) list = g_string_new ("{\"return\": [");
+
+  for (guint i = 0; i < 60; i++)
+    g_string_append_printf (list, "%s{\"name\": \"model-%u\", \"unavailable-features\": "
+                            "[\"avx2\", \"x2apic\\u0041\"], \"static\": false}",
+                            i > 0 ? ", " : "", i);
+  g_string_append_printf (list, "%s]}", spoil);
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+/* The messages of one session as a profile holds them: greeting, a short reply, a long one. */
+static char *
+lazy_messages (const char *spoil)
+{
+  g_autofree char *models = long_model_list (spoil);
+
+  return g_strdup_printf ("[{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "
+                          "\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}},\n"
+                          " {\"execute\": \"query-kvm\"}, {\"return\": {\"enabled\": false, "
+                          "\"present\": true}},\n"
+                          " {\"execute\": \"query-cpu-definitions\"}, %s]", models);
+}
+
+static QmpReplies *
+lazy_replies (LazyText *lazy, const char *spoil)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (ReplayJson) metadata = json_tokener_parse (
+    "{\"sessions\": [{\"accel\": \"tcg\", \"machine\": \"none\"},"
+    " {\"accel\": \"tcg\", \"machine\": \"pc\"}]}");
+  const guint shares[] = { 0, 0 };
+  QmpReplies *replies;
+
+  char *messages = lazy_messages (spoil);
+
+  lazy->text = g_bytes_new_take (messages, strlen (messages));
+  replies = qmp_replies_new_lazy ("lazy", metadata, 2, shares, fill_lazy, lazy, NULL, &error);
+  if (replies == NULL)
+    fail_msg ("lazy: %s", error->message);
+  return replies;
+}
+
+/* Segments are read when first served, a shared one once; a long reply is kept as its text
+ * and served as it was recorded, with the client's id. */
+static void
+test_lazy_segments (void **state)
+{
+  LazyText lazy = { 0 };
+  g_autoptr (QmpReplies) replies = lazy_replies (&lazy, "");
+  g_autofree char *models_text = long_model_list ("");
+  g_autoptr (ReplayJson) recorded = json_tokener_parse (models_text);
+
+  assert_int_equal (lazy.fills, 0);
+  for (guint segment = 0; segment < 2; segment++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (QmpReplayPeer) peer = NULL;
+      g_autoptr (QmpSession) session = NULL;
+      g_autoptr (ReplayJson) kvm = NULL;
+      g_autoptr (ReplayJson) models = NULL;
+      int fd = -1;
+
+      peer = qmp_replay_peer_start (replies, segment, QMP_REPLAY_ARGUMENTS, &fd, &error);
+      assert_non_null (peer);
+      session = qmp_session_new (fd, fd, qmp_deadline_in_ms (10000), &error);
+      if (session == NULL)
+        fail_msg ("session: %s", error->message);
+      models = execute_ok (session, "query-cpu-definitions", NULL);
+      kvm = execute_ok (session, "query-kvm", NULL);
+      assert_true (json_object_equal (models, json_object_object_get (recorded, "return")));
+      assert_int_equal (json_object_array_length (models), 60);
+    }
+  /* One read for both segments; the long reply kept as text, the short one parsed. */
+  assert_int_equal (lazy.fills, 1);
+  assert_non_null (qmp_replies_segment_exchange (replies, 1, 1)->reply_text);
+  assert_null (qmp_replies_segment_exchange (replies, 1, 1)->reply);
+  assert_null (qmp_replies_segment_exchange (replies, 1, 0)->reply_text);
+  assert_null (qmp_replies_fill_error (replies));
+  g_bytes_unref (lazy.text);
+}
+
+/* A long reply that is not JSON is found when its segment is read, though never parsed:
+ * the segment is empty and the recording says where. */
+static void
+test_lazy_malformed_reply (void **state)
+{
+  LazyText lazy = { 0 };
+  g_autoptr (QmpReplies) replies = lazy_replies (&lazy, ", tru");
+  g_autoptr (GError) error = NULL;
+  int fd = -1;
+
+  assert_null (qmp_replay_peer_start (replies, 0, QMP_REPLAY_ARGUMENTS, &fd, &error));
+  assert_non_null (qmp_replies_fill_error (replies));
+  if (strstr (qmp_replies_fill_error (replies)->message, "lazy[0][4] is not JSON") == NULL)
+    fail_msg ("unexpected: %s", qmp_replies_fill_error (replies)->message);
+  g_bytes_unref (lazy.text);
+}
+
+/* qmp_json_valid() holds text to RFC 8259, as json-c would read it, without building it. */
+static void
+test_json_valid (void **state)
+{
+  static const char *const valid[] = {
+    "{\"a\": [1, -2.5e3, 0, 1E+2, true, false, null, \"x\\u00e9\\n\\\"\"], \"b\": {}}",
+    " [] ", "\"\"", "0", "-0.5",
+  };
+  static const char *const invalid[] = {
+    "{\"a\": tru}", "[1,]", "{\"a\" 1}", "\"\x01\"", "01", "1.", "-", "{\"a\": 1}}",
+    "[\"\\x\"]", "{1: 2}", "[1 2]", "", "\"never ends", "[\"\\u12g4\"]",
+  };
+  g_autoptr (GString) deep = g_string_new (NULL);
+  const char *problem = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
+    {
+      g_autoptr (ReplayJson) parsed = json_tokener_parse (valid[i]);
+
+      if (!qmp_json_valid (valid[i], 0, strlen (valid[i]), &problem))
+        fail_msg ("%s refused: %s", valid[i], problem);
+      assert_true (parsed != NULL || strcmp (valid[i], "null") == 0);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    if (qmp_json_valid (invalid[i], 0, strlen (invalid[i]), &problem))
+      fail_msg ("%s taken for JSON", invalid[i]);
+    else
+      assert_non_null (problem);
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 300; i++)
+    g_string_append_c (deep, ']');
+  assert_false (qmp_json_valid (deep->str, 0, deep->len, &problem));
+}
+
 int
 main (void)
 {
@@ -496,6 +654,9 @@ main (void)
     cmocka_unit_test (test_shape_table),
     cmocka_unit_test (test_no_greeting),
     cmocka_unit_test (test_segments_and_listen),
+    cmocka_unit_test (test_lazy_segments),
+    cmocka_unit_test (test_lazy_malformed_reply),
+    cmocka_unit_test (test_json_valid),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
