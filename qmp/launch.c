@@ -673,7 +673,7 @@ read_exec_report (QemuProcess *qemu, int report_fd, gint64 deadline_us, GError *
  * as soon as that thread ended, in the middle of its conversation. So every fork happens
  * in one thread that lives as long as the process, and the child still dies with us. */
 typedef struct {
-  const ChildSetup *setup;
+  const ChildSetup *setup;     /* NULL: a request to end the thread */
   pid_t pid;
   int fork_errno;
   gboolean done;
@@ -697,6 +697,12 @@ forker_main (gpointer unused)
         g_cond_wait (&fork_cond, &fork_lock);
       request = fork_pending;
       fork_pending = NULL;
+      if (request->setup == NULL)
+        {
+          request->done = TRUE;
+          g_cond_broadcast (&fork_cond);
+          break;
+        }
       pid = fork ();
       if (pid == 0)
         child_exec (request->setup);
@@ -705,7 +711,30 @@ forker_main (gpointer unused)
       request->done = TRUE;
       g_cond_broadcast (&fork_cond);
     }
+  g_mutex_unlock (&fork_lock);
   return NULL;
+}
+
+void
+qemu_launch_shutdown (void)
+{
+  ForkRequest request = { .setup = NULL };
+  GThread *thread;
+
+  g_mutex_lock (&fork_lock);
+  thread = g_steal_pointer (&forker_thread);
+  if (thread != NULL)
+    {
+      while (fork_pending != NULL)
+        g_cond_wait (&fork_cond, &fork_lock);
+      fork_pending = &request;
+      g_cond_broadcast (&fork_cond);
+      while (!request.done)
+        g_cond_wait (&fork_cond, &fork_lock);
+    }
+  g_mutex_unlock (&fork_lock);
+  if (thread != NULL)
+    g_thread_join (thread);
 }
 
 /* A process forked by someone else (a test, a daemonizing caller) has no forker thread,

@@ -111,6 +111,11 @@ void qemu_early_exit_set_error (const QemuEarlyExit *early_exit, const char *bin
  * its directory before the program dies of the signal. Call once from main(). */
 void qemu_launch_install_signal_cleanup (void);
 
+/* Ends the thread every QEMU is forked from, if one was started, and waits for it: call
+ * from main() when no QEMU will be launched any more (nothing of the process is then left
+ * running for a leak checker to report). A later launch starts it again. */
+void qemu_launch_shutdown (void);
+
 /* Between hold and release, those signals wait: a file replaced meanwhile (written to a
  * temporary name beside it, then renamed) is never left half-way, its temporary behind.
  * The handler then runs at the release. Calls nest, from any thread. */

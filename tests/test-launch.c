@@ -164,6 +164,46 @@ test_launching_thread_may_exit (void **state)
   assert_all_gone (pid);
 }
 
+static guint
+count_threads (void)
+{
+  g_autoptr (GDir) tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  guint count = 0;
+
+  assert_non_null (tasks);
+  while (g_dir_read_name (tasks) != NULL)
+    count++;
+  return count;
+}
+
+static void
+launch_and_stop (void)
+{
+  QemuProcess *qemu = launch_in_thread (NULL);
+  pid_t pid = qemu_process_pid (qemu);
+
+  qemu_process_stop (qemu, NULL);
+  qemu_process_free (qemu);
+  assert_all_gone (pid);
+}
+
+/* qemu_launch_shutdown() ends the thread QEMUs are forked from, so that nothing is left
+ * running at exit (valgrind reports what is); a later launch starts it again. */
+static void
+test_shutdown_then_launch (void **state)
+{
+  guint with_forker;
+
+  TEST_REQUIRE_QEMU ();
+  launch_and_stop ();
+  with_forker = count_threads ();
+  qemu_launch_shutdown ();
+  assert_int_equal (count_threads (), with_forker - 1);
+  qemu_launch_shutdown ();
+  launch_and_stop ();
+  assert_int_equal (count_threads (), with_forker);
+}
+
 static void
 test_default_accel (void **state)
 {
@@ -446,6 +486,7 @@ main (void)
     cmocka_unit_test_setup (test_stop_without_session, setup_case),
     cmocka_unit_test_setup (test_signal_cleanup, setup_case),
     cmocka_unit_test_setup (test_launching_thread_may_exit, setup_case),
+    cmocka_unit_test_setup (test_shutdown_then_launch, setup_case),
   };
 
   test_skip_program_without_named_qemu ();

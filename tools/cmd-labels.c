@@ -178,6 +178,8 @@ compute_labels (const CliOptions *options, const char *accel, const LibvirtCpuMa
   for (guint i = 0; i < judgements->len; i++)
     g_thread_pool_push (pool, g_ptr_array_index (judgements, i), NULL);
   g_thread_pool_free (pool, FALSE, TRUE);
+  /* GLib keeps a finished pool's threads for later pools; there is none. */
+  g_thread_pool_stop_unused_threads ();
   g_clear_pointer (&run.progress, cli_progress_free);
 
   for (guint i = 0; i < judgements->len; i++)

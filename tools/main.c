@@ -54,6 +54,8 @@ main (int argc, char **argv)
     }
 
   status = cli_command_run (options, &error);
+  /* Every QEMU is gone by now: nothing of the run is left running at exit. */
+  qemu_launch_shutdown ();
   if (status < 0)
     return report_error (options, error);
   return status;
