@@ -160,6 +160,12 @@ probe_profile_sessions_read (GBytes *text_bytes, gsize start, gsize *end, const 
     }
   if (at >= length)
     return NULL;
+  /* Every profile holds its QEMU's answers under at least one accelerator. */
+  if (sessions->sessions->len == 0)
+    {
+      invalid (error, path, "the profile.sessions is empty: it holds no QEMU session");
+      return NULL;
+    }
   *end = at + 1;
   return g_steal_pointer (&sessions);
 }

@@ -106,6 +106,30 @@ check_format (json_object *root, const char *path, GError **error)
   return TRUE;
 }
 
+/* "dependents" (may be absent or null: not measured) must map features to lists of
+ * features: the facts answer toggles with it. */
+static gboolean
+check_dependents (json_object *dependents, const char *path, GError **error)
+{
+  if (dependents == NULL)
+    return TRUE;
+  if (!json_object_is_type (dependents, json_type_object))
+    return invalid (error, path, "\"dependents\" is not an object");
+  {
+    json_object_object_foreach (dependents, feature, cleared)
+      {
+        gboolean names = json_object_is_type (cleared, json_type_array);
+
+        for (guint i = 0; names && i < json_object_array_length (cleared); i++)
+          names = json_object_is_type (json_object_array_get_idx (cleared, i),
+                                       json_type_string);
+        if (!names)
+          return invalid (error, path, "dependents.%s is not a list of features", feature);
+      }
+  }
+  return TRUE;
+}
+
 /* The replay's answer to what its recording lacks: an expansion, from the session's facts
  * (read now if no question read them before). */
 static json_object *
@@ -275,6 +299,8 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
       }
     x86_cpuid_dump_set_origin (profile->cpuid, path);
   }
+  if (!check_dependents (json_object_object_get (root, "dependents"), path, error))
+    return NULL;
   /* The sessions are located; each is read when a question needs it. */
   profile->sessions = g_steal_pointer (&sessions);
   probe_profile_sessions_set_dependents (profile->sessions,

@@ -8,7 +8,9 @@
  * offline answers ask of it: under each accelerator and machine type a session covers,
  * the expansion of its models plain, with migratable off, with feature toggles, and
  * questions it must not answer (a static expansion, a non-feature property); and its
- * recorded conversation is replayed once, as the offline run replays it to the probes. */
+ * recorded conversation is replayed once, as the offline run replays it to the probes.
+ * Sessions are read when asked (probe/profile-sessions.h): a malformed part found so must
+ * be said, naming the profile. */
 #include "fuzz-util.h"
 #include "probe/profile-answer.h"
 #include "probe/profile.h"
@@ -184,6 +186,13 @@ use (ProbeProfile *profile, GError *error, const char *name)
     abort ();
   ask_sessions (profile);
   replay_first_session (profile);
+  /* Sessions are read when asked: a malformed part found so is said, naming the profile. */
+  {
+    g_autoptr (GError) malformed = probe_profile_malformed (profile);
+
+    if (malformed != NULL)
+      fuzz_expect_refusal (malformed, profile->path);
+  }
 }
 
 /* The input and its twin through one shelf: each taken exactly when the plain reader

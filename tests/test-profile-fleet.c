@@ -269,6 +269,41 @@ test_malformed_part_named_when_read (void **state)
         fail_msg ("the error does not say which part is malformed: %s", run->err);
     }
 
+  /* Dependents that are not lists of features are refused when the profile is read (they
+   * answer every toggle; read as lists, they crashed a toggle's answer). */
+  {
+    g_autofree char *bad = write_twin (dir, "dependents.json", "d", "2026-01-01T00:00:00Z");
+    g_autoptr (TestRun) run = NULL;
+
+    edit_file (bad, "\"dependents\":{", "\"dependents\":{\"x-bad\":7,");
+    run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+      "--profile", bad, "check", "Haswell-noTSX,-avx2", "--accel", "tcg", NULL });
+    test_assert_exit (run, 2);
+    test_assert_one_error_line (run, bad);
+    assert_non_null (strstr (run->err, "dependents.x-bad is not a list of features"));
+  }
+
+  /* No session at all is a malformed profile, whatever is asked. */
+  {
+    g_autofree char *empty = write_twin (dir, "empty.json", "empty", "2026-01-01T00:00:00Z");
+    g_autofree char *text = NULL;
+    g_autoptr (GString) emptied = NULL;
+    g_autoptr (TestRun) run = NULL;
+    const char *sessions;
+
+    assert_true (g_file_get_contents (empty, &text, NULL, NULL));
+    sessions = strstr (text, "\"sessions\":[");
+    assert_non_null (sessions);
+    emptied = g_string_new_len (text, sessions - text);
+    g_string_append (emptied, "\"sessions\":[]}");
+    assert_true (g_file_set_contents (empty, emptied->str, -1, NULL));
+    run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+      "--profile", empty, "check", "Haswell-noTSX", "--accel", "tcg", NULL });
+    test_assert_exit (run, 2);
+    test_assert_one_error_line (run, empty);
+    assert_non_null (strstr (run->err, "no QEMU session"));
+  }
+
   /* Another model's entry, never read by this question: the answer is the clean one's. */
   clean = write_twin (dir, "clean.json", "h", "2026-01-01T00:00:00Z");
   unread = write_twin (dir, "unread.json", "h", "2026-01-01T00:00:00Z");
