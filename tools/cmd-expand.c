@@ -361,19 +361,20 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
   if (options->profile != NULL && result->binary == NULL)
     result->binary = g_strdup (((const ProbeProfile *) options->profile)->qemu_binary);
   cli_judge_finish (&judge, started, result, layers_dump, probe.qemu_is_local);
-  /* libvirt's rules settle a definition by starting QEMU on the host, which a profile
-   * cannot: its answer would not be the host's. */
-  if (options->profile != NULL && judge.verdict != NULL)
+  /* Under kvm libvirt's rules settle a definition by starting QEMU on the host, which a
+   * profile cannot: whether it starts, and QEMU's words when it does not, are the host's.
+   * Under tcg nothing is started: the profile answers as the host would. */
+  if (options->profile != NULL && judge.verdict != NULL && g_strcmp0 (result->accel, "kvm") == 0)
     {
       g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_UNANSWERED,
-                   "%s: the profile of %s cannot answer this exactly: libvirt's rules "
-                   "start QEMU on the host to settle %s",
+                   "%s: the profile of %s cannot answer this exactly: under kvm libvirt's "
+                   "rules start QEMU on the host to settle %s",
                    ((const ProbeProfile *) options->profile)->path,
                    ((const ProbeProfile *) options->profile)->host, argument);
       return -1;
     }
   cli_judge_confirm_start (&judge, &probe, result);
-  cli_judge_settle_updated (&judge, &probe);
+  cli_judge_settle_updated (&judge, &probe, options->profile != NULL);
   if (!print_result (options, &origin, source, result, &judge, is_check, error))
     return -1;
   status = is_check && !cli_judge_pass (&judge, result) ? CLI_EXIT_MISMATCH : CLI_EXIT_OK;

@@ -148,13 +148,14 @@ cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options, const Pro
 }
 
 void
-cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options)
+cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options, gboolean computed)
 {
   g_autoptr (CpuDef) asked = NULL;
   g_autoptr (ProbeResult) result = NULL;
   g_autoptr (LibvirtVerdict) again = NULL;
 
-  if (judge->verdict == NULL || !options->qemu_is_local || !options->sessions_are_new
+  if (judge->verdict == NULL || !(options->qemu_is_local || computed)
+      || !options->sessions_are_new
       || g_strcmp0 (judge->verdict->updated->model, judge->started->model) == 0)
     return;
   asked = libvirt_rules_qemu_definition (judge->verdict->updated, judge->map);

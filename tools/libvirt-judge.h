@@ -57,8 +57,10 @@ void cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options,
  * "IvyBridge-v2", the update says "IvyBridge"), probes it once more and settles its
  * features against that guest: machine-type compat properties can set features of the
  * unversioned model that its versions lack (qemu32 on pc-i440fx-2.0: popcnt). Only for
- * QEMUs this run launches itself; a failed probe keeps the first update. */
-void cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options);
+ * QEMUs this run launches itself, or a host profile (@computed: it answers any expansion
+ * its facts settle, as the QEMU would); a failed probe keeps the first update. */
+void cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options,
+                               gboolean computed);
 
 /* The verdict that decides the exit status. */
 gboolean cli_judge_pass (const CliJudge *judge, const ProbeResult *result);
