@@ -16,7 +16,6 @@ typedef struct {
   GArray *facts_members;   /* QmpJsonMember: every member but launch, same-as, messages */
   ProbeFacts *facts;       /* read on first use */
   GError *facts_error;     /* or why they could not be */
-  gboolean facts_read;
 } Session;
 
 struct ProbeProfileSessions
@@ -27,8 +26,7 @@ struct ProbeProfileSessions
   json_object *dependents;
   json_object *metadata;   /* {"sessions": [launch, ...]} */
   GArray *sessions;        /* Session */
-  GMutex lock;             /* guards what is read later, and first_error */
-  GError *first_error;
+  GMutex lock;             /* guards the facts, read later */
 };
 
 static void
@@ -40,14 +38,6 @@ session_clear (gpointer data)
     g_array_unref (session->facts_members);
   probe_facts_free (session->facts);
   g_clear_error (&session->facts_error);
-}
-
-/* Records @error as the first malformation met, if it is. Called under the lock. */
-static void
-note_error (ProbeProfileSessions *sessions, const GError *error)
-{
-  if (sessions->first_error == NULL)
-    sessions->first_error = g_error_copy (error);
 }
 
 /* Reads session @index, the object at text[*@at], into @session, and moves *@at past it
@@ -195,7 +185,6 @@ probe_profile_sessions_unref (ProbeProfileSessions *sessions)
   json_object_put (sessions->dependents);
   g_bytes_unref (sessions->text);
   g_free (sessions->path);
-  g_clear_error (&sessions->first_error);
   g_mutex_clear (&sessions->lock);
   g_free (sessions);
 }
@@ -287,16 +276,10 @@ probe_profile_sessions_facts (ProbeProfileSessions *sessions, guint index, GErro
   g_return_val_if_fail (index < sessions->sessions->len, NULL);
   g_mutex_lock (&sessions->lock);
   session = &g_array_index (sessions->sessions, Session, index);
-  if (!session->facts_read)
-    {
-      /* Each session reads its own copy, even one answering as an earlier session: its
-       * replay peer runs in a thread of its own. */
-      session->facts = read_facts (sessions, session->answering,
-                                   &session->facts_error);
-      session->facts_read = TRUE;
-      if (session->facts == NULL)
-        note_error (sessions, session->facts_error);
-    }
+  if (session->facts == NULL && session->facts_error == NULL)
+    /* Each session reads its own copy, even one answering as an earlier session: its
+     * replay peer runs in a thread of its own. */
+    session->facts = read_facts (sessions, session->answering, &session->facts_error);
   facts = session->facts;
   if (facts == NULL)
     g_propagate_error (error, g_error_copy (session->facts_error));
@@ -307,16 +290,17 @@ probe_profile_sessions_facts (ProbeProfileSessions *sessions, guint index, GErro
 GError *
 probe_profile_sessions_error (ProbeProfileSessions *sessions)
 {
-  GError *error;
+  GError *error = NULL;
 
   g_mutex_lock (&sessions->lock);
-  error = sessions->first_error != NULL ? g_error_copy (sessions->first_error) : NULL;
-  /* Or an expansion a question read and found malformed. */
+  /* Facts found malformed, or an expansion a question read and found so. */
   for (guint i = 0; error == NULL && i < sessions->sessions->len; i++)
     {
       Session *session = &g_array_index (sessions->sessions, Session, i);
 
-      if (session->facts != NULL)
+      if (session->facts_error != NULL)
+        error = g_error_copy (session->facts_error);
+      else if (session->facts != NULL)
         error = probe_facts_malformed (session->facts);
     }
   g_mutex_unlock (&sessions->lock);

@@ -52,5 +52,6 @@ GBytes      *probe_profile_sessions_messages (guint index, gpointer sessions, ch
 ProbeFacts  *probe_profile_sessions_facts (ProbeProfileSessions *sessions, guint index,
                                            GError **error);
 
-/* The first malformed part a question has read, or NULL (a copy, caller frees). */
+/* A malformed part a question has read (the earliest session's), or NULL (a copy, caller
+ * frees). */
 GError      *probe_profile_sessions_error (ProbeProfileSessions *sessions);

@@ -196,16 +196,26 @@ skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sess
   return g_steal_pointer (&root);
 }
 
-/* @text parsed whole by json-c (caller owns it), or NULL when it is not one JSON document. */
+/* @text parsed whole by json-c (caller owns it), or NULL with why in *@problem when it is
+ * not one JSON document. */
 static json_object *
-json_parse_whole (const char *text, gsize length)
+json_parse_whole (const char *text, gsize length, const char **problem)
 {
   json_tokener *tokener = json_tokener_new ();
   json_object *root = json_tokener_parse_ex (tokener, text, (int) length);
+  enum json_tokener_error parse_error = json_tokener_get_error (tokener);
+  gsize end = json_tokener_get_parse_end (tokener);
 
-  if (json_tokener_get_error (tokener) != json_tokener_success)
-    g_clear_pointer (&root, json_object_put);
+  *problem = NULL;
+  if (parse_error != json_tokener_success)
+    *problem = json_tokener_error_desc (parse_error);
+  else if (root == NULL)
+    *problem = "nothing but null";
+  else if (end < length && strspn (text + end, " \t\r\n") != length - end)
+    *problem = "text after the document";
   json_tokener_free (tokener);
+  if (*problem != NULL)
+    g_clear_pointer (&root, json_object_put);
   return root;
 }
 
@@ -213,22 +223,13 @@ json_parse_whole (const char *text, gsize length)
 static ProbeProfile *
 refuse_text (const char *text, gsize length, const char *path, GError **error)
 {
-  json_tokener *tokener = json_tokener_new ();
-  json_object *root = json_tokener_parse_ex (tokener, text, (int) length);
-  enum json_tokener_error parse_error = json_tokener_get_error (tokener);
+  const char *problem;
+  g_autoptr (ProbeJson) root = json_parse_whole (text, length, &problem);
 
-  if (root == NULL || parse_error != json_tokener_success)
-    invalid (error, path, "not JSON (%s)",
-             parse_error != json_tokener_success ? json_tokener_error_desc (parse_error)
-                                                 : "nothing but null");
-  else if ((size_t) json_tokener_get_parse_end (tokener) < length
-           && strspn (text + json_tokener_get_parse_end (tokener), " \t\r\n")
-              != length - json_tokener_get_parse_end (tokener))
-    invalid (error, path, "not JSON (text after the document)");
+  if (root == NULL)
+    invalid (error, path, "not JSON (%s)", problem);
   else if (check_format (root, path, error))
     invalid (error, path, "not JSON the profile reader can follow");
-  json_tokener_free (tokener);
-  json_object_put (root);
   return NULL;
 }
 
@@ -254,7 +255,11 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
   /* A malformed session is said after what is wrong with the header, if anything is:
    * the header is then read from the whole document (errors alone take this way). */
   if (root == NULL && sessions_error != NULL)
-    root = json_parse_whole (text, length);
+    {
+      const char *problem;
+
+      root = json_parse_whole (text, length, &problem);
+    }
   /* What is wrong with text that is not JSON, json-c says best. */
   if (root == NULL)
     return refuse_text (text, length, path, error);

@@ -94,7 +94,7 @@ ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GErr
  * described as @description (what results name as their QEMU binary). */
 QmpSource *probe_profile_source (const ProbeProfile *profile, const char *description);
 
-/* The first malformed part of @profile that anything has read so far
+/* A malformed part of @profile that anything has read so far
  * (PROBE_PROFILE_ERROR_INVALID, "PATH: WHERE is not JSON (...)"; a copy, caller frees),
  * or NULL. An answer that read one is no answer: whoever asked fails with it. */
 GError *probe_profile_malformed (const ProbeProfile *profile);

@@ -715,6 +715,19 @@ forker_main (gpointer unused)
   return NULL;
 }
 
+/* Hands @request to the forker thread and waits until it is done. Called with fork_lock
+ * held, the thread running. */
+static void
+forker_serve (ForkRequest *request)
+{
+  while (fork_pending != NULL)
+    g_cond_wait (&fork_cond, &fork_lock);
+  fork_pending = request;
+  g_cond_broadcast (&fork_cond);
+  while (!request->done)
+    g_cond_wait (&fork_cond, &fork_lock);
+}
+
 void
 qemu_launch_shutdown (void)
 {
@@ -724,14 +737,7 @@ qemu_launch_shutdown (void)
   g_mutex_lock (&fork_lock);
   thread = g_steal_pointer (&forker_thread);
   if (thread != NULL)
-    {
-      while (fork_pending != NULL)
-        g_cond_wait (&fork_cond, &fork_lock);
-      fork_pending = &request;
-      g_cond_broadcast (&fork_cond);
-      while (!request.done)
-        g_cond_wait (&fork_cond, &fork_lock);
-    }
+    forker_serve (&request);
   g_mutex_unlock (&fork_lock);
   if (thread != NULL)
     g_thread_join (thread);
@@ -765,12 +771,7 @@ fork_from_forker (const ChildSetup *setup, int *fork_errno)
   g_mutex_lock (&fork_lock);
   if (forker_thread == NULL)
     forker_thread = g_thread_new ("qemu-forker", forker_main, NULL);
-  while (fork_pending != NULL)
-    g_cond_wait (&fork_cond, &fork_lock);
-  fork_pending = &request;
-  g_cond_broadcast (&fork_cond);
-  while (!request.done)
-    g_cond_wait (&fork_cond, &fork_lock);
+  forker_serve (&request);
   g_mutex_unlock (&fork_lock);
   *fork_errno = request.fork_errno;
   return request.pid;

@@ -570,13 +570,14 @@ qmp_replies_new_lazy (const char *name, json_object *metadata, guint n_segments,
                    "%s: the metadata does not launch each of the %u sessions", name, n_segments);
       return NULL;
     }
+  for (guint i = 0; shares != NULL && i < n_segments; i++)
+    g_return_val_if_fail (shares[i] <= i, NULL);
   replies = replies_new (name);
   replies->metadata = json_object_get (metadata);
   for (guint i = 0; i < n_segments; i++)
     {
       Segment *segment = segment_new ();
 
-      g_return_val_if_fail (shares == NULL || shares[i] <= i, NULL);
       segment->shares = shares != NULL ? shares[i] : i;
       g_ptr_array_add (replies->segments, segment);
     }

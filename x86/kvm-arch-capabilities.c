@@ -1,5 +1,6 @@
 /* x86/kvm-arch-capabilities.c — try IA32_ARCH_CAPABILITIES on a throw-away vCPU. */
 #include "x86/kvm-arch-capabilities.h"
+#include "x86/kvm-msr-list.h"
 
 #include <errno.h>
 #include <string.h>
@@ -8,34 +9,6 @@
 #include <linux/kvm.h>
 
 #define MSR_IA32_ARCH_CAPABILITIES 0x10a
-
-/* Whether KVM_GET_MSR_INDEX_LIST holds @msr: QEMU's has_msr_arch_capabs. */
-static gboolean
-msr_listed (int kvm_fd, guint32 msr, GError **error)
-{
-  struct kvm_msr_list probe = { .nmsrs = 0 };
-  g_autofree struct kvm_msr_list *list = NULL;
-
-  /* The first call fails with E2BIG and says how many there are. */
-  if (ioctl (kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "KVM_GET_MSR_INDEX_LIST failed (%s)", g_strerror (errno));
-      return FALSE;
-    }
-  list = g_malloc0 (sizeof *list + probe.nmsrs * sizeof list->indices[0]);
-  list->nmsrs = probe.nmsrs;
-  if (ioctl (kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "KVM_GET_MSR_INDEX_LIST failed (%s)", g_strerror (errno));
-      return FALSE;
-    }
-  for (guint32 i = 0; i < list->nmsrs; i++)
-    if (list->indices[i] == msr)
-      return TRUE;
-  return FALSE;
-}
 
 /* KVM_GET_MSRS and KVM_SET_MSRS return how many entries they did: 1 is success. The
  * entries follow the header as its flexible array does. */
@@ -92,11 +65,14 @@ void
 x86_kvm_arch_capabilities_read (int kvm_fd, const void *cpuid_table, X86KvmArchCapabilities *out)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree struct kvm_msr_list *msrs = NULL;
   gboolean accepted = FALSE;
   guint64 offered = 0;
 
   memset (out, 0, sizeof *out);
-  if (!msr_listed (kvm_fd, MSR_IA32_ARCH_CAPABILITIES, &error))
+  /* QEMU writes the MSR only when KVM lists it (has_msr_arch_capabs). */
+  msrs = x86_kvm_msr_list_read (kvm_fd, &error);
+  if (msrs == NULL || !x86_kvm_msr_list_has (msrs, MSR_IA32_ARCH_CAPABILITIES))
     {
       out->write = error != NULL ? X86_KVM_MSR_UNKNOWN : X86_KVM_MSR_NOT_WRITTEN;
       out->detail = error != NULL ? g_strdup (error->message) : NULL;

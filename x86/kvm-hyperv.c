@@ -1,5 +1,6 @@
 /* x86/kvm-hyperv.c — KubeVirt's Hyper-V names for what this KVM offers (x86/kvm-hyperv.h). */
 #include "x86/kvm-hyperv.h"
+#include "x86/kvm-msr-list.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,46 +37,6 @@ static const HypervEnlightenment enlightenments[] = {
   { "reenlightenment", 0, HV_X64_MSR_REENLIGHTENMENT_CONTROL },
 };
 
-static void
-set_kvm_error (GError **error, const char *request, int code)
-{
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (code), "/dev/kvm: %s failed (%s)",
-               request, g_strerror (code));
-}
-
-/* The MSRs KVM saves and emulates for a guest. The first call, with room for none, fails
- * with E2BIG and says how many there are. */
-static struct kvm_msr_list *
-read_msr_list (int kvm, GError **error)
-{
-  struct kvm_msr_list probe = { .nmsrs = 0 };
-  struct kvm_msr_list *list;
-
-  if (ioctl (kvm, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
-    {
-      set_kvm_error (error, "KVM_GET_MSR_INDEX_LIST", errno);
-      return NULL;
-    }
-  list = g_malloc0 (sizeof *list + (gsize) probe.nmsrs * sizeof list->indices[0]);
-  list->nmsrs = probe.nmsrs;
-  if (ioctl (kvm, KVM_GET_MSR_INDEX_LIST, list) < 0)
-    {
-      set_kvm_error (error, "KVM_GET_MSR_INDEX_LIST", errno);
-      g_free (list);
-      return NULL;
-    }
-  return list;
-}
-
-static gboolean
-lists_msr (const struct kvm_msr_list *list, guint32 msr)
-{
-  for (guint32 i = 0; i < list->nmsrs; i++)
-    if (list->indices[i] == msr)
-      return TRUE;
-  return FALSE;
-}
-
 GPtrArray *
 x86_kvm_hyperv_read (GError **error)
 {
@@ -85,10 +46,11 @@ x86_kvm_hyperv_read (GError **error)
 
   if (kvm < 0)
     {
-      set_kvm_error (error, "open", errno);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "/dev/kvm: open failed (%s)", g_strerror (errno));
       return NULL;
     }
-  msrs = read_msr_list (kvm, error);
+  msrs = x86_kvm_msr_list_read (kvm, error);
   if (msrs == NULL)
     {
       close (kvm);
@@ -104,7 +66,7 @@ x86_kvm_hyperv_read (GError **error)
       if (enlightenment->extension != 0)
         present = ioctl (kvm, KVM_CHECK_EXTENSION, enlightenment->extension) > 0;
       else
-        present = lists_msr (msrs, enlightenment->msr);
+        present = x86_kvm_msr_list_has (msrs, enlightenment->msr);
       if (present)
         g_ptr_array_add (offered, (gpointer) enlightenment->name);
     }
