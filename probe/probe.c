@@ -37,6 +37,7 @@ probe_options_init_source (ProbeOptions *options, QmpSource *source, gint64 dead
   options->source = source;
   options->qemu_is_local = qmp_source_kind (source) != QMP_SOURCE_REPLAY;
   options->sessions_are_new = qmp_source_kind (source) != QMP_SOURCE_SOCKET;
+  options->sessions_answer_at_once = qmp_source_in_process (source);
   options->deadline_us = deadline_us;
 }
 
@@ -615,7 +616,10 @@ probe_run (const CpuDef *def, const ProbeOptions *options, GError **error)
       && !(g_strcmp0 (options->accel, BASELINE_ACCEL) == 0
            && g_strcmp0 (options->machine, BASELINE_MACHINE) == 0))
     {
-      baseline.worker = g_thread_new ("baseline", baseline_thread, &baseline);
+      if (options->sessions_answer_at_once)
+        baseline_thread (&baseline);
+      else
+        baseline.worker = g_thread_new ("baseline", baseline_thread, &baseline);
       baseline_started = TRUE;
     }
 

@@ -36,6 +36,8 @@ typedef struct {
   gpointer open_data;
   gboolean qemu_is_local;      /* the QEMU runs on this host (not a replay): read its layers */
   gboolean sessions_are_new;   /* each open starts a fresh QEMU (not an existing socket) */
+  gboolean sessions_answer_at_once;  /* served in the opening thread (a profile): a second
+                                      * session gains nothing from a thread of its own */
   const char *accel;           /* "kvm" or "tcg" */
   const char *machine;         /* NULL: QEMU's default machine ("pc" on x86) */
   ProbeMethod method;
@@ -46,8 +48,8 @@ typedef struct {
   gpointer progress_data;
 } ProbeOptions;
 
-/* Zeroes @options, then opens sessions from @source, whose kind sets qemu_is_local and
- * sessions_are_new. */
+/* Zeroes @options, then opens sessions from @source, whose kind sets qemu_is_local,
+ * sessions_are_new and sessions_answer_at_once. */
 void probe_options_init_source (ProbeOptions *options, QmpSource *source, gint64 deadline_us);
 
 typedef struct {

@@ -601,6 +601,8 @@ probe_profile_source (const ProbeProfile *profile, const char *description)
                                                      QMP_REPLAY_ARGUMENTS);
 
   qmp_source_set_strict (source, TRUE);
+  /* Stored answers: a thread and a socket per session would cost more than the answer. */
+  qmp_source_set_in_process (source, TRUE);
   return source;
 }
 

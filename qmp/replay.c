@@ -1,5 +1,5 @@
-/* qmp/replay.c — a thread that plays QEMU from a recording, over a socketpair or a
- * UNIX socket. */
+/* qmp/replay.c — plays QEMU from a recording: in a thread over a socketpair or a UNIX
+ * socket, or in the client's own thread (qmp_replay_peer_new_in_process()). */
 #include "qmp/replay.h"
 
 #include <errno.h>
@@ -22,6 +22,10 @@ struct QmpReplayPeer
   char *socket_path;
   int stop_pipe[2];
   GThread *thread;
+  /* In process: the commands not yet answered, and while the session talks to the peer
+   * (converse()), where its words go. */
+  QmpJsonStream *stream;
+  GString *to_client;
 
   GMutex lock;               /* guards everything below */
   guint n_exchanges;
@@ -173,15 +177,21 @@ message_line (json_object *message)
                       "\r\n", NULL);
 }
 
+/* Says @line to the client: on the socket, or into the in-process session's inbox. */
 static gboolean
-send_line (int fd, const char *line)
+send_line (QmpReplayPeer *peer, const char *line)
 {
   gsize left = strlen (line);
   const char *p = line;
 
+  if (peer->to_client != NULL)
+    {
+      g_string_append_len (peer->to_client, line, (gssize) left);
+      return TRUE;
+    }
   while (left > 0)
     {
-      ssize_t n = send (fd, p, left, MSG_NOSIGNAL);
+      ssize_t n = send (peer->fd, p, left, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
@@ -194,11 +204,11 @@ send_line (int fd, const char *line)
 
 /* Sends @message, the peer's own. */
 static gboolean
-send_message (int fd, json_object *message)
+send_message (QmpReplayPeer *peer, json_object *message)
 {
   g_autofree char *line = message_line (message);
 
-  return send_line (fd, line);
+  return send_line (peer, line);
 }
 
 /* Sends @recorded, an object of the recording, which other peers may be writing out at
@@ -211,7 +221,7 @@ send_recorded (QmpReplayPeer *peer, json_object *recorded)
   qmp_replies_lock (peer->replies);
   line = message_line (recorded);
   qmp_replies_unlock (peer->replies);
-  return send_line (peer->fd, line);
+  return send_line (peer, line);
 }
 
 /* @recorded with the client's id instead of the recorded one. Caller owns the result. */
@@ -243,9 +253,9 @@ error_reply (const char *error_class, const char *description, json_object *id)
 }
 
 static gboolean
-send_owned (int fd, json_object *message)
+send_owned (QmpReplayPeer *peer, json_object *message)
 {
-  gboolean sent = send_message (fd, message);
+  gboolean sent = send_message (peer, message);
 
   json_object_put (message);
   return sent;
@@ -264,7 +274,7 @@ answer (QmpReplayPeer *peer, json_object *command)
 
   json_object_object_get_ex (command, "id", &id);
   if (name == NULL)
-    return send_owned (peer->fd, error_reply ("GenericError",
+    return send_owned (peer, error_reply ("GenericError",
                                               "QMP input lacks member 'execute'", id));
 
   g_mutex_lock (&peer->lock);
@@ -296,7 +306,7 @@ answer (QmpReplayPeer *peer, json_object *command)
           json_object_object_del (answered, "id");
           if (id != NULL)
             json_object_object_add (answered, "id", json_object_get (id));
-          return send_owned (peer->fd, answered);
+          return send_owned (peer, answered);
         }
 
       /* Recordings made without these still answer them, as every QEMU does. */
@@ -307,10 +317,10 @@ answer (QmpReplayPeer *peer, json_object *command)
           json_object_object_add (reply, "return", empty);
           if (id != NULL)
             json_object_object_add (reply, "id", json_object_get (id));
-          return send_owned (peer->fd, reply) && !g_str_equal (name, "quit");
+          return send_owned (peer, reply) && !g_str_equal (name, "quit");
         }
       description = g_strdup_printf ("The command %s has not been found", name);
-      return send_owned (peer->fd, error_reply ("CommandNotFound", description, id));
+      return send_owned (peer, error_reply ("CommandNotFound", description, id));
     }
 
   for (guint i = 0; i < exchange->events->len; i++)
@@ -327,7 +337,7 @@ answer (QmpReplayPeer *peer, json_object *command)
                               id != NULL ? json_object_to_json_string_ext (id,
                                                                           JSON_C_TO_STRING_PLAIN)
                                          : "");
-      return send_line (peer->fd, line);
+      return send_line (peer, line);
     }
   /* The recording ends here, as the QEMU it was made from did. */
   if (exchange->reply == NULL)
@@ -343,7 +353,7 @@ answer (QmpReplayPeer *peer, json_object *command)
     line = message_line (reply);
     json_object_put (reply);
     qmp_replies_unlock (peer->replies);
-    return send_line (peer->fd, line);
+    return send_line (peer, line);
   }
 }
 
@@ -371,6 +381,31 @@ wait_readable (QmpReplayPeer *peer, int fd)
     }
 }
 
+/* Adds @len bytes the client sent to @stream and answers every whole command it holds.
+ * FALSE when the conversation is over. */
+static gboolean
+answer_sent (QmpReplayPeer *peer, QmpJsonStream *stream, const char *bytes, gsize len)
+{
+  json_object *command;
+
+  if (!qmp_json_stream_feed (stream, bytes, len, NULL))
+    {
+      send_owned (peer, error_reply ("GenericError", "JSON parse error", NULL));
+      return FALSE;
+    }
+  while ((command = qmp_json_stream_pop (stream)) != NULL)
+    {
+      gboolean more = json_object_is_type (command, json_type_object)
+                      ? answer (peer, command)
+                      : send_owned (peer, error_reply ("GenericError",
+                                                       "QMP input must be a JSON object", NULL));
+      json_object_put (command);
+      if (!more)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 serve (QmpReplayPeer *peer)
 {
@@ -382,29 +417,28 @@ serve (QmpReplayPeer *peer)
   while (wait_readable (peer, peer->fd))
     {
       ssize_t n = recv (peer->fd, buffer, sizeof buffer, 0);
-      json_object *command;
 
       if (n < 0 && errno == EINTR)
         continue;
-      if (n <= 0)
+      if (n <= 0 || !answer_sent (peer, stream, buffer, (gsize) n))
         return;
-      if (!qmp_json_stream_feed (stream, buffer, (gsize) n, NULL))
-        {
-          send_owned (peer->fd, error_reply ("GenericError", "JSON parse error", NULL));
-          return;
-        }
-      while ((command = qmp_json_stream_pop (stream)) != NULL)
-        {
-          gboolean more = json_object_is_type (command, json_type_object)
-                          ? answer (peer, command)
-                          : send_owned (peer->fd, error_reply ("GenericError",
-                                                               "QMP input must be a JSON object",
-                                                               NULL));
-          json_object_put (command);
-          if (!more)
-            return;
-        }
     }
+}
+
+/* The in-process session's side of the conversation (QmpSessionPeer.converse). */
+static gboolean
+converse (gpointer data, const char *bytes, gsize len, GString *to_client)
+{
+  QmpReplayPeer *peer = data;
+  gboolean more;
+
+  peer->to_client = to_client;
+  if (bytes == NULL)
+    more = send_recorded (peer, qmp_replies_segment_greeting (peer->replies, peer->segment));
+  else
+    more = answer_sent (peer, peer->stream, bytes, len);
+  peer->to_client = NULL;
+  return more;
 }
 
 static gpointer
@@ -494,6 +528,27 @@ qmp_replay_peer_start (QmpReplies *replies, guint segment, QmpReplayMode mode,
 }
 
 QmpReplayPeer *
+qmp_replay_peer_new_in_process (QmpReplies *replies, guint segment, QmpReplayMode mode,
+                                GError **error)
+{
+  QmpReplayPeer *peer = peer_new (replies, segment, mode, error);
+
+  if (peer != NULL)
+    peer->stream = qmp_json_stream_new (0, 0);
+  return peer;
+}
+
+QmpSession *
+qmp_replay_peer_session (QmpReplayPeer *peer, const QmpSessionOptions *options,
+                         gint64 deadline_us, GError **error)
+{
+  static const QmpSessionPeer talk = { converse };
+
+  g_return_val_if_fail (peer->stream != NULL && peer->thread == NULL, NULL);
+  return qmp_session_new_in_process (&talk, peer, options, deadline_us, error);
+}
+
+QmpReplayPeer *
 qmp_replay_peer_listen (QmpReplies *replies, guint segment, QmpReplayMode mode,
                         const char *socket_path, GError **error)
 {
@@ -555,6 +610,7 @@ qmp_replay_peer_free (QmpReplayPeer *peer)
   for (guint i = 0; i < 2; i++)
     if (peer->stop_pipe[i] >= 0)
       close (peer->stop_pipe[i]);
+  g_clear_pointer (&peer->stream, qmp_json_stream_free);
   g_mutex_clear (&peer->lock);
   g_free (peer->used_serial);
   g_ptr_array_unref (peer->unanswered);

@@ -1,7 +1,10 @@
 /* qmp/replay.h — serves a recorded conversation to the real client code.
  *
  * The peer runs in a thread at the far end of a socketpair (or on a UNIX socket), so the
- * QmpSession talking to it cannot tell it from a QEMU. It sends the recorded greeting,
+ * QmpSession talking to it cannot tell it from a QEMU; or, for stored answers where the
+ * wire has nothing left to test (host profiles), in the client's own thread, answering
+ * each command as the session sends it (qmp_replay_peer_new_in_process()): the same
+ * words, with no thread, descriptor or system call between them. It sends the recorded greeting,
  * then answers each command:
  *   EXACT   — the first unused recorded reply of the same command and arguments, else the
  *             first unused of the same command name in file order, else the last used one
@@ -16,6 +19,7 @@
 #pragma once
 #include <glib.h>
 #include <json-c/json.h>
+#include "qmp/session.h"
 
 #define QMP_REPLAY_ERROR (qmp_replay_error_quark ())
 GQuark qmp_replay_error_quark (void);
@@ -136,6 +140,12 @@ QmpReplayPeer *qmp_replay_peer_start (QmpReplies *replies, guint segment, QmpRep
 /* Serves segment @segment to the first client that connects to a new UNIX socket at @path. */
 QmpReplayPeer *qmp_replay_peer_listen (QmpReplies *replies, guint segment, QmpReplayMode mode,
                                        const char *socket_path, GError **error);
+/* Serves segment @segment in the caller's thread, to the one session
+ * qmp_replay_peer_session() opens (free the session before the peer). */
+QmpReplayPeer *qmp_replay_peer_new_in_process (QmpReplies *replies, guint segment,
+                                               QmpReplayMode mode, GError **error);
+QmpSession    *qmp_replay_peer_session (QmpReplayPeer *peer, const QmpSessionOptions *options,
+                                        gint64 deadline_us, GError **error);
 /* Stops the peer (closing its end) and joins its thread. Safe after the client left. */
 void           qmp_replay_peer_free (QmpReplayPeer *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplayPeer, qmp_replay_peer_free)

@@ -31,9 +31,13 @@ typedef struct {
 } PendingCommand;
 
 struct QmpSession {
-  int read_fd;
+  int read_fd;              /* -1 in process */
   int write_fd;
   gboolean write_is_socket;
+  const QmpSessionPeer *peer;  /* in process only: */
+  gpointer peer_data;
+  GString *inbox;           /* what the peer said, not read yet */
+  gboolean peer_ended;
   QmpSessionOptions options;
   QmpJsonStream *stream;
   json_object *greeting;    /* owned */
@@ -312,6 +316,8 @@ poll_timeout_ms (gint64 deadline_us)
 /* Reads what the peer sent and files every complete message. Returns FALSE only when
  * @deadline_us passed first; EOF and read or framing errors end the session instead
  * (session->ended), which the callers check. */
+static gboolean receive_in_process (QmpSession *session, GError **error);
+
 static gboolean
 receive (QmpSession *session, gint64 deadline_us, GError **error)
 {
@@ -322,6 +328,8 @@ receive (QmpSession *session, gint64 deadline_us, GError **error)
   gssize got;
   int ready;
 
+  if (session->peer != NULL)
+    return receive_in_process (session, error);
   ready = poll (&readable, 1, poll_timeout_ms (deadline_us));
   if (ready < 0)
     {
@@ -367,6 +375,34 @@ receive (QmpSession *session, gint64 deadline_us, GError **error)
   return TRUE;
 }
 
+/* receive() from an in-process peer: what it said is read as from a descriptor. */
+static gboolean
+receive_in_process (QmpSession *session, GError **error)
+{
+  g_autoptr (GError) feed_error = NULL;
+  json_object *message;
+
+  if (session->inbox->len == 0)
+    {
+      if (session->peer_ended)
+        {
+          if (session->ended == NULL)
+            note_end_of_stream (session);
+          return TRUE;
+        }
+      /* It answers as it is spoken to: what it has not said, it never will. */
+      g_set_error_literal (error, QMP_ERROR, QMP_ERROR_TIMEOUT, "QMP deadline passed");
+      return FALSE;
+    }
+  if (!qmp_json_stream_feed (session->stream, session->inbox->str, session->inbox->len,
+                             &feed_error))
+    session->ended = g_steal_pointer (&feed_error);
+  g_string_truncate (session->inbox, 0);
+  while ((message = qmp_json_stream_pop (session->stream)) != NULL)
+    dispatch (session, message);
+  return TRUE;
+}
+
 /* A write that cannot raise SIGPIPE: the peer closing must be an error, not our death. */
 static gssize
 write_without_sigpipe (QmpSession *session, const char *bytes, gsize len)
@@ -399,10 +435,35 @@ write_without_sigpipe (QmpSession *session, const char *bytes, gsize len)
   return written;
 }
 
+/* The peer is gone before we read its EOF; say why, as a read would. */
+static void
+closed_while_sending (QmpSession *session, const char *command, GError **error)
+{
+  g_autofree char *explanation = NULL;
+
+  if (session->options.explain_close != NULL)
+    explanation = session->options.explain_close (session->options.explain_data);
+  g_set_error (error, QMP_ERROR, QMP_ERROR_CLOSED,
+               "cannot send %s: QEMU closed the monitor%s%s", command,
+               explanation != NULL && *explanation != '\0' ? ": " : "",
+               explanation != NULL ? explanation : "");
+}
+
 static gboolean
 write_all (QmpSession *session, const char *command, const char *bytes, gsize len,
            GError **error)
 {
+  if (session->peer != NULL)
+    {
+      if (session->peer_ended)
+        {
+          closed_while_sending (session, command, error);
+          return FALSE;
+        }
+      if (!session->peer->converse (session->peer_data, bytes, len, session->inbox))
+        session->peer_ended = TRUE;
+      return TRUE;
+    }
   while (len > 0)
     {
       gssize written = write_without_sigpipe (session, bytes, len);
@@ -420,16 +481,7 @@ write_all (QmpSession *session, const char *command, const char *bytes, gsize le
               continue;
             }
           if (saved_errno == EPIPE || saved_errno == ECONNRESET)
-            {
-              /* The peer is gone before we read its EOF; say why, as a read would. */
-              g_autofree char *explanation = NULL;
-              if (session->options.explain_close != NULL)
-                explanation = session->options.explain_close (session->options.explain_data);
-              g_set_error (error, QMP_ERROR, QMP_ERROR_CLOSED,
-                           "cannot send %s: QEMU closed the monitor%s%s", command,
-                           explanation != NULL && *explanation != '\0' ? ": " : "",
-                           explanation != NULL ? explanation : "");
-            }
+            closed_while_sending (session, command, error);
           else
             g_set_error (error, QMP_ERROR, QMP_ERROR_IO, "cannot send %s: %s", command,
                          g_strerror (saved_errno));
@@ -777,25 +829,29 @@ read_greeting (QmpSession *session, gint64 deadline_us, GError **error)
   return parse_greeting (session, error);
 }
 
-QmpSession *
-qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOptions *options,
-                      gint64 deadline_us, GError **error)
+static QmpSession *
+session_alloc (const QmpSessionOptions *options)
 {
-  g_autoptr (QmpSession) session = g_new0 (QmpSession, 1);
-  json_object *negotiated;
-  struct stat write_stat;
+  QmpSession *session = g_new0 (QmpSession, 1);
 
-  session->read_fd = read_fd;
-  session->write_fd = write_fd;
+  session->read_fd = session->write_fd = -1;
   if (options != NULL)
     session->options = *options;
-  session->write_is_socket = fstat (write_fd, &write_stat) == 0 && S_ISSOCK (write_stat.st_mode);
   session->stream = qmp_json_stream_new (session->options.max_message_size,
                                          session->options.max_depth);
   session->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                             (GDestroyNotify) pending_command_free);
   g_queue_init (&session->events);
   g_queue_init (&session->stray_errors);
+  return session;
+}
+
+/* Reads the greeting and negotiates; @session is freed when that fails. */
+static QmpSession *
+session_open (QmpSession *opening, gint64 deadline_us, GError **error)
+{
+  g_autoptr (QmpSession) session = opening;
+  json_object *negotiated;
 
   if (!read_greeting (session, deadline_us, error))
     return NULL;
@@ -808,6 +864,33 @@ qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOptions *option
     }
   json_object_put (negotiated);
   return g_steal_pointer (&session);
+}
+
+QmpSession *
+qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOptions *options,
+                      gint64 deadline_us, GError **error)
+{
+  QmpSession *session = session_alloc (options);
+  struct stat write_stat;
+
+  session->read_fd = read_fd;
+  session->write_fd = write_fd;
+  session->write_is_socket = fstat (write_fd, &write_stat) == 0 && S_ISSOCK (write_stat.st_mode);
+  return session_open (session, deadline_us, error);
+}
+
+QmpSession *
+qmp_session_new_in_process (const QmpSessionPeer *peer, gpointer peer_data,
+                            const QmpSessionOptions *options, gint64 deadline_us,
+                            GError **error)
+{
+  QmpSession *session = session_alloc (options);
+
+  session->peer = peer;
+  session->peer_data = peer_data;
+  session->inbox = g_string_new (NULL);
+  session->peer_ended = !peer->converse (peer_data, NULL, 0, session->inbox);
+  return session_open (session, deadline_us, error);
 }
 
 QmpSession *
@@ -826,6 +909,8 @@ qmp_session_free (QmpSession *session)
   if (session->write_fd >= 0 && session->write_fd != session->read_fd)
     close (session->write_fd);
   qmp_json_stream_free (session->stream);
+  if (session->inbox != NULL)
+    g_string_free (session->inbox, TRUE);
   if (session->greeting != NULL)
     json_object_put (session->greeting);
   g_free (session->package);

@@ -23,6 +23,7 @@ struct QmpSource
   QmpRecorder *recorder;         /* borrowed */
   gboolean debug;
   gboolean strict;
+  gboolean in_process;           /* replay: peers in the caller's thread */
   /* Replay: what the connections closed so far could not answer, and whether any matched
    * a reply by shape. Probes open and close connections of their own, in threads of their
    * own, so the command that lent them this source learns it here. */
@@ -96,6 +97,18 @@ qmp_source_new_replay (const char *replies_path, QmpReplayMode mode, GError **er
   if (replies == NULL)
     return NULL;
   return qmp_source_new_replay_replies (replies, replies_path, mode);
+}
+
+void
+qmp_source_set_in_process (QmpSource *source, gboolean in_process)
+{
+  source->in_process = in_process;
+}
+
+gboolean
+qmp_source_in_process (QmpSource *source)
+{
+  return source->in_process;
 }
 
 void
@@ -529,8 +542,12 @@ open_replay (QmpConnection *connection, const QmpSessionOptions *session_options
                          qmp_replies_segment_exit (source->replies, segment), error);
       return FALSE;
     }
-  connection->peer = qmp_replay_peer_start (source->replies, segment, source->replay_mode,
-                                            &fd, error);
+  if (source->in_process)
+    connection->peer = qmp_replay_peer_new_in_process (source->replies, segment,
+                                                       source->replay_mode, error);
+  else
+    connection->peer = qmp_replay_peer_start (source->replies, segment, source->replay_mode,
+                                              &fd, error);
   if (connection->peer == NULL)
     return FALSE;
   recorded_launch = qmp_replies_segment_launch (source->replies, segment);
@@ -538,7 +555,10 @@ open_replay (QmpConnection *connection, const QmpSessionOptions *session_options
                                  ? json_object_get (recorded_launch)
                                  : launch_description (options, options->accel,
                                                        options->machine, NULL));
-  connection->session = qmp_session_new_full (fd, fd, session_options, deadline_us, error);
+  connection->session = source->in_process
+                          ? qmp_replay_peer_session (connection->peer, session_options,
+                                                     deadline_us, error)
+                          : qmp_session_new_full (fd, fd, session_options, deadline_us, error);
   return connection->session != NULL;
 }
 

@@ -72,6 +72,10 @@ QmpReplies   *qmp_source_replies (QmpSource *source);   /* replay only, else NUL
 void qmp_source_set_recorder (QmpSource *source, QmpRecorder *recorder);
 /* Launch only: how the monitor is reached (default QEMU_MONITOR_STDIO). */
 void qmp_source_set_transport (QmpSource *source, QemuMonitorTransport transport);
+/* Replay only: serve each session in the thread that opens it, with no socket (stored
+ * answers, where the wire has nothing to test: host profiles). Default: over a socketpair. */
+void     qmp_source_set_in_process (QmpSource *source, gboolean in_process);
+gboolean qmp_source_in_process (QmpSource *source);
 /* Every message sent and received is printed to stderr ("-> {json}", "<- {json}"). */
 void qmp_source_set_debug (QmpSource *source, gboolean debug);
 /* Replay only: fail qmp_connection_close() when the recording could not answer a command. */

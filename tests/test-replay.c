@@ -86,16 +86,37 @@ fixture_new (const char *contents)
   return fixture;
 }
 
+/* Whether the peers below serve in the test's own thread (qmp_replay_peer_new_in_process)
+ * rather than over a socketpair: test_in_process() runs the conversations again so. */
+static gboolean serve_in_process;
+
+/* A real session against a peer serving @segment; the peer into *@peer. NULL with @error
+ * when the peer or the session cannot start. */
+static QmpSession *
+open_replay (QmpReplies *replies, guint segment, QmpReplayMode mode, QmpReplayPeer **peer,
+             GError **error)
+{
+  int fd = -1;
+
+  if (serve_in_process)
+    {
+      *peer = qmp_replay_peer_new_in_process (replies, segment, mode, error);
+      return *peer != NULL ? qmp_replay_peer_session (*peer, NULL, qmp_deadline_in_ms (10000),
+                                                      error)
+                           : NULL;
+    }
+  *peer = qmp_replay_peer_start (replies, segment, mode, &fd, error);
+  return *peer != NULL ? qmp_session_new (fd, fd, qmp_deadline_in_ms (10000), error) : NULL;
+}
+
 /* Starts a peer and a real session against it. */
 static void
 fixture_connect (Fixture *fixture, QmpReplayMode mode)
 {
   g_autoptr (GError) error = NULL;
-  int fd = -1;
 
-  fixture->peer = qmp_replay_peer_start (fixture->replies, 0, mode, &fd, &error);
+  fixture->session = open_replay (fixture->replies, 0, mode, &fixture->peer, &error);
   assert_non_null (fixture->peer);
-  fixture->session = qmp_session_new (fd, fd, qmp_deadline_in_ms (10000), &error);
   if (fixture->session == NULL)
     fail_msg ("session: %s", error->message);
 }
@@ -565,11 +586,9 @@ test_lazy_segments (void **state)
       g_autoptr (QmpSession) session = NULL;
       g_autoptr (ReplayJson) kvm = NULL;
       g_autoptr (ReplayJson) models = NULL;
-      int fd = -1;
 
-      peer = qmp_replay_peer_start (replies, segment, QMP_REPLAY_ARGUMENTS, &fd, &error);
+      session = open_replay (replies, segment, QMP_REPLAY_ARGUMENTS, &peer, &error);
       assert_non_null (peer);
-      session = qmp_session_new (fd, fd, qmp_deadline_in_ms (10000), &error);
       if (session == NULL)
         fail_msg ("session: %s", error->message);
       models = execute_ok (session, "query-cpu-definitions", NULL);
@@ -594,13 +613,49 @@ test_lazy_malformed_reply (void **state)
   LazyText lazy = { 0 };
   g_autoptr (QmpReplies) replies = lazy_replies (&lazy, ", tru");
   g_autoptr (GError) error = NULL;
-  int fd = -1;
+  QmpReplayPeer *peer = NULL;
 
-  assert_null (qmp_replay_peer_start (replies, 0, QMP_REPLAY_ARGUMENTS, &fd, &error));
+  assert_null (open_replay (replies, 0, QMP_REPLAY_ARGUMENTS, &peer, &error));
+  assert_null (peer);
   assert_non_null (qmp_replies_fill_error (replies));
   if (strstr (qmp_replies_fill_error (replies)->message, "lazy[0][4] is not JSON") == NULL)
     fail_msg ("unexpected: %s", qmp_replies_fill_error (replies)->message);
   g_bytes_unref (lazy.text);
+}
+
+/* The same conversations served in the client's own thread give the same replies, events
+ * and misses; a recording cut short ends the stream there, and what is sent after the end
+ * is refused as a closed QEMU's monitor refuses it. */
+static void
+test_in_process (void **state)
+{
+  Fixture *fixture;
+  g_autoptr (GError) error = NULL;
+
+  serve_in_process = TRUE;
+  test_exact (state);
+  test_unknown_command (state);
+  test_truncated (state);
+  test_lazy_segments (state);
+  test_lazy_malformed_reply (state);
+
+  fixture = fixture_new (truncated_replies);
+  fixture_connect (fixture, QMP_REPLAY_AUTO);
+  assert_null (qmp_session_execute (fixture->session, "query-version", NULL,
+                                    qmp_deadline_in_ms (10000), NULL));
+  assert_null (qmp_session_execute (fixture->session, "query-kvm", NULL,
+                                    qmp_deadline_in_ms (10000), &error));
+  assert_true (g_error_matches (error, QMP_ERROR, QMP_ERROR_CLOSED));
+  fixture_free (fixture);
+
+  /* quit is answered, then the stream ends: the session sees a clean end. */
+  g_clear_error (&error);
+  fixture = fixture_new (exact_replies);
+  fixture_connect (fixture, QMP_REPLAY_AUTO);
+  if (!qmp_session_quit (fixture->session, qmp_deadline_in_ms (10000), &error))
+    fail_msg ("quit: %s", error->message);
+  fixture_free (fixture);
+  serve_in_process = FALSE;
 }
 
 /* qmp_json_valid() holds text to RFC 8259, as json-c would read it, without building it. */
@@ -656,6 +711,7 @@ main (void)
     cmocka_unit_test (test_segments_and_listen),
     cmocka_unit_test (test_lazy_segments),
     cmocka_unit_test (test_lazy_malformed_reply),
+    cmocka_unit_test (test_in_process),
     cmocka_unit_test (test_json_valid),
   };
 
