@@ -22,10 +22,8 @@ struct QmpReplayPeer
   char *socket_path;
   int stop_pipe[2];
   GThread *thread;
-  /* In process: the commands not yet answered, and while the session talks to the peer
-   * (converse()), where its words go. */
-  QmpJsonStream *stream;
-  GString *to_client;
+  /* In process, while the session talks to the peer (converse()): where its messages go. */
+  GPtrArray *to_client;
 
   GMutex lock;               /* guards everything below */
   guint n_exchanges;
@@ -177,18 +175,12 @@ message_line (json_object *message)
                       "\r\n", NULL);
 }
 
-/* Says @line to the client: on the socket, or into the in-process session's inbox. */
 static gboolean
 send_line (QmpReplayPeer *peer, const char *line)
 {
   gsize left = strlen (line);
   const char *p = line;
 
-  if (peer->to_client != NULL)
-    {
-      g_string_append_len (peer->to_client, line, (gssize) left);
-      return TRUE;
-    }
   while (left > 0)
     {
       ssize_t n = send (peer->fd, p, left, MSG_NOSIGNAL);
@@ -202,14 +194,6 @@ send_line (QmpReplayPeer *peer, const char *line)
   return TRUE;
 }
 
-/* Sends @message, the peer's own. */
-static gboolean
-send_message (QmpReplayPeer *peer, json_object *message)
-{
-  g_autofree char *line = message_line (message);
-
-  return send_line (peer, line);
-}
 
 /* Sends @recorded, an object of the recording, which other peers may be writing out at
  * the same time (qmp_replies_lock()). */
@@ -217,11 +201,21 @@ static gboolean
 send_recorded (QmpReplayPeer *peer, json_object *recorded)
 {
   g_autofree char *line = NULL;
+  json_object *copy = NULL;
+  int copied = 0;
 
   qmp_replies_lock (peer->replies);
-  line = message_line (recorded);
+  if (peer->to_client != NULL)
+    copied = json_object_deep_copy (recorded, &copy, NULL);
+  else
+    line = message_line (recorded);
   qmp_replies_unlock (peer->replies);
-  return send_line (peer, line);
+  if (peer->to_client == NULL)
+    return send_line (peer, line);
+  if (copied != 0)
+    return FALSE;
+  g_ptr_array_add (peer->to_client, copy);
+  return TRUE;
 }
 
 /* @recorded with the client's id instead of the recorded one. Caller owns the result. */
@@ -252,13 +246,20 @@ error_reply (const char *error_class, const char *description, json_object *id)
   return reply;
 }
 
+/* Sends @message, the peer's own, and lets it go: in process, to the session. */
 static gboolean
 send_owned (QmpReplayPeer *peer, json_object *message)
 {
-  gboolean sent = send_message (peer, message);
+  g_autofree char *line = NULL;
 
+  if (peer->to_client != NULL)
+    {
+      g_ptr_array_add (peer->to_client, message);
+      return TRUE;
+    }
+  line = message_line (message);
   json_object_put (message);
-  return sent;
+  return send_line (peer, line);
 }
 
 /* Answers one command. FALSE when the conversation is over. */
@@ -326,7 +327,21 @@ answer (QmpReplayPeer *peer, json_object *command)
   for (guint i = 0; i < exchange->events->len; i++)
     if (!send_recorded (peer, g_ptr_array_index (exchange->events, i)))
       return FALSE;
-  /* Kept as its text, with no id of its own: the client's goes before its closing brace. */
+  /* Kept as its text, with no id of its own: the client's goes before its closing brace,
+   * or in process, where the session takes messages, into the message read from it. */
+  if (exchange->reply_text != NULL && peer->to_client != NULL)
+    {
+      json_object *reply = json_tokener_parse (exchange->reply_text);
+
+      if (!json_object_is_type (reply, json_type_object))
+        {
+          json_object_put (reply);
+          return FALSE;
+        }
+      if (id != NULL)
+        json_object_object_add (reply, "id", json_object_get (id));
+      return send_owned (peer, reply);
+    }
   if (exchange->reply_text != NULL)
     {
       gsize length = strlen (exchange->reply_text);
@@ -346,14 +361,22 @@ answer (QmpReplayPeer *peer, json_object *command)
     g_autofree char *line = NULL;
     json_object *reply;
 
-    /* The reply refers to the recorded values: made, written out and let go under the
-     * recording's lock. */
+    /* The reply refers to the recorded values: made, written out (or copied) and let go
+     * under the recording's lock. */
     qmp_replies_lock (peer->replies);
     reply = reply_with_id (exchange->reply, id);
-    line = message_line (reply);
+    if (peer->to_client != NULL)
+      {
+        json_object *copy = NULL;
+
+        if (json_object_deep_copy (reply, &copy, NULL) == 0)
+          g_ptr_array_add (peer->to_client, copy);
+      }
+    else
+      line = message_line (reply);
     json_object_put (reply);
     qmp_replies_unlock (peer->replies);
-    return send_line (peer, line);
+    return peer->to_client != NULL || send_line (peer, line);
   }
 }
 
@@ -425,18 +448,19 @@ serve (QmpReplayPeer *peer)
     }
 }
 
-/* The in-process session's side of the conversation (QmpSessionPeer.converse). */
+/* The in-process session's side of the conversation (QmpSessionPeer.converse): the
+ * commands come as the session made them, always objects. */
 static gboolean
-converse (gpointer data, const char *bytes, gsize len, GString *to_client)
+converse (gpointer data, json_object *command, GPtrArray *to_client)
 {
   QmpReplayPeer *peer = data;
   gboolean more;
 
   peer->to_client = to_client;
-  if (bytes == NULL)
+  if (command == NULL)
     more = send_recorded (peer, qmp_replies_segment_greeting (peer->replies, peer->segment));
   else
-    more = answer_sent (peer, peer->stream, bytes, len);
+    more = answer (peer, command);
   peer->to_client = NULL;
   return more;
 }
@@ -531,11 +555,7 @@ QmpReplayPeer *
 qmp_replay_peer_new_in_process (QmpReplies *replies, guint segment, QmpReplayMode mode,
                                 GError **error)
 {
-  QmpReplayPeer *peer = peer_new (replies, segment, mode, error);
-
-  if (peer != NULL)
-    peer->stream = qmp_json_stream_new (0, 0);
-  return peer;
+  return peer_new (replies, segment, mode, error);
 }
 
 QmpSession *
@@ -544,7 +564,7 @@ qmp_replay_peer_session (QmpReplayPeer *peer, const QmpSessionOptions *options,
 {
   static const QmpSessionPeer talk = { converse };
 
-  g_return_val_if_fail (peer->stream != NULL && peer->thread == NULL, NULL);
+  g_return_val_if_fail (peer->fd < 0 && peer->thread == NULL, NULL);
   return qmp_session_new_in_process (&talk, peer, options, deadline_us, error);
 }
 
@@ -610,7 +630,6 @@ qmp_replay_peer_free (QmpReplayPeer *peer)
   for (guint i = 0; i < 2; i++)
     if (peer->stop_pipe[i] >= 0)
       close (peer->stop_pipe[i]);
-  g_clear_pointer (&peer->stream, qmp_json_stream_free);
   g_mutex_clear (&peer->lock);
   g_free (peer->used_serial);
   g_ptr_array_unref (peer->unanswered);

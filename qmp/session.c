@@ -36,7 +36,7 @@ struct QmpSession {
   gboolean write_is_socket;
   const QmpSessionPeer *peer;  /* in process only: */
   gpointer peer_data;
-  GString *inbox;           /* what the peer said, not read yet */
+  GPtrArray *inbox;         /* json_object *: what the peer said, not read yet */
   gboolean peer_ended;
   QmpSessionOptions options;
   QmpJsonStream *stream;
@@ -375,13 +375,11 @@ receive (QmpSession *session, gint64 deadline_us, GError **error)
   return TRUE;
 }
 
-/* receive() from an in-process peer: what it said is read as from a descriptor. */
+/* receive() from an in-process peer: its messages are filed as those read from a
+ * descriptor are. */
 static gboolean
 receive_in_process (QmpSession *session, GError **error)
 {
-  g_autoptr (GError) feed_error = NULL;
-  json_object *message;
-
   if (session->inbox->len == 0)
     {
       if (session->peer_ended)
@@ -394,12 +392,9 @@ receive_in_process (QmpSession *session, GError **error)
       g_set_error_literal (error, QMP_ERROR, QMP_ERROR_TIMEOUT, "QMP deadline passed");
       return FALSE;
     }
-  if (!qmp_json_stream_feed (session->stream, session->inbox->str, session->inbox->len,
-                             &feed_error))
-    session->ended = g_steal_pointer (&feed_error);
-  g_string_truncate (session->inbox, 0);
-  while ((message = qmp_json_stream_pop (session->stream)) != NULL)
-    dispatch (session, message);
+  for (guint i = 0; i < session->inbox->len; i++)
+    dispatch (session, g_steal_pointer (&session->inbox->pdata[i]));
+  g_ptr_array_set_size (session->inbox, 0);
   return TRUE;
 }
 
@@ -449,21 +444,24 @@ closed_while_sending (QmpSession *session, const char *command, GError **error)
                explanation != NULL ? explanation : "");
 }
 
+/* write_all() to an in-process peer: @message itself is what it hears. */
+static gboolean
+say_in_process (QmpSession *session, const char *command, json_object *message, GError **error)
+{
+  if (session->peer_ended)
+    {
+      closed_while_sending (session, command, error);
+      return FALSE;
+    }
+  if (!session->peer->converse (session->peer_data, message, session->inbox))
+    session->peer_ended = TRUE;
+  return TRUE;
+}
+
 static gboolean
 write_all (QmpSession *session, const char *command, const char *bytes, gsize len,
            GError **error)
 {
-  if (session->peer != NULL)
-    {
-      if (session->peer_ended)
-        {
-          closed_while_sending (session, command, error);
-          return FALSE;
-        }
-      if (!session->peer->converse (session->peer_data, bytes, len, session->inbox))
-        session->peer_ended = TRUE;
-      return TRUE;
-    }
   while (len > 0)
     {
       gssize written = write_without_sigpipe (session, bytes, len);
@@ -526,9 +524,11 @@ qmp_session_send (QmpSession *session, const char *command, json_object *argumen
   if (arguments != NULL)
     json_object_object_add (message, "arguments", json_object_get (arguments));
   json_object_object_add (message, "id", json_object_new_int64 ((gint64) id));
-  wire = g_strconcat (json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN), "\r\n",
-                      NULL);
-  if (!write_all (session, command, wire, strlen (wire), error))
+  if (session->peer == NULL)
+    wire = g_strconcat (json_object_to_json_string_ext (message, JSON_C_TO_STRING_PLAIN), "\r\n",
+                        NULL);
+  if (session->peer != NULL ? !say_in_process (session, command, message, error)
+                            : !write_all (session, command, wire, strlen (wire), error))
     {
       json_object_put (message);
       return 0;
@@ -829,6 +829,12 @@ read_greeting (QmpSession *session, gint64 deadline_us, GError **error)
   return parse_greeting (session, error);
 }
 
+static void
+put_message (gpointer message)
+{
+  json_object_put (message);
+}
+
 static QmpSession *
 session_alloc (const QmpSessionOptions *options)
 {
@@ -888,8 +894,8 @@ qmp_session_new_in_process (const QmpSessionPeer *peer, gpointer peer_data,
 
   session->peer = peer;
   session->peer_data = peer_data;
-  session->inbox = g_string_new (NULL);
-  session->peer_ended = !peer->converse (peer_data, NULL, 0, session->inbox);
+  session->inbox = g_ptr_array_new_with_free_func (put_message);
+  session->peer_ended = !peer->converse (peer_data, NULL, session->inbox);
   return session_open (session, deadline_us, error);
 }
 
@@ -910,7 +916,7 @@ qmp_session_free (QmpSession *session)
     close (session->write_fd);
   qmp_json_stream_free (session->stream);
   if (session->inbox != NULL)
-    g_string_free (session->inbox, TRUE);
+    g_ptr_array_unref (session->inbox);
   if (session->greeting != NULL)
     json_object_put (session->greeting);
   g_free (session->package);

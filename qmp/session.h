@@ -60,14 +60,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpEvent, qmp_event_free)
 QmpSession *qmp_session_new (int read_fd, int write_fd, gint64 deadline_us, GError **error);
 QmpSession *qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOptions *options,
                                   gint64 deadline_us, GError **error);
-/* An in-process peer (a replay of stored answers, qmp/replay.h): the session hands it what
- * it sends and reads what it says back, with no descriptor, thread or system call between.
- * @converse gets the client's bytes (@bytes NULL once, first, for the greeting) and
- * appends what the peer says in return to @to_client; FALSE once the peer has ended the
- * stream (what it appended still counts). A peer answers as it is spoken to: a reply it
- * did not give at once never comes, as from a QEMU that stays silent past the deadline. */
+/* An in-process peer (a replay of stored answers, qmp/replay.h): the session hands it
+ * each command it sends and takes what it says back, as messages, with no text, thread or
+ * system call between. @converse gets the command (borrowed; NULL once, first, for the
+ * greeting) and adds the messages the peer says in return to @to_client, in order, each
+ * owned by the array and shared with nothing else; FALSE once the peer has ended the
+ * stream (what it added still counts). A peer answers as it is spoken to: a reply it did
+ * not give at once never comes, as from a QEMU that stays silent past the deadline. */
 typedef struct {
-  gboolean (*converse) (gpointer peer, const char *bytes, gsize len, GString *to_client);
+  gboolean (*converse) (gpointer peer, json_object *command, GPtrArray *to_client);
 } QmpSessionPeer;
 /* @peer (static) and @peer_data stay the caller's and must outlive the session. */
 QmpSession *qmp_session_new_in_process (const QmpSessionPeer *peer, gpointer peer_data,
