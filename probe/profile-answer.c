@@ -26,8 +26,8 @@ struct ProbeFacts
   GPtrArray *models;         /* the models, in the text's order (names borrowed) */
   GHashTable *expansion_read;  /* model (borrowed) → its entry (owned) */
   char *where;
-  GMutex lock;               /* peers of other sessions read their own facts; this one
-                              * may be read from the main thread too */
+  GMutex lock;               /* guards what is filled on first use: sessions answering
+                              * alike share these facts, and may be asked from threads */
   GError *malformed;         /* the first entry found not to be JSON */
 };
 
@@ -350,8 +350,12 @@ toggled_reply (ProbeFacts *facts, json_object *entry, json_object *props)
   g_autofree Bits *asked = g_new0 (Bits, MAX (n, 1));
   g_autofree Bits *plain_on = g_new0 (Bits, MAX (n, 1)), *low_after = g_new0 (Bits, MAX (n, 1));
   json_object *reply, *model = NULL, *result_props, *skeleton = NULL, *copy = NULL;
+  gboolean dependents_known;
 
-  if (!load_dependents (facts) || !read_toggles (facts, props, toggled, value))
+  g_mutex_lock (&facts->lock);
+  dependents_known = load_dependents (facts);
+  g_mutex_unlock (&facts->lock);
+  if (!dependents_known || !read_toggles (facts, props, toggled, value))
     return NULL;
 
   /* The plain expansion, and those with prerequisites switched on, each show part of

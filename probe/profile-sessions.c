@@ -275,11 +275,12 @@ probe_profile_sessions_facts (ProbeProfileSessions *sessions, guint index, GErro
 
   g_return_val_if_fail (index < sessions->sessions->len, NULL);
   g_mutex_lock (&sessions->lock);
+  /* One answering as an earlier session answers with that one's facts, read once: they
+   * are only read once made, but for what they fill on first use under their own lock. */
+  index = g_array_index (sessions->sessions, Session, index).answering;
   session = &g_array_index (sessions->sessions, Session, index);
   if (session->facts == NULL && session->facts_error == NULL)
-    /* Each session reads its own copy, even one answering as an earlier session: its
-     * replay peer runs in a thread of its own. */
-    session->facts = read_facts (sessions, session->answering, &session->facts_error);
+    session->facts = read_facts (sessions, index, &session->facts_error);
   facts = session->facts;
   if (facts == NULL)
     g_propagate_error (error, g_error_copy (session->facts_error));
