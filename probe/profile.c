@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include "probe/profile-answer.h"
+#include "probe/profile-file.h"
 #include "probe/profile-sessions.h"
 #include "qmp/json-skim.h"
 #include "probe/qemu-info.h"
@@ -513,7 +514,7 @@ parse_member (const char *text, const QmpJsonMember *member)
 static ProbeProfile *
 parse_copy (const char *text, gsize length, const char *path, GBytes **copy, GError **error)
 {
-  g_autoptr (GBytes) bytes = g_bytes_new (text, length);
+  g_autoptr (GBytes) bytes = probe_profile_file_copy (text, length);
   ProbeProfile *profile = profile_parse (bytes, path, error);
 
   if (profile != NULL && copy != NULL)
@@ -556,7 +557,7 @@ probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **e
 {
   g_autoptr (GArray) members = g_array_new (FALSE, FALSE, sizeof (QmpJsonMember));
   /* Mapped, not read: a twin's text is only compared, never copied. */
-  g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
+  g_autoptr (GBytes) mapped = probe_profile_file_map (path, error);
   AnswersKey key = { 0 };
   const char *text;
   gsize length;
@@ -564,8 +565,7 @@ probe_profile_shelf_load (ProbeProfileShelf *shelf, const char *path, GError **e
 
   if (mapped == NULL)
     return NULL;
-  text = g_mapped_file_get_contents (mapped);
-  length = g_mapped_file_get_length (mapped);
+  text = g_bytes_get_data (mapped, &length);
   if (text == NULL)
     text = "";
   if (!answers_key (text, length, &key, members))
