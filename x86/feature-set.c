@@ -103,9 +103,7 @@ void
 x86_feature_set_named_only (X86FeatureSet *set)
 {
   for (guint word = 0; word < X86_MAX_WORDS; word++)
-    for (guint bit = 0; bit < 32; bit++)
-      if (((set->words[word] >> bit) & 1) && x86_feature_at (word, bit) == NULL)
-        set->words[word] &= ~(1u << bit);
+    set->words[word] &= x86_feature_named_bits (word);
 }
 
 void

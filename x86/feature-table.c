@@ -637,6 +637,7 @@ static const struct {
 typedef struct {
   GHashTable *by_name;       /* every spelling → feature */
   const X86Feature *at[N_WORDS][32];
+  guint32 named[N_WORDS];    /* per word, the bits @at names */
 } FeatureIndex;
 
 static void
@@ -663,7 +664,10 @@ build_index (gpointer unused)
       if (feature->libvirt_name != NULL)
         index_spelling (index->by_name, feature->libvirt_name, feature);
       if (feature->word < N_WORDS && feature->bit < 32 && index->at[feature->word][feature->bit] == NULL)
-        index->at[feature->word][feature->bit] = feature;
+        {
+          index->at[feature->word][feature->bit] = feature;
+          index->named[feature->word] |= 1u << feature->bit;
+        }
     }
   /* Built once and kept for the life of the process. */
   return index;
@@ -738,6 +742,12 @@ x86_feature_lookup (const char *name)
       feature = g_hash_table_lookup (index->by_name, dashed);
     }
   return feature;
+}
+
+guint32
+x86_feature_named_bits (guint word)
+{
+  return word < N_WORDS ? feature_index ()->named[word] : 0;
 }
 
 const X86Feature *

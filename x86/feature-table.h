@@ -70,6 +70,8 @@ const X86Feature *x86_features (guint *n_features);
 const X86Feature *x86_feature_lookup (const char *name);
 /* The named feature at (word, bit), or NULL. */
 const X86Feature *x86_feature_at (guint word, guint bit);
+/* The bits of @word that x86_feature_at() names (0 past the table's words). */
+guint32 x86_feature_named_bits (guint word);
 /* libvirt's spelling of @feature. */
 const char *x86_feature_libvirt_name (const X86Feature *feature);
 /* The QEMU CPU property that switches @feature: its name, the shared property of a
