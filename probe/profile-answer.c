@@ -19,6 +19,7 @@ struct ProbeFacts
   Bits *never;               /* what the session never turns on */
   json_object *dependents;   /* referenced; NULL: unknown, no toggle is answered */
   json_object *common;       /* borrowed: properties most replies share, or NULL */
+  gboolean common_has_features;  /* @common names a feature (only a hand-made profile) */
   /* The expansions, each parsed from the profile's text when first asked for: a question
    * reads one or two of some 130. NULL index: the session has none. */
   GBytes *text;
@@ -77,6 +78,23 @@ names_to_bits (ProbeFacts *facts, json_object *list, Bits *bits)
       bits[at] = 1;
     }
   return TRUE;
+}
+
+/* Whether @props (an object, or NULL) has a member named as one of the session's features. */
+static gboolean
+names_a_feature (ProbeFacts *facts, json_object *props)
+{
+  if (props == NULL)
+    return FALSE;
+  {
+    json_object_object_foreach (props, name, value)
+      {
+        (void) value;
+        if (probe_facts_index (facts->index, name) >= 0)
+          return TRUE;
+      }
+  }
+  return FALSE;
 }
 
 static void
@@ -155,6 +173,7 @@ probe_facts_new (json_object *session, GBytes *text, gsize expansions_start,
   if (json_object_object_get_ex (session, "props", &facts->common)
       && !json_object_is_type (facts->common, json_type_object))
     return malformed (error, where, "props"), NULL;
+  facts->common_has_features = names_a_feature (facts, facts->common);
   facts->text = g_bytes_ref (text);
   if (!index_expansions (facts, expansions_start, expansions_end))
     return malformed (error, where, "expansions"), NULL;
@@ -203,18 +222,24 @@ stored_reply (ProbeFacts *facts, json_object *stored)
   json_object *skeleton = NULL, *on_hex = NULL, *model = NULL, *props = NULL;
   g_autofree Bits *on = g_new0 (Bits, MAX (facts->n, 1));
   json_object *reply, *copy = NULL;
+  unsigned add_flags;
 
   if (!json_object_object_get_ex (stored, "reply", &skeleton)
       || !json_object_object_get_ex (stored, "on", &on_hex)
       || !probe_bits_from_hex (json_object_get_string (on_hex), on, facts->n)
       || json_object_deep_copy (skeleton, &copy, NULL) != 0)
     return NULL;
+  /* Entries are read only once found to hold objects there (entry_well_formed()). */
   if (!json_object_object_get_ex (copy, "model", &model)
       || !json_object_object_get_ex (model, "props", &props))
     {
       json_object_put (copy);
       return NULL;
     }
+  /* A profile as vcpuprobe writes it keeps the features out of the other properties:
+   * each is then added below without looking for it first, some 500 lookups a reply. */
+  add_flags = facts->common_has_features || names_a_feature (facts, props)
+              ? 0 : JSON_C_OBJECT_ADD_KEY_IS_NEW;
   /* The properties most replies share, where this one does not say otherwise. */
   if (facts->common != NULL)
     {
@@ -230,8 +255,8 @@ stored_reply (ProbeFacts *facts, json_object *stored)
         }
     }
   for (guint i = 0; i < facts->n; i++)
-    json_object_object_add (props, g_ptr_array_index (facts->names, i),
-                            json_object_new_boolean (on[i]));
+    json_object_object_add_ex (props, g_ptr_array_index (facts->names, i),
+                               json_object_new_boolean (on[i]), add_flags);
   reply = json_object_new_object ();
   json_object_object_add (reply, "return", copy);
   return reply;
@@ -425,6 +450,32 @@ migratable_off_only (json_object *props)
          && !json_object_get_boolean (migratable);
 }
 
+/* Whether @stored is {"reply": {"model": {"props": {...}, ...}, ...}, "on": BITS, ...}, as
+ * the replies are built on it (objects are added to). */
+static gboolean
+stored_well_formed (json_object *stored)
+{
+  json_object *reply = NULL, *model = NULL, *props = NULL, *on = NULL;
+
+  return json_object_object_get_ex (stored, "reply", &reply)
+         && json_object_object_get_ex (reply, "model", &model)
+         && json_object_object_get_ex (model, "props", &props)
+         && json_object_is_type (props, json_type_object)
+         && json_object_object_get_ex (stored, "on", &on)
+         && json_object_is_type (on, json_type_string);
+}
+
+/* An expansions entry: a stored reply, and with migratable off another (host and max). */
+static gboolean
+entry_well_formed (json_object *entry)
+{
+  json_object *migratable_off = NULL;
+
+  return json_object_is_type (entry, json_type_object) && stored_well_formed (entry)
+         && (!json_object_object_get_ex (entry, "migratable-off", &migratable_off)
+             || stored_well_formed (migratable_off));
+}
+
 /* @model's entry of the expansions (borrowed), parsed the first time it is asked for, or
  * NULL when the session has none or it is not JSON (then kept in facts->malformed). */
 static json_object *
@@ -448,6 +499,13 @@ expansion_entry (ProbeFacts *facts, const char *model)
       if (problem != NULL && facts->malformed == NULL)
         g_set_error (&facts->malformed, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
                      "%s.expansions.%s is not JSON (%s)", facts->where, model, problem);
+      else if (problem == NULL && !entry_well_formed (entry))
+        {
+          g_clear_pointer (&entry, json_object_put);
+          if (facts->malformed == NULL)
+            g_set_error (&facts->malformed, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                         "%s.expansions.%s is not a stored expansion", facts->where, model);
+        }
       /* Keyed by the index's own copy of the name, which lives as long. */
       g_hash_table_insert (facts->expansion_read, key, entry);
     }

@@ -269,6 +269,21 @@ test_malformed_part_named_when_read (void **state)
         fail_msg ("the error does not say which part is malformed: %s", run->err);
     }
 
+  /* An entry that is JSON but not a stored expansion (its properties not an object) is
+   * malformed too, named when read; it aborted the answer in json-c before. */
+  {
+    g_autofree char *bad = write_twin (dir, "entry.json", "e", "2026-01-01T00:00:00Z");
+    g_autoptr (TestRun) run = NULL;
+
+    edit_after (bad, tcg_session, "\"Haswell-noTSX\",\"props\":{",
+                "\"Haswell-noTSX\",\"props\":5,\"x\":{");
+    run = test_run_vcpuprobe (FALSE, "60", (const char *const[]) {
+      "--profile", bad, "check", "Haswell-noTSX", "--accel", "tcg", NULL });
+    test_assert_exit (run, 2);
+    test_assert_one_error_line (run, bad);
+    assert_non_null (strstr (run->err, "expansions.Haswell-noTSX is not a stored expansion"));
+  }
+
   /* Dependents that are not lists of features are refused when the profile is read (they
    * answer every toggle; read as lists, they crashed a toggle's answer). */
   {
