@@ -111,7 +111,8 @@ read_allowed (Host *host, const char *accel)
   for (guint i = 0; i < n_features; i++)
     if (features[i].flags & X86_FEATURE_NO_AUTO)
       x86_feature_set_add (&host->allowed, &features[i]);
-  host->layers = probe_host_layers_read (host->profile->cpuid, FALSE, NULL);
+  /* Read here, before the models are settled: one found malformed fails the baseline. */
+  host->layers = probe_host_layers_read (probe_profile_cpuid (host->profile), FALSE, NULL);
   taken.layers = host->layers;
   taken.guest = host->allowed;
   probe_compare_filter_no_auto (&taken);
@@ -277,6 +278,7 @@ removed_by (const Host *host, const char *accel, const X86FeatureSet *disabled,
             const X86Feature *feature)
 {
   const X86KvmCpuid *kvm;
+  const X86CpuidDump *cpuid;
   X86FeatureSet hardware;
 
   if (!x86_feature_set_has (&host->model, feature))
@@ -289,8 +291,12 @@ removed_by (const Host *host, const char *accel, const X86FeatureSet *disabled,
     return "tcg";
   if (x86_feature_set_has (&host->refused, feature))
     return "kvm";
-  probe_host_layers_common_features (host->profile->cpuid, &hardware);
-  kvm = x86_cpuid_dump_kvm (host->profile->cpuid);
+  /* Read when the host's layers were: a malformed one has failed the baseline by now. */
+  cpuid = probe_profile_cpuid (host->profile);
+  if (cpuid == NULL)
+    return "hardware";
+  probe_host_layers_common_features (cpuid, &hardware);
+  kvm = x86_cpuid_dump_kvm (cpuid);
   if (kvm != NULL && x86_feature_set_has (&kvm->supported_features, feature))
     return "qemu";
   return x86_feature_set_has (&hardware, feature) ? "kvm" : "hardware";

@@ -10,6 +10,30 @@
 
 G_DEFINE_QUARK (probe-profile-error-quark, probe_profile_error)
 
+/* The host's CPUID, kept as text until a question needs it. */
+struct ProbeProfileCpuid {
+  GMutex lock;
+  GBytes *text;
+  gsize start, end;          /* the "cpuid" member's value in @text */
+  char *path;
+  gboolean read;             /* into @dump, or found malformed: @error */
+  X86CpuidDump *dump;
+  GError *error;
+};
+
+static void
+cpuid_free (struct ProbeProfileCpuid *cpuid)
+{
+  if (cpuid == NULL)
+    return;
+  g_bytes_unref (cpuid->text);
+  g_free (cpuid->path);
+  x86_cpuid_dump_free (cpuid->dump);
+  g_clear_error (&cpuid->error);
+  g_mutex_clear (&cpuid->lock);
+  g_free (cpuid);
+}
+
 void
 probe_profile_free (ProbeProfile *profile)
 {
@@ -27,7 +51,7 @@ probe_profile_free (ProbeProfile *profile)
       g_free (profile);
       return;
     }
-  x86_cpuid_dump_free (profile->cpuid);
+  cpuid_free (profile->cpuid);
   if (profile->replies != NULL)
     qmp_replies_unref (profile->replies);
   probe_profile_sessions_unref (profile->sessions);
@@ -149,11 +173,12 @@ answer_from_facts (guint segment, const char *command, json_object *arguments,
 
 /* The document's members but "sessions", each parsed on its own, and its sessions located
  * (probe/profile-sessions.h) into *@sessions (NULL when it has none): one pass over the
- * text. NULL with @error when a session is malformed, NULL without when the text is not
- * an object the skim can follow (qmp/json-skim.h). */
+ * text. An object "cpuid" is only located, into *@cpuid, and stands as an empty object in
+ * the document: most answers never read it. NULL with @error when a session is malformed,
+ * NULL without when the text is not an object the skim can follow (qmp/json-skim.h). */
 static json_object *
 skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sessions,
-               GError **error)
+               QmpJsonMember *cpuid, GError **error)
 {
   gsize length;
   const char *text = g_bytes_get_data (text_bytes, &length);
@@ -187,6 +212,12 @@ skim_document (GBytes *text_bytes, const char *path, ProbeProfileSessions **sess
         }
       if (!qmp_json_skim_member (text, length, &at, &member))
         return NULL;
+      if (strcmp (name, "cpuid") == 0 && text[member.start] == '{')
+        {
+          *cpuid = member;
+          json_object_object_add (root, name, json_object_new_object ());
+          continue;
+        }
       value = qmp_json_skim_parse (text, member.start, member.end, &problem);
       if (problem != NULL)
         return NULL;
@@ -243,7 +274,7 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
   g_autoptr (ProbeProfile) profile = NULL;
   g_autoptr (ProbeJson) root = NULL;
   g_autoptr (ProbeProfileSessions) sessions = NULL;
-  g_autoptr (GError) cpuid_error = NULL;
+  QmpJsonMember cpuid_member = { 0 };
   g_autoptr (GError) replies_error = NULL;
   g_autoptr (GError) sessions_error = NULL;
   g_autofree guint *answering = NULL;
@@ -252,7 +283,7 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
 
   if (text == NULL)
     text = "";
-  root = skim_document (text_bytes, path, &sessions, &sessions_error);
+  root = skim_document (text_bytes, path, &sessions, &cpuid_member, &sessions_error);
   /* A malformed session is said after what is wrong with the header, if anything is:
    * the header is then read from the whole document (errors alone take this way). */
   if (root == NULL && sessions_error != NULL)
@@ -292,19 +323,12 @@ profile_parse (GBytes *text_bytes, const char *path, GError **error)
   profile->qemu_binary = g_strdup (binary);
   profile->qemu_version = g_strdup (version);
   profile->default_accel = g_strdup (default_accel);
-  {
-    /* The dump's messages name their input first: "PATH: cpuid: kvm.supported: ...". */
-    g_autofree char *where = g_strdup_printf ("%s: cpuid", path);
-
-    profile->cpuid = x86_cpuid_dump_from_json (cpuid, where, &cpuid_error);
-    if (profile->cpuid == NULL)
-      {
-        g_set_error_literal (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
-                             cpuid_error->message);
-        return NULL;
-      }
-    x86_cpuid_dump_set_origin (profile->cpuid, path);
-  }
+  profile->cpuid = g_new0 (struct ProbeProfileCpuid, 1);
+  g_mutex_init (&profile->cpuid->lock);
+  profile->cpuid->text = g_bytes_ref (text_bytes);
+  profile->cpuid->start = cpuid_member.start;
+  profile->cpuid->end = cpuid_member.end;
+  profile->cpuid->path = g_strdup (path);
   if (!check_dependents (json_object_object_get (root, "dependents"), path, error))
     return NULL;
   /* The sessions are located; each is read when a question needs it. */
@@ -438,7 +462,7 @@ probe_profile_shelf_release (ProbeProfileShelf *shelf, const ProbeProfile *alike
   ProbeProfile *first = (ProbeProfile *) alike;
 
   (void) shelf;
-  g_clear_pointer (&first->cpuid, x86_cpuid_dump_free);
+  g_clear_pointer (&first->cpuid, cpuid_free);
   g_clear_pointer (&first->replies, qmp_replies_unref);
   g_clear_pointer (&first->sessions, probe_profile_sessions_unref);
 }
@@ -606,12 +630,53 @@ probe_profile_source (const ProbeProfile *profile, const char *description)
   return source;
 }
 
+const X86CpuidDump *
+probe_profile_cpuid (const ProbeProfile *profile)
+{
+  struct ProbeProfileCpuid *cpuid = profile->cpuid;
+  const X86CpuidDump *dump;
+
+  if (cpuid == NULL)
+    return NULL;
+  g_mutex_lock (&cpuid->lock);
+  if (!cpuid->read)
+    {
+      const char *text = g_bytes_get_data (cpuid->text, NULL);
+      const char *problem = NULL;
+      g_autoptr (ProbeJson) value = qmp_json_skim_parse (text, cpuid->start, cpuid->end,
+                                                         &problem);
+      /* The dump's messages name their input first: "PATH: cpuid: kvm.supported: ...". */
+      g_autofree char *where = g_strdup_printf ("%s: cpuid", cpuid->path);
+
+      if (problem != NULL)
+        invalid (&cpuid->error, cpuid->path, "cpuid is not JSON (%s)", problem);
+      else if ((cpuid->dump = x86_cpuid_dump_from_json (value, where, &cpuid->error)) != NULL)
+        x86_cpuid_dump_set_origin (cpuid->dump, cpuid->path);
+      else
+        {
+          cpuid->error->domain = PROBE_PROFILE_ERROR;
+          cpuid->error->code = PROBE_PROFILE_ERROR_INVALID;
+        }
+      cpuid->read = TRUE;
+    }
+  dump = cpuid->dump;
+  g_mutex_unlock (&cpuid->lock);
+  return dump;
+}
+
 GError *
 probe_profile_malformed (const ProbeProfile *profile)
 {
   GError *malformed = NULL;
 
-  if (profile->sessions != NULL)
+  if (profile->cpuid != NULL)
+    {
+      g_mutex_lock (&profile->cpuid->lock);
+      if (profile->cpuid->error != NULL)
+        malformed = g_error_copy (profile->cpuid->error);
+      g_mutex_unlock (&profile->cpuid->lock);
+    }
+  if (malformed == NULL && profile->sessions != NULL)
     malformed = probe_profile_sessions_error (profile->sessions);
   if (malformed == NULL && profile->replies != NULL
       && qmp_replies_fill_error (profile->replies) != NULL)

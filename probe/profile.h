@@ -47,7 +47,8 @@ typedef struct ProbeProfile {
   char *qemu_binary;
   char *qemu_version;
   char *default_accel;
-  X86CpuidDump *cpuid;         /* every CPU, with KVM's view when KVM could be read */
+  struct ProbeProfileCpuid *cpuid;  /* every CPU, with KVM's view when KVM could be read:
+                                     * read when first asked (probe_profile_cpuid()) */
   QmpReplies *replies;         /* every recorded session, each read when first served */
   struct ProbeProfileSessions *sessions;  /* where they lie in the text; their facts, each
                                            * read when first asked (probe/profile-sessions.h) */
@@ -63,8 +64,8 @@ gboolean probe_profile_set_invalid (GError **error, const char *path, const char
 void probe_profile_free (ProbeProfile *profile);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeProfile, probe_profile_free)
 
-/* Reads and validates @path: its header and CPUID now, each session's messages and facts
- * when a question first reads them (probe/profile-sessions.h). Errors: G_FILE_ERROR when
+/* Reads and validates @path: its header now, its CPUID and each session's messages and
+ * facts when a question first reads them (probe/profile-sessions.h). Errors: G_FILE_ERROR when
  * unreadable, PROBE_PROFILE_ERROR_INVALID ("PATH: PROBLEM") otherwise; a session found
  * malformed later fails the question that read it so (probe_profile_explain_error()). */
 ProbeProfile *probe_profile_load (const char *path, GError **error);
@@ -89,6 +90,11 @@ void          probe_profile_shelf_release (ProbeProfileShelf *shelf, const Probe
 
 /* The same from a parsed document (@root borrowed), named @path in messages. */
 ProbeProfile *probe_profile_from_json (json_object *root, const char *path, GError **error);
+
+/* The host's CPUID of every CPU, with KVM's view, read the first time it is asked for
+ * (answers under tcg never need it): NULL when the profile's is malformed, which
+ * probe_profile_malformed() then says, or when the shelf has released it. Borrowed. */
+const X86CpuidDump *probe_profile_cpuid (const ProbeProfile *profile);
 
 /* A QMP source answering from @profile only (strict QMP_REPLAY_ARGUMENTS replay),
  * described as @description (what results name as their QEMU binary). */

@@ -186,6 +186,8 @@ use (ProbeProfile *profile, GError *error, const char *name)
     abort ();
   ask_sessions (profile);
   replay_first_session (profile);
+  /* The CPUID too is read when first asked; a malformed one is said as a session is. */
+  probe_profile_cpuid (profile);
   /* Sessions are read when asked: a malformed part found so is said, naming the profile. */
   {
     g_autoptr (GError) malformed = probe_profile_malformed (profile);

@@ -306,16 +306,18 @@ cli_probe_cpu_command (const CliOptions *options, gboolean is_check, gboolean st
       if (dump == NULL)
         return -1;
     }
-  /* A profile carries its host's CPUID and KVM, as --cpuid-dump does. */
-  layers_dump = dump != NULL ? dump
-                : options->profile != NULL ? ((const ProbeProfile *) options->profile)->cpuid
-                : NULL;
   source = cli_source_new (options, error);
   if (source == NULL)
     return -1;
 
   probe_options_init_source (&probe, cli_source_qmp (source), cli_source_deadline (source));
   probe.accel = guest_accel (options, cli_source_qmp (source));
+  /* A profile carries its host's CPUID and KVM, as --cpuid-dump does: read only for kvm,
+   * the one accelerator whose answers owe anything to the host's layers. */
+  layers_dump = dump != NULL ? dump
+                : options->profile != NULL && g_strcmp0 (probe.accel, "kvm") == 0
+                  ? probe_profile_cpuid (options->profile)
+                : NULL;
   probe.machine = options->machine;
   probe.method = methods[options->method];
   probe.strict = strict;

@@ -129,9 +129,21 @@ printing_answer (GArray *answers, HostAnswer *answer)
 static char *
 write_profile_dump (const ProbeProfile *profile, int *fd, GError **error)
 {
-  g_autoptr (ProbeJson) dump = x86_cpuid_dump_to_json (profile->cpuid);
-  const char *text = json_object_to_json_string_ext (dump, JSON_C_TO_STRING_PLAIN);
-  gsize left = strlen (text);
+  const X86CpuidDump *cpuid = probe_profile_cpuid (profile);
+  g_autoptr (ProbeJson) dump = NULL;
+  const char *text;
+  gsize left;
+
+  /* Malformed: probe_profile_explain_error() says what is wrong with it. */
+  if (cpuid == NULL)
+    {
+      g_set_error (error, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
+                   "%s: the profile's CPUID cannot be read", profile->path);
+      return NULL;
+    }
+  dump = x86_cpuid_dump_to_json (cpuid);
+  text = json_object_to_json_string_ext (dump, JSON_C_TO_STRING_PLAIN);
+  left = strlen (text);
 
   *fd = memfd_create ("vcpuprobe-profile-dump", MFD_CLOEXEC);
   if (*fd < 0)
@@ -183,6 +195,7 @@ answer_host (const CliOptions *options, HostAnswer *answer, gboolean with_dump)
       if (dump_path == NULL)
         {
           answer->status = -1;
+          probe_profile_explain_error (answer->profile, answer->error);
           return;
         }
       for_host.cpuid_dump = dump_path;
