@@ -74,7 +74,8 @@ QmpReplies  *qmp_replies_new_lazy (const char *name, json_object *metadata, guin
  * references a recorded object holds this lock. */
 void         qmp_replies_lock (QmpReplies *replies);
 void         qmp_replies_unlock (QmpReplies *replies);
-/* The first error a lazy segment's messages met, or NULL (borrowed). */
+/* The first error a lazy segment's messages met, or a peer met serving one, or NULL
+ * (borrowed). */
 const GError *qmp_replies_fill_error (QmpReplies *replies);
 QmpReplies  *qmp_replies_ref (QmpReplies *replies);
 void         qmp_replies_unref (QmpReplies *replies);
@@ -113,8 +114,10 @@ typedef struct {
                             * ends before it (QEMU died or quit without answering), or
                             * when it is kept as text: */
   char        *reply_text; /* a lazy recording's long reply ("return" or "error" alone),
-                            * checked and kept as read, never parsed: a replay peer sends it
-                            * as it is, with the client's id; else NULL */
+                            * kept as read and checked as strict JSON when served: a socket
+                            * peer sends it as it is, with the client's id; else NULL */
+  char        *reply_text_where;  /* what to call it in messages ("FILE: sessions[3].
+                                   * messages[6]") */
   guint        line;       /* line of the file where the exchange starts */
 } QmpRecordedExchange;
 
@@ -124,6 +127,11 @@ json_object *qmp_replies_segment_greeting (QmpReplies *replies, guint index);
 guint        qmp_replies_segment_n_exchanges (QmpReplies *replies, guint index);
 const QmpRecordedExchange *qmp_replies_segment_exchange (QmpReplies *replies, guint segment,
                                                          guint index);
+/* Notes that @exchange's reply_text is not JSON, for @problem, as the first error of the
+ * recording if none came before: a replay peer found it so when it came to serve it. */
+void         qmp_replies_note_malformed (QmpReplies *replies,
+                                         const QmpRecordedExchange *exchange,
+                                         const char *problem);
 
 /* The shape table (qmp/replay-shapes.c): TRUE when @reply_return, the "return" member of
  * a reply, has the shape @command called with @arguments (may be NULL) returns. FALSE for

@@ -58,6 +58,7 @@ exchange_free (gpointer data)
   json_object_put (exchange->command);
   json_object_put (exchange->reply);
   g_free (exchange->reply_text);
+  g_free (exchange->reply_text_where);
   g_ptr_array_unref (exchange->events);
   g_free (exchange);
 }
@@ -601,6 +602,18 @@ qmp_replies_unlock (QmpReplies *replies)
   g_mutex_unlock (&replies->shared_lock);
 }
 
+void
+qmp_replies_note_malformed (QmpReplies *replies, const QmpRecordedExchange *exchange,
+                            const char *problem)
+{
+  g_mutex_lock (&replies->fill_lock);
+  if (replies->fill_error == NULL)
+    replies->fill_error = g_error_new (QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE,
+                                       "%s is not JSON (%s)", exchange->reply_text_where,
+                                       problem);
+  g_mutex_unlock (&replies->fill_lock);
+}
+
 const GError *
 qmp_replies_fill_error (QmpReplies *replies)
 {
@@ -643,15 +656,15 @@ fill_segment (QmpReplies *replies, guint index, Segment *segment)
 
 /* When the message at text[@start, @end) is a reply with no other member ("return" or
  * "error" alone, no "id"), its text is kept rather than parsed: TRUE with the exchange it
- * answers completed, once the text is found to be strict JSON (else FALSE with @error, as
- * a parse would fail). FALSE without @error for any other message: parse it. */
+ * answers completed. It is checked when it is first served (a model list a question never
+ * asks for is never read), and said to be @name[@line - 1] if it is not JSON. FALSE for
+ * any other message: parse it. */
 static gboolean
 add_reply_text (ParseState *state, const char *name, guint line, const char *text, gsize start,
-                gsize end, GError **error)
+                gsize end)
 {
   QmpJsonMember member = { 0 };
   QmpRecordedExchange *exchange;
-  const char *problem = NULL;
   gsize at = qmp_json_skim_space (text, end, start + 1);
 
   if (end - start < REPLY_KEPT_AS_TEXT || text[start] != '{'
@@ -660,14 +673,9 @@ add_reply_text (ParseState *state, const char *name, guint line, const char *tex
            || (member.name_length == 5 && memcmp (member.name, "error", 5) == 0))
       || at + 1 != end || text[at] != '}')
     return FALSE;
-  if (!qmp_json_valid (text, start, end, &problem))
-    {
-      g_set_error (error, QMP_REPLAY_ERROR, QMP_REPLAY_ERROR_PARSE, "%s[%u] is not JSON (%s)",
-                   name, line - 1, problem);
-      return FALSE;
-    }
   exchange = state->open != NULL ? state->open : start_exchange (state, line);
   exchange->reply_text = g_strndup (text + start, end - start);
+  exchange->reply_text_where = g_strdup_printf ("%s[%u]", name, line - 1);
   state->open = NULL;
   return TRUE;
 }
@@ -714,13 +722,8 @@ fill_segment_messages (QmpReplies *replies, guint index, Segment *segment)
                                        "%s is not JSON (cut short)", name);
               break;
             }
-          if (!add_reply_text (&state, name, line, text, at, end, &error))
+          if (!add_reply_text (&state, name, line, text, at, end))
             {
-              if (error != NULL)
-                {
-                  ok = FALSE;
-                  break;
-                }
               message = qmp_json_skim_parse (text, at, end, &problem);
               if (problem != NULL)
                 {
