@@ -100,8 +100,10 @@ ask (QmpSession *session, json_object *command)
   return error == NULL || !g_error_matches (error, QMP_ERROR, QMP_ERROR_CLOSED);
 }
 
+/* Served over a socketpair by the peer's thread, or, @in_process, in this thread as a
+ * host profile's sessions are: the same answers either way. */
 static void
-serve_segment (QmpReplies *replies, guint segment, QmpReplayMode mode)
+serve_segment (QmpReplies *replies, guint segment, QmpReplayMode mode, gboolean in_process)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (QmpReplayPeer) peer = NULL;
@@ -112,14 +114,17 @@ serve_segment (QmpReplies *replies, guint segment, QmpReplayMode mode)
   gboolean open = TRUE;
   int fd = -1;
 
-  peer = qmp_replay_peer_start (replies, segment, mode, &fd, &error);
+  peer = in_process ? qmp_replay_peer_new_in_process (replies, segment, mode, &error)
+                    : qmp_replay_peer_start (replies, segment, mode, &fd, &error);
   if (peer == NULL)
     {
       if (error == NULL || *error->message == '\0')
         abort ();
       return;
     }
-  session = qmp_session_new (fd, fd, qmp_deadline_in_ms (SESSION_TIMEOUT_MS), &error);
+  session = in_process
+            ? qmp_replay_peer_session (peer, NULL, qmp_deadline_in_ms (SESSION_TIMEOUT_MS), &error)
+            : qmp_session_new (fd, fd, qmp_deadline_in_ms (SESSION_TIMEOUT_MS), &error);
   if (session == NULL)
     {
       if (error == NULL || *error->message == '\0')
@@ -204,7 +209,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       match_shapes (replies, segment);
       for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
-        serve_segment (replies, segment, modes[m]);
+        {
+          serve_segment (replies, segment, modes[m], FALSE);
+          serve_segment (replies, segment, modes[m], TRUE);
+        }
     }
   return 0;
 }
