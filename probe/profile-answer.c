@@ -247,8 +247,8 @@ stored_reply (ProbeFacts *facts, json_object *stored)
         {
           json_object *copy_value = NULL;
 
-          /* A copy, never the profile's own object: replies are written out by the replay
-           * peers' threads at once, and json-c keeps each object's text in the object. */
+          /* A copy, never the profile's own object: the session that gets the reply owns
+           * it, and other sessions, in other threads, read the same facts meanwhile. */
           if (!json_object_object_get_ex (props, name, NULL)
               && json_object_deep_copy (value, &copy_value, NULL) == 0)
             json_object_object_add (props, name, copy_value);

@@ -60,7 +60,7 @@ typedef GBytes *(*QmpRepliesFillFunc) (guint index, gpointer user_data, char **n
 /* A recording of @n_segments segments, launched as @metadata's "sessions" say (borrowed;
  * must list them all), whose messages are read by @fill only when a segment is first
  * served: a host profile holds a dozen sessions and a question needs one or two. @fill
- * runs once per segment, under a lock (replay peers run in threads); @fill_data is
+ * runs once per segment, under a lock (replay peers may run in threads); @fill_data is
  * released with @destroy when the recording is. @shares (may be NULL: each its own) maps
  * each segment to the one, itself or an earlier one, whose messages it holds: those are
  * read once and their objects shared (see qmp_replies_lock()). A segment @fill cannot
