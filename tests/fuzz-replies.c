@@ -209,10 +209,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       match_shapes (replies, segment);
       for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
-        {
-          serve_segment (replies, segment, modes[m], FALSE);
-          serve_segment (replies, segment, modes[m], TRUE);
-        }
+        serve_segment (replies, segment, modes[m], FALSE);
+      /* In process once: the exchanges are chosen alike, the transport is what differs
+       * (and each run of a seed costs CI's fuzz stage its time). */
+      serve_segment (replies, segment, QMP_REPLAY_AUTO, TRUE);
     }
   return 0;
 }
