@@ -369,13 +369,76 @@ model_known_to_libvirt (const LibvirtCpuMap *map, const char *model)
   return known != NULL ? known->name : model;
 }
 
+typedef struct {
+  const char *name;
+  guint distance;
+  guint index;
+} ModelDistance;
+
+static gint
+by_distance (gconstpointer a, gconstpointer b)
+{
+  const ModelDistance *x = a, *y = b;
+
+  if (x->distance != y->distance)
+    return x->distance < y->distance ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+GPtrArray *
+libvirt_rules_models_nearest (const LibvirtCpuMap *map, const X86FeatureSet *guest)
+{
+  g_autoptr (GPtrArray) names = libvirt_cpu_map_model_names (map);
+  g_autoptr (GArray) ranked = g_array_new (FALSE, FALSE, sizeof (ModelDistance));
+  GPtrArray *nearest = g_ptr_array_new ();
+  X86FeatureSet named;
+
+  x86_feature_set_intersect (&named, guest, libvirt_cpu_map_known (map));
+  for (guint i = 0; i < names->len; i++)
+    {
+      const LibvirtCpuModel *model = libvirt_cpu_map_find_model (map, names->pdata[i]);
+      X86FeatureSet only_guest, only_model;
+      ModelDistance entry = { model->name, 0, i };
+
+      /* The twins libvirt never names a guest with (<decode guest='off'>) are left to
+       * their namesakes, as libvirt's own choice of a model leaves them. */
+      if (!model->decode_guest)
+        continue;
+      x86_feature_set_subtract (&only_guest, &named, &model->features);
+      x86_feature_set_subtract (&only_model, &model->features, &named);
+      entry.distance = x86_feature_set_count (&only_guest) + x86_feature_set_count (&only_model);
+      g_array_append_val (ranked, entry);
+    }
+  g_array_sort (ranked, by_distance);
+  for (guint i = 0; i < ranked->len; i++)
+    g_ptr_array_add (nearest, (gpointer) g_array_index (ranked, ModelDistance, i).name);
+  return nearest;
+}
+
+/* The model the updated definition names: the one libvirt knows for @def's model, or,
+ * where the map knows neither it nor its unversioned name (Denverton-v3 in a map older
+ * than the model), the map's model nearest to the guest, its features settled by the
+ * features that differ. NULL for the modes without a model. */
+static const char *
+updated_model (const CpuDef *def, const LibvirtCpuMap *map, const X86FeatureSet *guest)
+{
+  const char *known = model_known_to_libvirt (map, def->model);
+  g_autoptr (GPtrArray) nearest = NULL;
+
+  if (def->mode != CPU_MODE_CUSTOM || known == NULL
+      || libvirt_cpu_map_find_model (map, known) != NULL)
+    return known;
+  nearest = libvirt_rules_models_nearest (map, guest);
+  return nearest->len > 0 ? nearest->pdata[0] : known;
+}
+
 /* The definition libvirt starts and that passes check='full': see the header. */
 static CpuDef *
 updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
                     const X86FeatureSet *dropped, const LibvirtGuestFacts *facts)
 {
   const X86FeatureSet *guest = facts->guest;
-  CpuDef *updated = cpu_def_new (def->mode, model_known_to_libvirt (map, def->model));
+  CpuDef *updated = cpu_def_new (def->mode, updated_model (def, map, guest));
   const LibvirtCpuModel *model;
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
@@ -436,9 +499,10 @@ LibvirtVerdict *
 libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtGuestFacts *facts)
 {
   LibvirtVerdict *verdict = g_new0 (LibvirtVerdict, 1);
-  /* A refused "-v1" name is judged as the name libvirt knows, for the updated definition. */
+  /* A refused "-v1" name is judged as the name libvirt knows, a name it knows in no form
+   * as the nearest model of the map: what the updated definition names. */
   const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
-    ? libvirt_cpu_map_find_model (map, model_known_to_libvirt (map, def->model)) : NULL;
+    ? libvirt_cpu_map_find_model (map, updated_model (def, map, facts->guest)) : NULL;
   /* host-passthrough and maximum are compared after start only (virCPUx86UpdateLive),
    * never before (qemuProcessUpdateGuestCPU leaves them as they are). */
   gboolean passthrough = def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM;

@@ -43,7 +43,8 @@
  *   required invtsc the guest lacks ("host doesn't support invariant TSC").
  *
  * The updated definition: the requested model, unversioned (QEMU's "-vN" of a model the
- *   map knows becomes the map's name, the features that differ settled below); the
+ *   map knows becomes the map's name; a model the map knows in no form, the map's model
+ *   nearest to the guest; the features that differ settled below); the
  *   definition's features the
  *   map knows, optional ones resolved by the guest; every extra feature required and every
  *   missing one disabled, the model's removed features disabled, as libvirt's live
@@ -128,6 +129,11 @@ LibvirtVerdict *libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map
  * libvirt refuses the domain then, unless it refused it before QEMU ran. @qemu_error
  * becomes the message and is added to the refusals. */
 void libvirt_verdict_refuse_start (LibvirtVerdict *verdict, const char *qemu_error);
+
+/* The map's model names nearest to @guest first: by the number of the map's features in
+ * one and not the other, map order among equals; the <decode guest='off'> twins left
+ * out. The array is the caller's, its strings the map's. */
+GPtrArray *libvirt_rules_models_nearest (const LibvirtCpuMap *map, const X86FeatureSet *guest);
 
 /* A feature set in libvirt's names, in map order; the features the map cannot name after
  * them, by QEMU's names. The array and its strings are the caller's. */

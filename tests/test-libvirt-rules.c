@@ -547,7 +547,10 @@ test_refusals (void **state)
 
     assert_string_equal (v2_verdict->message, "Unknown CPU model IvyBridge-v2");
     assert_string_equal (v2_verdict->updated->model, "IvyBridge");
-    assert_string_equal (other->updated->model, "IvyBridge-vx");
+    /* A name the map knows in no form: still refused, and the updated definition names
+     * the map's model nearest to the guest, here the one the guest is made of. */
+    assert_string_equal (other->message, "Unknown CPU model IvyBridge-vx");
+    assert_string_equal (other->updated->model, "Haswell-noTSX");
   }
   g_clear_pointer (&verdict, libvirt_verdict_free);
 
@@ -557,6 +560,30 @@ test_refusals (void **state)
   x86_feature_set_add (&facts.guest, table ("invtsc"));
   verdict = libvirt_rules_judge (invtsc, installed_map, &facts.facts);
   assert_true (verdict->pass);
+}
+
+/* The nearest models: the one the guest is made of first, then those one feature away;
+ * the <decode guest='off'> twins never. */
+static void
+test_models_nearest (void **state)
+{
+  REQUIRE_MAP ();
+  Facts facts;
+  g_autoptr (GPtrArray) nearest = NULL;
+  g_autoptr (GPtrArray) with_one_more = NULL;
+
+  facts_for_model (&facts, "Westmere", "tcg", "", "");
+  nearest = libvirt_rules_models_nearest (installed_map, &facts.guest);
+  assert_true (nearest->len > 10);
+  assert_string_equal (nearest->pdata[0], "Westmere");
+  for (guint i = 0; i < nearest->len; i++)
+    assert_true (libvirt_cpu_map_find_model (installed_map, nearest->pdata[i])->decode_guest);
+
+  /* One feature more (libvirt's Westmere has no pclmuldq): Westmere is one away, and no
+   * model of the map is Westmere with it. */
+  facts_for_model (&facts, "Westmere", "tcg", "pclmulqdq", "");
+  with_one_more = libvirt_rules_models_nearest (installed_map, &facts.guest);
+  assert_string_equal (with_one_more->pdata[0], "Westmere");
 }
 
 int
@@ -574,6 +601,7 @@ main (void)
     cmocka_unit_test (test_refused_start),
     cmocka_unit_test (test_refusals),
     cmocka_unit_test (test_partial_vendor),
+    cmocka_unit_test (test_models_nearest),
   };
 
   return cmocka_run_group_tests (tests, load_map, free_map);

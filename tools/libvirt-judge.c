@@ -147,29 +147,92 @@ cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options, const Pro
   }
 }
 
+/* Pins on @updated the named features where @got (what it gives) and @wanted differ:
+ * those only got disabled, those only wanted required. FALSE when no difference has a
+ * name libvirt's map knows, so nothing changed. */
+static gboolean
+pin_differences (CpuDef *updated, const LibvirtCpuMap *map, const X86FeatureSet *got,
+                 const X86FeatureSet *wanted)
+{
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < n_features; i++)
+    {
+      gboolean in_got = x86_feature_set_has (got, &features[i]);
+
+      if (in_got == x86_feature_set_has (wanted, &features[i])
+          || libvirt_cpu_map_feature_of (map, &features[i]) == NULL)
+        continue;
+      cpu_def_set_policy (updated, &features[i], in_got ? CPU_POLICY_DISABLE : CPU_POLICY_REQUIRE);
+      changed = TRUE;
+    }
+  return changed;
+}
+
+/* The updated definition's guest, probed: NULL when the probe fails. A model this QEMU
+ * lacks (a map model QEMU dropped, as Icelake-Client) gives way to the next nearest. */
+static ProbeResult *
+probe_updated (CliJudge *judge, const ProbeOptions *options)
+{
+  g_autoptr (GPtrArray) nearest = NULL;
+  guint next = 0;
+
+  for (;;)
+    {
+      g_autoptr (CpuDef) asked = libvirt_rules_qemu_definition (judge->verdict->updated,
+                                                                 judge->map);
+      g_autoptr (GError) error = NULL;
+      ProbeResult *result = probe_run (asked, options, &error);
+
+      if (result != NULL || !g_error_matches (error, PROBE_ERROR, PROBE_ERROR_UNKNOWN_MODEL)
+          || libvirt_cpu_map_find_model (judge->map, judge->started->model) != NULL)
+        return result;
+      if (nearest == NULL)
+        nearest = libvirt_rules_models_nearest (judge->map, &judge->updated_guest);
+      while (next < nearest->len
+             && g_strcmp0 (nearest->pdata[next], judge->verdict->updated->model) == 0)
+        next++;
+      if (next >= nearest->len || next >= 4)
+        return NULL;
+      g_free (judge->verdict->updated->model);
+      judge->verdict->updated->model = g_strdup (nearest->pdata[next++]);
+    }
+}
+
 void
 cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options, gboolean computed)
 {
-  g_autoptr (CpuDef) asked = NULL;
-  g_autoptr (ProbeResult) result = NULL;
-  g_autoptr (LibvirtVerdict) again = NULL;
+  X86FeatureSet wanted;
 
   if (judge->verdict == NULL || !(options->qemu_is_local || computed)
       || !options->sessions_are_new
       || g_strcmp0 (judge->verdict->updated->model, judge->started->model) == 0)
     return;
-  asked = libvirt_rules_qemu_definition (judge->verdict->updated, judge->map);
-  result = probe_run (asked, options, NULL);
-  if (result == NULL)
-    return;
-  {
-    LibvirtGuestFacts facts = guest_facts_of (result);
+  wanted = judge->updated_guest;
+  /* Each round pins what the last probe showed differing; two settle every case met
+   * (compat properties of the machine type, a stand-in model's own features). */
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr (ProbeResult) result = probe_updated (judge, options);
+      g_autoptr (LibvirtVerdict) again = NULL;
 
-    again = libvirt_rules_judge (judge->verdict->updated, judge->map, &facts);
-  }
-  cpu_def_free (judge->verdict->updated);
-  judge->verdict->updated = g_steal_pointer (&again->updated);
-  judge->updated_guest = result->guest;
+      if (result == NULL)
+        return;
+      if (round < 2 && pin_differences (judge->verdict->updated, judge->map, &result->guest,
+                                        &wanted))
+        continue;
+      {
+        LibvirtGuestFacts facts = guest_facts_of (result);
+
+        again = libvirt_rules_judge (judge->verdict->updated, judge->map, &facts);
+      }
+      cpu_def_free (judge->verdict->updated);
+      judge->verdict->updated = g_steal_pointer (&again->updated);
+      judge->updated_guest = result->guest;
+      return;
+    }
 }
 
 gboolean

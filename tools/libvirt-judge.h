@@ -54,11 +54,15 @@ void cli_judge_confirm_start (CliJudge *judge, const ProbeOptions *options,
                               const ProbeResult *result);
 
 /* When the updated definition names another model than the one judged (libvirt refuses
- * "IvyBridge-v2", the update says "IvyBridge"), probes it once more and settles its
- * features against that guest: machine-type compat properties can set features of the
- * unversioned model that its versions lack (qemu32 on pc-i440fx-2.0: popcnt). Only for
- * QEMUs this run launches itself, or a host profile (@computed: it answers any expansion
- * its facts settle, as the QEMU would); a failed probe keeps the first update. */
+ * "IvyBridge-v2", the update says "IvyBridge"; a model the map lacks, the nearest one it
+ * has), probes it and pins each named feature by which its guest differs from the one
+ * predicted for the original, then probes again, until the guests are the same (at most
+ * three probes): machine-type compat properties can set features of the unversioned
+ * model that its versions lack (qemu64 on pc-i440fx-2.0: popcnt abm sse4a), and a
+ * stand-in model has features of its own. A stand-in this QEMU lacks gives way to the
+ * next nearest. Only for QEMUs this run launches itself, or a host profile (@computed:
+ * it answers any expansion its facts settle, as the QEMU would); a failed probe keeps
+ * the update as it stands. */
 void cli_judge_settle_updated (CliJudge *judge, const ProbeOptions *options,
                                gboolean computed);
 
