@@ -368,6 +368,81 @@ test_versioned_model_updated (void **state)
   unlink (path);
 }
 
+/* A QEMU model libvirt's map knows in no form (Denverton under libvirt 9.0), or NULL. */
+static char *
+model_the_map_lacks (void)
+{
+  g_autoptr (TestRun) run = RUN ("models", "--accel", "tcg", "--format", "json");
+  json_object *json, *models;
+  char *found = NULL;
+
+  test_assert_exit (run, 0);
+  json = test_parse_json (run->out);
+  models = test_json_member (json, "models", json_type_array);
+  for (size_t i = 0; found == NULL && i < json_object_array_length (models); i++)
+    {
+      const char *name = string_member (json_object_array_get_idx (models, i), "name");
+      g_autofree char *unversioned = g_strdup (name);
+      char *suffix = strrchr (unversioned, '-');
+
+      if (suffix != NULL && suffix[1] == 'v' && g_ascii_isdigit (suffix[2]))
+        *suffix = '\0';
+      if (strcmp (name, "max") != 0 && strcmp (name, "host") != 0 && strcmp (name, "base") != 0
+          && libvirt_cpu_map_find_model (installed_map, name) == NULL
+          && libvirt_cpu_map_find_model (installed_map, unversioned) == NULL)
+        found = g_strdup (name);
+    }
+  json_object_put (json);
+  return found;
+}
+
+/* A model libvirt does not know at all: refused, and the updated definition names the
+ * map's nearest model, settled so that it gives the original's guest and passes. */
+static void
+test_unknown_model_updated (void **state)
+{
+  REQUIRE_MAP ();
+  g_autofree char *model = model_the_map_lacks ();
+  g_autofree char *cpu = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *refused = NULL;
+  g_autofree char *updated_path = NULL;
+  g_autoptr (TestRun) first = NULL;
+  g_autoptr (TestRun) second = NULL;
+  json_object *json, *again, *updated_json;
+  const char *updated;
+
+  if (model == NULL)
+    {
+      print_message ("SKIP: libvirt's CPU map knows every model of this QEMU\n");
+      skip ();
+    }
+  cpu = g_strdup_printf ("<cpu><model>%s</model></cpu>", model);
+  path = write_domain ("tcg", cpu);
+  first = RUN ("check", path, "--format", "json");
+  test_assert_exit (first, 1);
+  json = test_parse_json (first->out);
+  refused = g_strdup_printf ("Unknown CPU model %s", model);
+  assert_string_equal (json_object_get_string (json_object_array_get_idx (
+                         json_object_object_get (json, "problems"), 0)), refused);
+  updated_json = test_json_member (json, "updated", json_type_object);
+  assert_non_null (libvirt_cpu_map_find_model (installed_map,
+                                               string_member (updated_json, "model")));
+  updated = string_member (test_json_member (json, "xml", json_type_object), "updated");
+  updated_path = write_domain ("tcg", updated);
+  second = RUN ("check", updated_path, "--format", "json");
+  test_assert_exit (second, 0);
+  again = test_parse_json (second->out);
+  assert_string_equal (json_object_to_json_string (guest_enabled (json)),
+                       json_object_to_json_string (guest_enabled (again)));
+  assert_string_equal (json_object_to_json_string (libvirt_array (json, "updated_guest")),
+                       json_object_to_json_string (guest_enabled (again)));
+  json_object_put (json);
+  json_object_put (again);
+  unlink (path);
+  unlink (updated_path);
+}
+
 /* A -cpu string keeps QEMU's meaning, and QEMU's way with repeats: "+X,-X" leaves X off. */
 static void
 test_cpu_string_repeats (void **state)
@@ -411,6 +486,7 @@ main (void)
     TEST_CASE_IN_TMPDIR (test_check_modes),
     TEST_CASE_IN_TMPDIR (test_updated_round_trip),
     TEST_CASE_IN_TMPDIR (test_versioned_model_updated),
+    TEST_CASE_IN_TMPDIR (test_unknown_model_updated),
     TEST_CASE_IN_TMPDIR (test_cpu_string_repeats),
     TEST_CASE_IN_TMPDIR (test_bad_cpu_map),
   };
