@@ -35,11 +35,17 @@ skip_string (const char *text, gsize length, gsize at)
   return 0;
 }
 
+/* The bytes a container's skim stops at: the quote that opens a string, and brackets. */
+static const guint8 stops_in_container[256] = {
+  ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
+
 /* Scalars are taken as whatever runs up to the next delimiter: the parse that reads the
  * value when it is used judges them. */
 gsize
 qmp_json_skim_value (const char *text, gsize length, gsize at)
 {
+  const guchar *bytes = (const guchar *) text;
   guint depth = 0;
 
   if (at >= length)
@@ -55,26 +61,29 @@ qmp_json_skim_value (const char *text, gsize length, gsize at)
       return at > from ? at : 0;
     }
   for (; at < length; at++)
-    switch (text[at])
-      {
-      case '"':
-        at = skip_string (text, length, at);
-        if (at == 0)
+    {
+      /* Everything between the stops (names, numbers, commas) is passed at a byte a test. */
+      while (!stops_in_container[bytes[at]])
+        if (++at >= length)
           return 0;
-        at--;
-        break;
-      case '{':
-      case '[':
-        depth++;
-        break;
-      case '}':
-      case ']':
-        if (--depth == 0)
-          return at + 1;
-        break;
-      default:
-        break;
-      }
+      switch (text[at])
+        {
+        case '"':
+          at = skip_string (text, length, at);
+          if (at == 0)
+            return 0;
+          at--;
+          break;
+        case '{':
+        case '[':
+          depth++;
+          break;
+        default:
+          if (--depth == 0)
+            return at + 1;
+          break;
+        }
+    }
   return 0;
 }
 
@@ -114,6 +123,24 @@ qmp_json_skim_member (const char *text, gsize length, gsize *at, QmpJsonMember *
     return FALSE;
   *at = qmp_json_skim_next (text, length, member->end);
   return TRUE;
+}
+
+char *
+qmp_json_skim_string (const char *text, gsize start, gsize end)
+{
+  json_object *parsed;
+  char *copy;
+
+  if (end < start + 2 || text[start] != '"' || text[end - 1] != '"')
+    return NULL;
+  if (memchr (text + start + 1, '\\', end - start - 2) == NULL)
+    return g_strndup (text + start + 1, end - start - 2);
+  /* Escapes are rare in what QEMU names (none in model or machine names): json-c decodes. */
+  parsed = qmp_json_skim_parse (text, start, end, &(const char *) { NULL });
+  copy = json_object_is_type (parsed, json_type_string) ? g_strdup (json_object_get_string (parsed))
+                                                        : NULL;
+  json_object_put (parsed);
+  return copy;
 }
 
 const QmpJsonMember *
@@ -174,9 +201,7 @@ typedef struct {
 static void
 check_space (Checker *c)
 {
-  while (c->at < c->end && (c->text[c->at] == ' ' || c->text[c->at] == '\t'
-                            || c->text[c->at] == '\n' || c->text[c->at] == '\r'))
-    c->at++;
+  c->at = qmp_json_skim_space (c->text, c->end, c->at);
 }
 
 static gboolean
@@ -190,30 +215,35 @@ fail (Checker *c, const char *problem)
 static gboolean
 check_string (Checker *c)
 {
-  for (c->at++; c->at < c->end; c->at++)
+  /* Kept in locals: through @c, every byte's test would reload the position. */
+  const guchar *text = (const guchar *) c->text;
+  gsize at = c->at + 1, end = c->end;
+
+  for (; at < end; at++)
     {
-      guchar ch = (guchar) c->text[c->at];
+      guchar ch = text[at];
 
       if (ch == '"')
         {
-          c->at++;
+          c->at = at + 1;
           return TRUE;
         }
       if (ch < 0x20)
         return fail (c, "a control character in a string");
       if (ch != '\\')
         continue;
-      if (++c->at >= c->end)
+      if (++at >= end)
         break;
-      if (c->text[c->at] == 'u')
+      if (text[at] == 'u')
         {
           for (guint i = 0; i < 4; i++)
-            if (++c->at >= c->end || !g_ascii_isxdigit (c->text[c->at]))
+            if (++at >= end || !g_ascii_isxdigit (text[at]))
               return fail (c, "a bad \\u escape");
         }
-      else if (strchr ("\"\\/bfnrt", c->text[c->at]) == NULL || c->text[c->at] == '\0')
+      else if (strchr ("\"\\/bfnrt", text[at]) == NULL || text[at] == '\0')
         return fail (c, "a bad escape");
     }
+  c->at = at;
   return fail (c, "a string never ends");
 }
 

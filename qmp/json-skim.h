@@ -48,5 +48,10 @@ gsize    qmp_json_skim_value (const char *text, gsize length, gsize at);
  * allocated: for text that is passed on rather than parsed. */
 gboolean qmp_json_valid (const char *text, gsize start, gsize end, const char **problem);
 
+/* The JSON string at text[@start, @end) (an element's or a member's bounds), unescaped
+ * and newly allocated, or NULL when the value there is not a string. Text that was checked
+ * (qmp_json_valid()) is copied as it is where it has no backslash. */
+char *qmp_json_skim_string (const char *text, gsize start, gsize end);
+
 /* The member called @name in @members, or NULL. */
 const QmpJsonMember *qmp_json_skim_find (GArray *members, const char *name);

@@ -1,6 +1,7 @@
 /* qmp/session.c — one QMP conversation: greeting, negotiation, commands routed by id, events. */
 #include "qmp/session.h"
 #include "qmp/json-stream.h"
+#include "qmp/json-skim.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -236,10 +237,57 @@ route_reply (QmpSession *session, json_object *message)
   pending->reply = message;
 }
 
+/* The text of an in-process peer's reply kept as text ({"id", "reply-text"}), or NULL
+ * for any other message. Borrowed from @message. */
+static const char *
+reply_text_of (QmpSession *session, json_object *message)
+{
+  json_object *text;
+
+  if (session->peer == NULL || !json_object_is_type (message, json_type_object)
+      || !json_object_object_get_ex (message, QMP_REPLY_TEXT_MEMBER, &text)
+      || !json_object_is_type (text, json_type_string))
+    return NULL;
+  return json_object_get_string (text);
+}
+
+/* A reply kept as text, as the objects a peer on a descriptor sends: its text parsed, with
+ * the id it was routed by. Takes @message. The peer checked the text (strict JSON, an
+ * object); text that fails to parse all the same becomes an error reply, never a crash. */
+static json_object *
+reply_parsed (QmpSession *session, json_object *message)
+{
+  json_object *parsed = json_tokener_parse (reply_text_of (session, message));
+  json_object *id = NULL;
+
+  if (!json_object_is_type (parsed, json_type_object))
+    {
+      json_object_put (parsed);
+      parsed = json_tokener_parse ("{\"error\": {\"class\": \"GenericError\", "
+                                   "\"desc\": \"the peer's reply text is not a JSON object\"}}");
+    }
+  if (json_object_object_get_ex (message, "id", &id))
+    json_object_object_add (parsed, "id", json_object_get (id));
+  json_object_put (message);
+  return parsed;
+}
+
 /* Files one message from the peer. Takes @message. */
 static void
 dispatch (QmpSession *session, json_object *message)
 {
+  if (reply_text_of (session, message) != NULL)
+    {
+      /* Kept as text until a caller asks for it, unless a tap must see what came. */
+      if (session->options.tap != NULL)
+        message = reply_parsed (session, message);
+      else
+        {
+          tap (session, QMP_TAP_RECEIVED, message);
+          route_reply (session, message);
+          return;
+        }
+    }
   tap (session, QMP_TAP_RECEIVED, message);
   if (!json_object_is_type (message, json_type_object))
     {
@@ -554,6 +602,8 @@ unpack_reply (QmpSession *session, json_object *reply, GError **error)
   const char *error_class = NULL;
   const char *desc = NULL;
 
+  if (reply_text_of (session, reply) != NULL)
+    reply = reply_parsed (session, reply);
   if (json_object_object_get_ex (reply, "return", &result))
     {
       result = json_object_get (result);
@@ -577,12 +627,11 @@ unpack_reply (QmpSession *session, json_object *reply, GError **error)
   return NULL;
 }
 
-json_object *
-qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **error)
+/* The whole reply to @id, as it came (owned by the caller), or NULL with @error set. */
+static json_object *
+wait_message (QmpSession *session, guint64 id, gint64 deadline_us, GError **error)
 {
   PendingCommand *pending;
-
-  g_return_val_if_fail (session != NULL, NULL);
 
   clear_last_error (session);
   pending = g_hash_table_lookup (session->pending, &id);
@@ -600,7 +649,7 @@ qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **
         {
           json_object *reply = g_steal_pointer (&pending->reply);
           g_hash_table_remove (session->pending, &id);
-          return unpack_reply (session, reply, error);
+          return reply;
         }
       if (!g_queue_is_empty (&session->stray_errors))
         {
@@ -626,6 +675,71 @@ qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **
           return NULL;
         }
     }
+}
+
+json_object *
+qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **error)
+{
+  json_object *reply;
+
+  g_return_val_if_fail (session != NULL, NULL);
+  reply = wait_message (session, id, deadline_us, error);
+  return reply != NULL ? unpack_reply (session, reply, error) : NULL;
+}
+
+/* The text of @reply's "return" member, newly allocated, or NULL when it has none. Takes
+ * @reply only when it returns non-NULL. */
+static char *
+return_text (QmpSession *session, json_object *reply)
+{
+  const char *text = reply_text_of (session, reply);
+  json_object *result;
+  char *copy = NULL;
+
+  if (text != NULL)
+    {
+      gsize length = strlen (text);
+      gsize at = qmp_json_skim_space (text, length, 0);
+      QmpJsonMember member;
+
+      /* The reply's own members, "return" among them, found without building them. */
+      if (at < length && text[at] == '{')
+        for (at = qmp_json_skim_space (text, length, at + 1);
+             copy == NULL && qmp_json_skim_member (text, length, &at, &member);)
+          if (member.name_length == strlen ("return")
+              && memcmp (member.name, "return", member.name_length) == 0)
+            copy = g_strndup (text + member.start, member.end - member.start);
+    }
+  else if (json_object_object_get_ex (reply, "return", &result))
+    copy = g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN));
+  if (copy != NULL)
+    json_object_put (reply);
+  return copy;
+}
+
+gboolean
+qmp_session_wait_optional_text (QmpSession *session, guint64 id, char **text,
+                                gint64 deadline_us, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  json_object *reply;
+
+  *text = NULL;
+  if (id == 0)
+    return TRUE;
+  reply = wait_message (session, id, deadline_us, &local_error);
+  if (reply != NULL && (*text = return_text (session, reply)) != NULL)
+    return TRUE;
+  /* No "return": the error it carries, judged as qmp_session_wait_optional() judges it. */
+  if (reply != NULL)
+    json_object_put (unpack_reply (session, reply, &local_error));
+  if (!g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
+      && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 json_object *

@@ -66,7 +66,13 @@ QmpSession *qmp_session_new_full (int read_fd, int write_fd, const QmpSessionOpt
  * greeting) and adds the messages the peer says in return to @to_client, in order, each
  * owned by the array and shared with nothing else; FALSE once the peer has ended the
  * stream (what it added still counts). A peer answers as it is spoken to: a reply it did
- * not give at once never comes, as from a QEMU that stays silent past the deadline. */
+ * not give at once never comes, as from a QEMU that stays silent past the deadline.
+ * A reply the peer keeps as text may be added unparsed, as {"id": ID, "reply-text": TEXT},
+ * TEXT the whole reply without its id, which the peer has checked to be strict JSON and
+ * an object: the session builds it only for a caller that wants objects, and hands the
+ * text of its "return" as it is to one that wants text (qmp_session_wait_optional_text()).
+ * A peer on a descriptor cannot send this form: from there it is not a reply. */
+#define QMP_REPLY_TEXT_MEMBER "reply-text"
 typedef struct {
   gboolean (*converse) (gpointer peer, json_object *command, GPtrArray *to_client);
 } QmpSessionPeer;
@@ -112,6 +118,14 @@ json_object *qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_
  * which no answer may be built on. */
 gboolean     qmp_session_wait_optional (QmpSession *session, guint64 id, json_object **reply,
                                         gint64 deadline_us, GError **error);
+
+/* As qmp_session_wait_optional(), for a reply wanted as JSON text: *@text is the text of
+ * its "return" value (newly allocated), or NULL when QEMU answered an error or @id is 0.
+ * For a large answer of which the caller reads a little (the model list): from an
+ * in-process peer that keeps it as text no object is built at all; from a descriptor the
+ * parsed reply is written out again. */
+gboolean     qmp_session_wait_optional_text (QmpSession *session, guint64 id, char **text,
+                                             gint64 deadline_us, GError **error);
 
 /* Sends "quit" and waits for the stream to end. A missing reply followed by EOF is
  * success, as QEMU does not promise one; an EOF inside a message is not. */

@@ -572,8 +572,13 @@ qmp_source_open (QmpSource *source, const QemuLaunchOptions *options, gint64 dea
 
   connection->source = source;
   connection->taps.debug = source->debug;
-  session_options.tap = connection_tap;
-  session_options.tap_data = &connection->taps;
+  /* Only where something listens: a tapped session builds every message it is handed as
+   * text (an in-process replay's model list) to show it. */
+  if (source->debug || source->recorder != NULL)
+    {
+      session_options.tap = connection_tap;
+      session_options.tap_data = &connection->taps;
+    }
 
   switch (source->kind)
     {

@@ -595,6 +595,21 @@ test_lazy_segments (void **state)
       kvm = execute_ok (session, "query-kvm", NULL);
       assert_true (json_object_equal (models, json_object_object_get (recorded, "return")));
       assert_int_equal (json_object_array_length (models), 60);
+      /* Asked for as text, the same list: in process the recorded text itself. */
+      {
+        guint64 id = qmp_session_send (session, "query-cpu-definitions", NULL, &error);
+        g_autofree char *text = NULL;
+        g_autoptr (ReplayJson) parsed = NULL;
+
+        if (!qmp_session_wait_optional_text (session, id, &text, qmp_deadline_in_ms (10000),
+                                             &error))
+          fail_msg ("text: %s", error->message);
+        assert_non_null (text);
+        parsed = json_tokener_parse (text);
+        assert_true (json_object_equal (parsed, json_object_object_get (recorded, "return")));
+        if (serve_in_process)
+          assert_non_null (strstr (models_text, text));
+      }
     }
   /* One read for both segments; the long reply kept as text, the short one parsed. */
   assert_int_equal (lazy.fills, 1);

@@ -712,6 +712,51 @@ test_command_errors (void **state)
   peer_finish (peer);
 }
 
+/* A reply wanted as text: the "return" written out from a descriptor, an error leaves it
+ * NULL as qmp_session_wait_optional() does, and the in-process text form is no reply
+ * when a peer on a descriptor sends it. */
+static void
+test_wait_optional_text (void **state)
+{
+  static const PeerStep script[] = {
+    NEGOTIATE (GREETING_7_2),
+    { PEER_READ, "query-machines" },
+    { PEER_WRITE, "{\"return\": [{\"name\": \"pc-i440fx-7.2\", \"alias\": \"pc\"}], "
+                  "\"id\": @1@}\r\n" },
+    { PEER_READ, "query-cpu-definitions" },
+    { PEER_WRITE, "{\"id\": @2@, \"error\": {\"class\": \"CommandNotFound\", \"desc\": "
+                  "\"The command query-cpu-definitions has not been found\"}}\r\n" },
+    { PEER_READ, "query-kvm" },
+    { PEER_WRITE, "{\"id\": @3@, \"reply-text\": \"{\\\"return\\\": {}}\"}\r\n" },
+    { PEER_DRAIN, NULL },
+    { PEER_END, NULL },
+  };
+  g_autoptr (Peer) peer = NULL;
+  QmpSession *session = session_start (script, TRANSPORT_SOCKETPAIR, NULL, &peer);
+  gint64 deadline = qmp_deadline_in_ms (20000);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *machines = NULL;
+  g_autofree char *definitions = NULL;
+  g_autofree char *kvm = NULL;
+  guint64 id;
+
+  id = qmp_session_send (session, "query-machines", NULL, &error);
+  assert_true (qmp_session_wait_optional_text (session, id, &machines, deadline, &error));
+  assert_string_equal (machines, "[{\"name\":\"pc-i440fx-7.2\",\"alias\":\"pc\"}]");
+
+  id = qmp_session_send (session, "query-cpu-definitions", NULL, &error);
+  assert_true (qmp_session_wait_optional_text (session, id, &definitions, deadline, &error));
+  assert_null (definitions);
+  assert_string_equal (qmp_session_last_error_class (session), "CommandNotFound");
+
+  id = qmp_session_send (session, "query-kvm", NULL, &error);
+  assert_false (qmp_session_wait_optional_text (session, id, &kvm, deadline, &error));
+  assert_null (kvm);
+  assert_error (error, QMP_ERROR_PROTOCOL, "neither a reply nor an event");
+  qmp_session_free (session);
+  peer_finish (peer);
+}
+
 static void
 test_reply_without_id (void **state)
 {
@@ -1350,6 +1395,7 @@ main (void)
     cmocka_unit_test (test_unknown_ids_dropped),
     cmocka_unit_test (test_command_errors),
     cmocka_unit_test (test_reply_without_id),
+    cmocka_unit_test (test_wait_optional_text),
     cmocka_unit_test (test_closed),
     cmocka_unit_test (test_closed_mid_message),
     cmocka_unit_test (test_oversized_message),
