@@ -102,10 +102,10 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
                       const char *model, json_object *props, ProbeGuestCpu *cpu,
                       gint64 deadline_us, GError **error)
 {
-  g_autoptr (ProbeJson) definitions = NULL;
+  g_autofree char *definitions = NULL;
   g_autoptr (ProbeJson) expansion = NULL;
   g_autoptr (ProbeJson) supported = NULL;
-  g_autoptr (ProbeJson) machines = NULL;
+  g_autofree char *machines = NULL;
   g_autoptr (ProbeJson) expansion_args = probe_expansion_arguments (model, json_object_get (props));
   g_autoptr (ProbeJson) supported_args = supported_arguments (accel);
   g_autoptr (GError) expansion_error = NULL;
@@ -123,13 +123,14 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
   /* A QEMU may lack query-cpu-definitions or query-machines; a conversation that broke
    * while they were answered leaves the models unchecked and the machine type unresolved,
    * an answer that must not pass for this QEMU's. */
-  if (!qmp_session_wait_optional (session, burst.definitions, &definitions, deadline_us, error))
+  if (!qmp_session_wait_optional_text (session, burst.definitions, &definitions, deadline_us,
+                                       error))
     return FALSE;
   expansion = qmp_session_wait (session, burst.expansion, deadline_us, &expansion_error);
   supported = qmp_session_wait (session, burst.supported, deadline_us, error);
   if (supported == NULL)
     return FALSE;
-  if (!qmp_session_wait_optional (session, burst.machines, &machines, deadline_us, error))
+  if (!qmp_session_wait_optional_text (session, burst.machines, &machines, deadline_us, error))
     return FALSE;
 
   if (definitions != NULL && (cpu->models = probe_cpu_models_parse (definitions, error)) == NULL)

@@ -245,8 +245,8 @@ probe_post_start_read (QmpSession *session, const char *accel, const char *launc
 {
   g_autoptr (ProbeJson) cpus_fast = NULL;
   g_autoptr (ProbeJson) cpus = NULL;
-  g_autoptr (ProbeJson) machines = NULL;
-  g_autoptr (ProbeJson) definitions = NULL;
+  g_autofree char *machines = NULL;
+  g_autofree char *definitions = NULL;
   g_autoptr (ProbeJson) supported = NULL;
   g_autofree char *path = NULL;
   CpuWords words = { 0 };
@@ -258,9 +258,10 @@ probe_post_start_read (QmpSession *session, const char *accel, const char *launc
   if (!qmp_session_wait_optional (session, burst.cpus_fast, &cpus_fast, deadline_us, error)
       || !qmp_session_wait_optional (session, burst.cpus, &cpus, deadline_us, error)
       || !collect_words (session, burst.usual_words, &words, deadline_us, error)
-      || !qmp_session_wait_optional (session, burst.machines, &machines, deadline_us, error)
-      || !qmp_session_wait_optional (session, burst.definitions, &definitions, deadline_us,
-                                     error)
+      || !qmp_session_wait_optional_text (session, burst.machines, &machines, deadline_us,
+                                          error)
+      || !qmp_session_wait_optional_text (session, burst.definitions, &definitions,
+                                          deadline_us, error)
       || !qmp_session_wait_optional (session, burst.supported, &supported, deadline_us, error))
     goto out;
 

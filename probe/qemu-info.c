@@ -1,5 +1,6 @@
 /* probe/qemu-info.c — reads what a QEMU says about itself (probe/qemu-info.h). */
 #include "probe/qemu-info.h"
+#include "qmp/json-skim.h"
 
 #include <string.h>
 
@@ -64,59 +65,81 @@ probe_cpu_model_free (ProbeCpuModel *model)
     return;
   g_free (model->name);
   g_free (model->alias_of);
-  if (model->unavailable != NULL)
-    g_ptr_array_unref (model->unavailable);
   g_free (model);
 }
 
-static const char *
-member_string (json_object *object, const char *key)
+/* TRUE when @member is called @name. */
+static gboolean
+member_is (const QmpJsonMember *member, const char *name)
 {
-  json_object *value;
+  return member->name_length == strlen (name) && memcmp (member->name, name, member->name_length) == 0;
+}
 
-  if (!json_object_object_get_ex (object, key, &value)
-      || !json_object_is_type (value, json_type_string))
+/* Where the elements of the array at text[0, @length) start: *@at at the first one (or
+ * the closing bracket). FALSE when the text is not an array. */
+static gboolean
+array_start (const char *text, gsize length, gsize *at)
+{
+  *at = qmp_json_skim_space (text, length, 0);
+  if (*at >= length || text[*at] != '[')
+    return FALSE;
+  *at = qmp_json_skim_space (text, length, *at + 1);
+  return TRUE;
+}
+
+/* One entry of query-cpu-definitions at text[@start, @end), or NULL when it is not an
+ * object with a string "name". Of repeated members the last counts, as json-c keeps it. */
+static ProbeCpuModel *
+model_from_text (const char *text, gsize start, gsize end)
+{
+  g_autoptr (ProbeCpuModel) model = g_new0 (ProbeCpuModel, 1);
+  QmpJsonMember member;
+  gsize at;
+
+  if (text[start] != '{')
     return NULL;
-  return json_object_get_string (value);
+  for (at = qmp_json_skim_space (text, end, start + 1);
+       at < end && text[at] != '}' && qmp_json_skim_member (text, end, &at, &member);)
+    if (member_is (&member, "name"))
+      {
+        g_free (model->name);
+        model->name = qmp_json_skim_string (text, member.start, member.end);
+      }
+    else if (member_is (&member, "alias-of"))
+      {
+        g_free (model->alias_of);
+        model->alias_of = qmp_json_skim_string (text, member.start, member.end);
+      }
+  return model->name != NULL ? g_steal_pointer (&model) : NULL;
 }
 
 GPtrArray *
-probe_cpu_models_parse (json_object *definitions, GError **error)
+probe_cpu_models_parse (const char *definitions, GError **error)
 {
   g_autoptr (GPtrArray) models = NULL;
+  gsize length = strlen (definitions);
+  gsize at;
 
-  if (!json_object_is_type (definitions, json_type_array))
+  if (!array_start (definitions, length, &at))
     {
       g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_REPLY,
                            "query-cpu-definitions: expected a list");
       return NULL;
     }
   models = g_ptr_array_new_with_free_func ((GDestroyNotify) probe_cpu_model_free);
-  for (size_t i = 0; i < json_object_array_length (definitions); i++)
+  for (guint i = 0; at < length && definitions[at] != ']'; i++)
     {
-      json_object *entry = json_object_array_get_idx (definitions, i);
-      json_object *unavailable;
-      const char *name = member_string (entry, "name");
-      ProbeCpuModel *model;
+      gsize end = qmp_json_skim_value (definitions, length, at);
+      ProbeCpuModel *model = end != 0 ? model_from_text (definitions, at, end) : NULL;
 
-      if (name == NULL)
+      if (model == NULL)
         {
           g_set_error (error, PROBE_ERROR, PROBE_ERROR_REPLY,
-                       "query-cpu-definitions: entry %zu has no name", i);
+                       "query-cpu-definitions: entry %u has no name", i);
           return NULL;
         }
-      model = g_new0 (ProbeCpuModel, 1);
-      model->name = g_strdup (name);
-      model->alias_of = g_strdup (member_string (entry, "alias-of"));
-      if (json_object_object_get_ex (entry, "unavailable-features", &unavailable)
-          && json_object_is_type (unavailable, json_type_array))
-        {
-          model->unavailable = g_ptr_array_new_with_free_func (g_free);
-          for (size_t j = 0; j < json_object_array_length (unavailable); j++)
-            g_ptr_array_add (model->unavailable,
-                             g_strdup (json_object_get_string (json_object_array_get_idx (unavailable, j))));
-        }
       g_ptr_array_add (models, model);
+      at = qmp_json_skim_next (definitions, length, end);
     }
   return g_steal_pointer (&models);
 }
@@ -134,29 +157,48 @@ probe_cpu_models_find (GPtrArray *models, const char *name)
   return NULL;
 }
 
-static gboolean
-member_true (json_object *object, const char *key)
-{
-  json_object *value;
-
-  return json_object_object_get_ex (object, key, &value) && json_object_get_boolean (value);
-}
-
 char *
-probe_machine_resolve (json_object *machines, const char *requested)
+probe_machine_resolve (const char *machines, const char *requested)
 {
-  if (json_object_is_type (machines, json_type_array))
-    for (size_t i = 0; i < json_object_array_length (machines); i++)
-      {
-        json_object *entry = json_object_array_get_idx (machines, i);
-        const char *name = member_string (entry, "name");
-        const char *alias = member_string (entry, "alias");
+  gsize length = machines != NULL ? strlen (machines) : 0;
+  gsize at;
 
-        if (name == NULL)
-          continue;
-        if (requested == NULL ? member_true (entry, "is-default")
-                              : g_strcmp0 (alias, requested) == 0 || strcmp (name, requested) == 0)
-          return g_strdup (name);
+  if (machines != NULL && array_start (machines, length, &at))
+    while (at < length && machines[at] != ']')
+      {
+        gsize end = qmp_json_skim_value (machines, length, at);
+        g_autofree char *name = NULL;
+        g_autofree char *alias = NULL;
+        gboolean is_default = FALSE;
+        QmpJsonMember member;
+        gsize in;
+
+        if (end == 0)
+          break;
+        if (machines[at] == '{')
+          {
+            for (in = qmp_json_skim_space (machines, end, at + 1);
+                 in < end && machines[in] != '}'
+                 && qmp_json_skim_member (machines, end, &in, &member);)
+              if (member_is (&member, "name"))
+                {
+                  g_free (name);
+                  name = qmp_json_skim_string (machines, member.start, member.end);
+                }
+              else if (member_is (&member, "alias"))
+                {
+                  g_free (alias);
+                  alias = qmp_json_skim_string (machines, member.start, member.end);
+                }
+              else if (member_is (&member, "is-default"))
+                is_default = member.end - member.start == 4
+                             && memcmp (machines + member.start, "true", 4) == 0;
+          }
+        if (name != NULL
+            && (requested == NULL ? is_default
+                                  : g_strcmp0 (alias, requested) == 0 || strcmp (name, requested) == 0))
+          return g_steal_pointer (&name);
+        at = qmp_json_skim_next (machines, length, end);
       }
   return g_strdup (requested);
 }

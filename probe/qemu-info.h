@@ -40,22 +40,25 @@ gboolean probe_method_for_version (const QmpVersion *version, ProbeMethod reques
 typedef struct {
   char *name;
   char *alias_of;              /* the versioned model this machine type uses, or NULL */
-  GPtrArray *unavailable;      /* feature names, or NULL when QEMU did not say (< 2.8) */
 } ProbeCpuModel;
 
 void probe_cpu_model_free (ProbeCpuModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeCpuModel, probe_cpu_model_free)
 
-/* The models of a query-cpu-definitions reply (@definitions borrowed), as an array that
- * owns its ProbeCpuModel entries, or NULL with PROBE_ERROR_REPLY when the reply is not a
- * list of objects with names. */
-GPtrArray *probe_cpu_models_parse (json_object *definitions, GError **error);
+/* The models of a query-cpu-definitions reply, @definitions the JSON text of its "return"
+ * (strict JSON: qmp_session_wait_optional_text() hands no other), as an array that owns
+ * its ProbeCpuModel entries, or NULL with PROBE_ERROR_REPLY when the reply is not a list
+ * of objects with names. Read with the skim (qmp/json-skim.h): a model list is some 30 KB
+ * of which a probe needs a name or two, too much to build as objects per question. */
+GPtrArray *probe_cpu_models_parse (const char *definitions, GError **error);
 /* The model called @name, or NULL. Borrowed. */
 const ProbeCpuModel *probe_cpu_models_find (GPtrArray *models, const char *name);
 
-/* The machine type QEMU resolves @requested to, from a query-machines reply (borrowed):
- * NULL @requested means QEMU's default; an alias ("pc", "q35") its target. Newly
- * allocated; a copy of @requested when the reply does not know it. */
-char *probe_machine_resolve (json_object *machines, const char *requested);
+/* The machine type QEMU resolves @requested to, from the JSON text of a query-machines
+ * "return" (strict JSON, as above; NULL when there was none): NULL @requested means
+ * QEMU's default; an alias ("pc", "q35") its target. Newly allocated; a copy of
+ * @requested when the reply does not know it. */
+char *probe_machine_resolve (const char *machines, const char *requested);
 
 /* The features a query-cpu-model-expansion reply (@expansion borrowed: the "return"
  * member) turns on, into @set (cleared first); @known (may be NULL) receives every
