@@ -32,14 +32,9 @@ gboolean
 probe_expansion_collect (QmpSession *session, guint64 id, X86FeatureSet *set,
                          X86FeatureSet *known, gint64 deadline_us, GError **error)
 {
-  json_object *reply = qmp_session_wait (session, id, deadline_us, error);
-  gboolean ok;
+  g_autofree char *reply = qmp_session_wait_text (session, id, deadline_us, error);
 
-  if (reply == NULL)
-    return FALSE;
-  ok = probe_features_from_expansion (reply, set, known, error);
-  json_object_put (reply);
-  return ok;
+  return reply != NULL && probe_features_from_expansion_text (reply, set, known, NULL, error);
 }
 
 /* Drops from @props (a copy is returned, caller owns it) every feature QEMU has no
@@ -82,29 +77,14 @@ typedef struct {
   guint64 definitions, expansion, supported, machines;
 } Burst;
 
-/* The "vendor" property of an expansion reply: whose CPU libvirt compares with under
- * check='partial' (the host's under kvm; QEMU's own choice for max under tcg). */
-static char *
-expansion_vendor (json_object *reply)
-{
-  json_object *model, *props, *vendor;
-
-  if (json_object_object_get_ex (reply, "model", &model)
-      && json_object_object_get_ex (model, "props", &props)
-      && json_object_object_get_ex (props, "vendor", &vendor)
-      && json_object_is_type (vendor, json_type_string))
-    return g_strdup (json_object_get_string (vendor));
-  return NULL;
-}
-
 gboolean
 probe_expansion_read (QmpSession *session, const char *accel, const char *machine,
                       const char *model, json_object *props, ProbeGuestCpu *cpu,
                       gint64 deadline_us, GError **error)
 {
   g_autofree char *definitions = NULL;
-  g_autoptr (ProbeJson) expansion = NULL;
-  g_autoptr (ProbeJson) supported = NULL;
+  g_autofree char *expansion = NULL;
+  g_autofree char *supported = NULL;
   g_autofree char *machines = NULL;
   g_autoptr (ProbeJson) expansion_args = probe_expansion_arguments (model, json_object_get (props));
   g_autoptr (ProbeJson) supported_args = supported_arguments (accel);
@@ -126,8 +106,8 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
   if (!qmp_session_wait_optional_text (session, burst.definitions, &definitions, deadline_us,
                                        error))
     return FALSE;
-  expansion = qmp_session_wait (session, burst.expansion, deadline_us, &expansion_error);
-  supported = qmp_session_wait (session, burst.supported, deadline_us, error);
+  expansion = qmp_session_wait_text (session, burst.expansion, deadline_us, &expansion_error);
+  supported = qmp_session_wait_text (session, burst.supported, deadline_us, error);
   if (supported == NULL)
     return FALSE;
   if (!qmp_session_wait_optional_text (session, burst.machines, &machines, deadline_us, error))
@@ -139,10 +119,12 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
     return FALSE;
   cpu->machine = probe_machine_resolve (machines, machine);
 
-  if (!probe_features_from_expansion (supported, &cpu->supported, &known, error))
+  /* The "vendor" property: whose CPU libvirt compares with under check='partial' (the
+   * host's under kvm; QEMU's own choice for max under tcg). */
+  if (!probe_features_from_expansion_text (supported, &cpu->supported, &known,
+                                           &cpu->supported_vendor, error))
     return FALSE;
   cpu->supported_known = TRUE;
-  cpu->supported_vendor = expansion_vendor (supported);
 
   x86_feature_set_clear (&cpu->unknown_to_qemu);
   if (expansion == NULL && props != NULL
@@ -156,8 +138,11 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
           g_autoptr (ProbeJson) retry_args = probe_expansion_arguments (model, json_object_get (kept));
 
           g_clear_error (&expansion_error);
-          expansion = qmp_session_execute (session, "query-cpu-model-expansion", retry_args,
-                                           deadline_us, &expansion_error);
+          guint64 retry = qmp_session_send (session, "query-cpu-model-expansion", retry_args,
+                                            &expansion_error);
+
+          if (retry != 0)
+            expansion = qmp_session_wait_text (session, retry, deadline_us, &expansion_error);
         }
     }
   if (expansion == NULL)
@@ -166,7 +151,7 @@ probe_expansion_read (QmpSession *session, const char *accel, const char *machin
                                   "expansion of CPU model %s: ", model);
       return FALSE;
     }
-  if (!probe_features_from_expansion (expansion, &cpu->expansion, NULL, error))
+  if (!probe_features_from_expansion_text (expansion, &cpu->expansion, NULL, NULL, error))
     return FALSE;
 
   granted_without_support (accel, &granted);

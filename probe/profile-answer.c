@@ -19,6 +19,7 @@ struct ProbeFacts
   Bits *never;               /* what the session never turns on */
   json_object *dependents;   /* referenced; NULL: unknown, no toggle is answered */
   json_object *common;       /* borrowed: properties most replies share, or NULL */
+  char *common_text;         /* @common's members as JSON text, written on first use */
   gboolean common_has_features;  /* @common names a feature (only a hand-made profile) */
   /* The expansions, each parsed from the profile's text when first asked for: a question
    * reads one or two of some 130. NULL index: the session has none. */
@@ -48,6 +49,7 @@ probe_facts_free (ProbeFacts *facts)
   g_clear_pointer (&facts->expansion_at, g_hash_table_unref);
   g_clear_pointer (&facts->text, g_bytes_unref);
   g_free (facts->where);
+  g_free (facts->common_text);
   g_clear_error (&facts->malformed);
   g_mutex_clear (&facts->lock);
   g_free (facts);
@@ -496,6 +498,10 @@ expansion_entry (ProbeFacts *facts, const char *model)
       const char *text = g_bytes_get_data (facts->text, NULL);
 
       entry = qmp_json_skim_parse (text, member->start, member->end, &problem);
+      /* Strict JSON, as every QMP reply: a stored reply goes on as its text
+       * (probe_facts_expand_text()), which a probe reads as strict JSON. */
+      if (problem == NULL && !qmp_json_valid (text, member->start, member->end, &problem))
+        g_clear_pointer (&entry, json_object_put);
       if (problem != NULL && facts->malformed == NULL)
         g_set_error (&facts->malformed, PROBE_PROFILE_ERROR, PROBE_PROFILE_ERROR_INVALID,
                      "%s.expansions.%s is not JSON (%s)", facts->where, model, problem);
@@ -524,31 +530,164 @@ probe_facts_malformed (ProbeFacts *facts)
   return error;
 }
 
-json_object *
-probe_facts_expand (ProbeFacts *facts, json_object *arguments)
+/* What @arguments ask of the facts: a stored reply (*@stored: the entry's own, or its
+ * "migratable-off" one, which *@migratable_off says), a reply computed for toggles
+ * (*@props), or nothing the facts can say (FALSE). *@model_name is the model asked. */
+static gboolean
+expansion_asked (ProbeFacts *facts, json_object *arguments, const char **model_name,
+                 json_object **entry, json_object **stored, gboolean *migratable_off,
+                 json_object **props)
 {
-  json_object *type = NULL, *model = NULL, *name = NULL, *props = NULL, *entry = NULL;
-  json_object *migratable_off = NULL;
+  json_object *type = NULL, *model = NULL, *name = NULL;
 
+  *stored = NULL;
+  *props = NULL;
+  *migratable_off = FALSE;
   if (facts->expansion_at == NULL
       || !json_object_object_get_ex (arguments, "type", &type)
       || g_strcmp0 (json_object_get_string (type), "full") != 0
       || !json_object_object_get_ex (arguments, "model", &model)
       || !json_object_object_get_ex (model, "name", &name)
       || !json_object_is_type (name, json_type_string)
-      || (entry = expansion_entry (facts, json_object_get_string (name))) == NULL
+      || (*entry = expansion_entry (facts, json_object_get_string (name))) == NULL
       || json_object_object_length (arguments) != 2
       || json_object_object_length (model) > 2)
+    return FALSE;
+  *model_name = json_object_get_string (name);
+  json_object_object_get_ex (model, "props", props);
+  if (*props != NULL && !json_object_is_type (*props, json_type_object))
+    return FALSE;
+  if (*props == NULL || json_object_object_length (*props) == 0)
+    *stored = *entry;
+  else if (migratable_off_only (*props))
+    {
+      *migratable_off = TRUE;
+      if (!json_object_object_get_ex (*entry, "migratable-off", stored))
+        return FALSE;
+    }
+  if (*stored != NULL)
+    *props = NULL;
+  return TRUE;
+}
+
+json_object *
+probe_facts_expand (ProbeFacts *facts, json_object *arguments)
+{
+  const char *model = NULL;
+  json_object *entry = NULL, *stored = NULL, *props = NULL;
+  gboolean migratable_off;
+
+  if (!expansion_asked (facts, arguments, &model, &entry, &stored, &migratable_off, &props))
     return NULL;
-  json_object_object_get_ex (model, "props", &props);
-  if (props != NULL && !json_object_is_type (props, json_type_object))
+  return stored != NULL ? stored_reply (facts, stored) : toggled_reply (facts, entry, props);
+}
+
+/* @name as a JSON string. Feature names need no escapes; a hand-made profile's might. */
+static void
+append_json_string (GString *out, const char *name)
+{
+  for (const char *c = name; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || *c == '"' || *c == '\\')
+      {
+        json_object *string = json_object_new_string (name);
+
+        g_string_append (out, json_object_to_json_string_ext (string, JSON_C_TO_STRING_PLAIN));
+        json_object_put (string);
+        return;
+      }
+  g_string_append_c (out, '"');
+  g_string_append (out, name);
+  g_string_append_c (out, '"');
+}
+
+/* The text bounds, in the profile, of @model's stored reply (its own, or with
+ * @migratable_off the "migratable-off" one): the reply object, and its model.props. */
+static gboolean
+stored_text (ProbeFacts *facts, const char *model, gboolean migratable_off,
+             QmpJsonMember *reply, QmpJsonMember *props)
+{
+  const QmpJsonMember *entry = g_hash_table_lookup (facts->expansion_at, model);
+  const char *text = g_bytes_get_data (facts->text, NULL);
+  QmpJsonMember stored, model_member;
+
+  if (entry == NULL)
+    return FALSE;
+  stored = *entry;
+  /* Found parsed and well formed before (expansion_entry()): the skim follows it. */
+  return (!migratable_off || qmp_json_skim_find_member (text, entry->start, entry->end,
+                                                        "migratable-off", &stored))
+         && qmp_json_skim_find_member (text, stored.start, stored.end, "reply", reply)
+         && qmp_json_skim_find_member (text, reply->start, reply->end, "model", &model_member)
+         && qmp_json_skim_find_member (text, model_member.start, model_member.end, "props", props)
+         && text[props->start] == '{';
+}
+
+char *
+probe_facts_expand_text (ProbeFacts *facts, json_object *arguments)
+{
+  const char *model = NULL;
+  json_object *entry = NULL, *stored = NULL, *props = NULL, *on_hex = NULL;
+  gboolean migratable_off;
+  QmpJsonMember reply, props_member;
+  const char *text = g_bytes_get_data (facts->text, NULL);
+  g_autofree Bits *on = NULL;
+  GString *out;
+  gsize own_inner;
+  gboolean first = TRUE;
+
+  if (!expansion_asked (facts, arguments, &model, &entry, &stored, &migratable_off, &props)
+      || stored == NULL || !stored_text (facts, model, migratable_off, &reply, &props_member))
     return NULL;
-  if (props == NULL || json_object_object_length (props) == 0)
-    return stored_reply (facts, entry);
-  if (migratable_off_only (props))
-    return json_object_object_get_ex (entry, "migratable-off", &migratable_off)
-           ? stored_reply (facts, migratable_off) : NULL;
-  return toggled_reply (facts, entry, props);
+  on = g_new0 (Bits, MAX (facts->n, 1));
+  if (!json_object_object_get_ex (stored, "on", &on_hex)
+      || !probe_bits_from_hex (json_object_get_string (on_hex), on, facts->n))
+    return NULL;
+  if (facts->common != NULL)
+    {
+      g_mutex_lock (&facts->lock);
+      if (facts->common_text == NULL)
+        {
+          /* Written once, under the lock: json-c writes into the object it prints. */
+          const char *common = json_object_to_json_string_ext (facts->common,
+                                                               JSON_C_TO_STRING_PLAIN);
+          gsize length = strlen (common);
+
+          facts->common_text = length >= 2 ? g_strndup (common + 1, length - 2) : g_strdup ("");
+        }
+      g_mutex_unlock (&facts->lock);
+    }
+
+  /* The stored reply as the profile has it, its props opened up: the shared properties
+   * first, its own after them, the features last. Of names that repeat, the last counts
+   * (json-c's reading, and the probe's), which gives each reply its own value over the
+   * shared one and the features computed here over any. */
+  out = g_string_sized_new (reply.end - reply.start + facts->n * 24 + 64);
+  g_string_append (out, "{\"return\": ");
+  g_string_append_len (out, text + reply.start, props_member.start + 1 - reply.start);
+  if (facts->common_text != NULL && *facts->common_text != '\0')
+    {
+      g_string_append (out, facts->common_text);
+      first = FALSE;
+    }
+  own_inner = qmp_json_skim_space (text, props_member.end - 1, props_member.start + 1);
+  if (own_inner < props_member.end - 1)
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      g_string_append_len (out, text + own_inner, props_member.end - 1 - own_inner);
+      first = FALSE;
+    }
+  for (guint i = 0; i < facts->n; i++)
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      append_json_string (out, g_ptr_array_index (facts->names, i));
+      g_string_append (out, on[i] ? ":true" : ":false");
+      first = FALSE;
+    }
+  g_string_append_len (out, text + props_member.end - 1, reply.end - (props_member.end - 1));
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
 }
 
 GPtrArray *

@@ -29,5 +29,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ProbeFacts, probe_facts_free)
  * others (level, xlevel, ...) can move with the features and are left out rather than
  * guessed; the probes read the features alone. */
 json_object *probe_facts_expand (ProbeFacts *facts, json_object *arguments);
+/* The same reply as JSON text (newly allocated), for the questions a stored reply answers
+ * as it is (no toggles, or migratable off alone), or NULL: written from the profile's own
+ * text, no object built, as the model list is handed over (qmp/session.h). */
+char *probe_facts_expand_text (ProbeFacts *facts, json_object *arguments);
 /* The models the session holds expansions of, host and max included (names borrowed). */
 GPtrArray *probe_facts_models (ProbeFacts *facts);

@@ -168,7 +168,21 @@ answer_from_facts (guint segment, const char *command, json_object *arguments,
       || segment >= probe_profile_sessions_count (sessions))
     return NULL;
   facts = probe_profile_sessions_facts (sessions, segment, NULL);
-  return facts != NULL ? probe_facts_expand (facts, arguments) : NULL;
+  if (facts == NULL)
+    return NULL;
+  /* A stored reply goes as text, which a probe reads without building it. */
+  {
+    g_autofree char *text = probe_facts_expand_text (facts, arguments);
+
+    if (text != NULL)
+      {
+        json_object *reply = json_object_new_object ();
+
+        json_object_object_add (reply, QMP_REPLY_TEXT_MEMBER, json_object_new_string (text));
+        return reply;
+      }
+  }
+  return probe_facts_expand (facts, arguments);
 }
 
 /* The document's members but "sessions", each parsed on its own, and its sessions located

@@ -203,21 +203,63 @@ probe_machine_resolve (const char *machines, const char *requested)
   return g_strdup (requested);
 }
 
-static json_object *
-feature_property (json_object *props, const X86Feature *feature)
+/* What a reply's props say of one property: nothing, null, false, or true. */
+typedef enum { PROP_ABSENT, PROP_NULL, PROP_FALSE, PROP_TRUE, PROP_OTHER } PropValue;
+
+typedef PropValue (*PropLookup) (gconstpointer props, const char *name);
+
+/* The value of @feature's property in @props: by QEMU's canonical name, else by an older
+ * spelling. A property that is there, even null, ends the search, as json-c's lookup
+ * does. */
+static PropValue
+feature_property (PropLookup lookup, gconstpointer props, const X86Feature *feature)
 {
   const char *property = x86_feature_qemu_property (feature);
-  json_object *value;
+  PropValue value;
 
   if (property == NULL)
-    return NULL;
-  if (json_object_object_get_ex (props, property, &value))
+    return PROP_ABSENT;
+  if ((value = lookup (props, property)) != PROP_ABSENT)
     return value;
   if (property == feature->name && feature->aliases != NULL)
     for (guint i = 0; feature->aliases[i] != NULL; i++)
-      if (json_object_object_get_ex (props, feature->aliases[i], &value))
+      if ((value = lookup (props, feature->aliases[i])) != PROP_ABSENT)
         return value;
-  return NULL;
+  return PROP_ABSENT;
+}
+
+static void
+features_from_props (PropLookup lookup, gconstpointer props, X86FeatureSet *set,
+                     X86FeatureSet *known)
+{
+  guint n_features;
+  const X86Feature *features = x86_features (&n_features);
+
+  for (guint i = 0; i < n_features; i++)
+    {
+      PropValue value = feature_property (lookup, props, &features[i]);
+
+      if (value == PROP_ABSENT || value == PROP_NULL)
+        continue;
+      if (known != NULL)
+        x86_feature_set_add (known, &features[i]);
+      if (value == PROP_TRUE)
+        x86_feature_set_add (set, &features[i]);
+    }
+}
+
+static PropValue
+object_lookup (gconstpointer props, const char *name)
+{
+  json_object *value;
+
+  if (!json_object_object_get_ex ((json_object *) props, name, &value))
+    return PROP_ABSENT;
+  if (value == NULL)
+    return PROP_NULL;
+  if (!json_object_is_type (value, json_type_boolean))
+    return PROP_OTHER;
+  return json_object_get_boolean (value) ? PROP_TRUE : PROP_FALSE;
 }
 
 gboolean
@@ -225,8 +267,6 @@ probe_features_from_expansion (json_object *expansion, X86FeatureSet *set, X86Fe
                                GError **error)
 {
   json_object *model, *props;
-  guint n_features;
-  const X86Feature *features = x86_features (&n_features);
 
   x86_feature_set_clear (set);
   if (known != NULL)
@@ -239,16 +279,140 @@ probe_features_from_expansion (json_object *expansion, X86FeatureSet *set, X86Fe
                            "query-cpu-model-expansion: reply without model.props");
       return FALSE;
     }
-  for (guint i = 0; i < n_features; i++)
-    {
-      json_object *value = feature_property (props, &features[i]);
+  features_from_props (object_lookup, props, set, known);
+  return TRUE;
+}
 
-      if (value == NULL)
-        continue;
-      if (known != NULL)
-        x86_feature_set_add (known, &features[i]);
-      if (json_object_is_type (value, json_type_boolean) && json_object_get_boolean (value))
-        x86_feature_set_add (set, &features[i]);
+/* The members of a props object in its text, by name, for the lookups above: open
+ * addressing over (name, length), sized from the text (a member takes six bytes at
+ * least), the last of repeated names counting, as in json-c. Offsets into the text keep
+ * a slot to 16 bytes. */
+typedef struct {
+  guint32 name_at;
+  guint32 value_start, value_end;
+  guint16 length;
+  guint8 value;                /* PropValue */
+  guint8 used;
+} PropSlot;
+
+typedef struct {
+  const char *text;
+  guint mask;                  /* slots - 1, a power of two less one */
+  PropSlot slots[];
+} PropsTable;
+
+static guint
+name_hash (const char *name, gsize length)
+{
+  guint hash = 2166136261u;
+
+  for (gsize i = 0; i < length; i++)
+    hash = (hash ^ (guchar) name[i]) * 16777619u;
+  return hash;
+}
+
+static PropsTable *
+props_table_new (const char *text, gsize props_length)
+{
+  gsize slots = 64;
+  PropsTable *table;
+
+  while (slots < 2 * (props_length / 6 + 1))
+    slots *= 2;
+  table = g_malloc0 (sizeof (PropsTable) + slots * sizeof (PropSlot));
+  table->text = text;
+  table->mask = (guint) slots - 1;
+  return table;
+}
+
+static PropSlot *
+props_slot (PropsTable *table, const char *name, gsize length)
+{
+  guint at = name_hash (name, length) & table->mask;
+
+  while (table->slots[at].used
+         && (table->slots[at].length != length
+             || memcmp (table->text + table->slots[at].name_at, name, length) != 0))
+    at = (at + 1) & table->mask;
+  return &table->slots[at];
+}
+
+static PropValue
+text_lookup (gconstpointer props, const char *name)
+{
+  PropSlot *slot = props_slot ((PropsTable *) props, name, strlen (name));
+
+  return slot->used ? (PropValue) slot->value : PROP_ABSENT;
+}
+
+/* Fills @table from the props object at text[@start, @end). FALSE when the skim cannot
+ * follow it, or a name is longer than any property's. */
+static gboolean
+props_table_fill (PropsTable *table, const char *text, gsize start, gsize end)
+{
+  QmpJsonMember member;
+  gsize at;
+
+  for (at = qmp_json_skim_space (text, end, start + 1); at < end && text[at] != '}';)
+    {
+      PropSlot *slot;
+      gsize length;
+
+      if (!qmp_json_skim_member (text, end, &at, &member) || member.name_length > G_MAXUINT16
+          || end > G_MAXUINT32)
+        return FALSE;
+      slot = props_slot (table, member.name, member.name_length);
+      slot->used = 1;
+      slot->name_at = (guint32) (member.name - text);
+      slot->length = (guint16) member.name_length;
+      slot->value_start = (guint32) member.start;
+      slot->value_end = (guint32) member.end;
+      length = member.end - member.start;
+      slot->value = length == 4 && memcmp (text + member.start, "true", 4) == 0 ? PROP_TRUE
+                    : length == 5 && memcmp (text + member.start, "false", 5) == 0 ? PROP_FALSE
+                    : length == 4 && memcmp (text + member.start, "null", 4) == 0 ? PROP_NULL
+                    : PROP_OTHER;
+    }
+  return TRUE;
+}
+
+gboolean
+probe_features_from_expansion_text (const char *expansion, X86FeatureSet *set,
+                                    X86FeatureSet *known, char **vendor, GError **error)
+{
+  gsize length = strlen (expansion);
+  gsize start = qmp_json_skim_space (expansion, length, 0);
+  g_autofree PropsTable *table = NULL;
+  gsize model = 0, props = 0;
+
+  x86_feature_set_clear (set);
+  if (known != NULL)
+    x86_feature_set_clear (known);
+  if (vendor != NULL)
+    *vendor = NULL;
+  /* Bounded by the whole text: the props object is read up to its own closing brace. */
+  if (!qmp_json_skim_find_start (expansion, start, length, "model", &model)
+      || !qmp_json_skim_find_start (expansion, model, length, "props", &props)
+      || expansion[props] != '{')
+    {
+      g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_REPLY,
+                           "query-cpu-model-expansion: reply without model.props");
+      return FALSE;
+    }
+  table = props_table_new (expansion, length - props);
+  if (!props_table_fill (table, expansion, props, length))
+    {
+      g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_REPLY,
+                           "query-cpu-model-expansion: model.props cannot be read");
+      return FALSE;
+    }
+  features_from_props (text_lookup, table, set, known);
+  if (vendor != NULL)
+    {
+      PropSlot *slot = props_slot (table, "vendor", strlen ("vendor"));
+
+      if (slot->used)
+        *vendor = qmp_json_skim_string (expansion, slot->value_start, slot->value_end);
     }
   return TRUE;
 }

@@ -66,6 +66,13 @@ char *probe_machine_resolve (const char *machines, const char *requested);
  * canonical name, else by an older spelling (2.9's "lahf_lm"). */
 gboolean probe_features_from_expansion (json_object *expansion, X86FeatureSet *set,
                                         X86FeatureSet *known, GError **error);
+/* The same from the JSON text of the "return" member (strict JSON, as
+ * qmp_session_wait_text() hands it), read with the skim: an expansion is some 10 KB of
+ * which every property is read once. @vendor (may be NULL) receives the "vendor" property
+ * (newly allocated), or NULL when the reply has none. */
+gboolean probe_features_from_expansion_text (const char *expansion, X86FeatureSet *set,
+                                             X86FeatureSet *known, char **vendor,
+                                             GError **error);
 
 /* The guest CPU as a strategy read it from QEMU, before it is compared. */
 typedef struct {

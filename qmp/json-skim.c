@@ -35,6 +35,11 @@ skip_string (const char *text, gsize length, gsize at)
   return 0;
 }
 
+/* The bytes that end a scalar: a delimiter, white space, or the end of the text. */
+static const guint8 stops_scalar[256] = {
+  [','] = 1, ['}'] = 1, [']'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\0'] = 1,
+};
+
 /* The bytes a container's skim stops at: the quote that opens a string, and brackets. */
 static const guint8 stops_in_container[256] = {
   ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
@@ -56,7 +61,7 @@ qmp_json_skim_value (const char *text, gsize length, gsize at)
     {
       gsize from = at;
 
-      while (at < length && strchr (",}] \t\r\n", text[at]) == NULL)
+      while (at < length && !stops_scalar[bytes[at]])
         at++;
       return at > from ? at : 0;
     }
@@ -122,6 +127,46 @@ qmp_json_skim_member (const char *text, gsize length, gsize *at, QmpJsonMember *
   if (member->end == 0)
     return FALSE;
   *at = qmp_json_skim_next (text, length, member->end);
+  return TRUE;
+}
+
+gboolean
+qmp_json_skim_find_start (const char *text, gsize start, gsize end, const char *name,
+                          gsize *value_start)
+{
+  gsize name_length = strlen (name);
+  QmpJsonMember member;
+  gsize at;
+
+  if (start >= end || text[start] != '{')
+    return FALSE;
+  for (at = qmp_json_skim_space (text, end, start + 1);
+       at < end && text[at] != '}' && qmp_json_skim_name (text, end, at, &member);)
+    {
+      gsize value_end;
+
+      if (member.name_length == name_length && memcmp (member.name, name, name_length) == 0)
+        {
+          *value_start = member.start;
+          return TRUE;
+        }
+      if ((value_end = qmp_json_skim_value (text, end, member.start)) == 0)
+        return FALSE;
+      at = qmp_json_skim_next (text, end, value_end);
+    }
+  return FALSE;
+}
+
+gboolean
+qmp_json_skim_find_member (const char *text, gsize start, gsize end, const char *name,
+                           QmpJsonMember *member)
+{
+  if (!qmp_json_skim_find_start (text, start, end, name, &member->start)
+      || (member->end = qmp_json_skim_value (text, end, member->start)) == 0)
+    return FALSE;
+  /* The name asked is the name found (compared as written). */
+  member->name = name;
+  member->name_length = strlen (name);
   return TRUE;
 }
 

@@ -263,6 +263,21 @@ send_owned (QmpReplayPeer *peer, json_object *message)
   return send_line (peer, line);
 }
 
+/* The line that sends @text (a reply object's JSON, checked, without an id) with @id (may
+ * be NULL) put before its closing brace. Newly allocated. */
+static char *
+reply_text_line (const char *text, json_object *id)
+{
+  gsize length = strlen (text);
+
+  while (length > 0 && strchr (" \t\r\n", text[length - 1]) != NULL)
+    length--;
+  return g_strdup_printf ("%.*s%s%s}\r\n", (int) (length - 1), text,
+                          id != NULL ? ",\"id\":" : "",
+                          id != NULL ? json_object_to_json_string_ext (id, JSON_C_TO_STRING_PLAIN)
+                                     : "");
+}
+
 /* Answers one command. FALSE when the conversation is over. */
 static gboolean
 answer (QmpReplayPeer *peer, json_object *command)
@@ -305,6 +320,18 @@ answer (QmpReplayPeer *peer, json_object *command)
 
       if (answered != NULL)
         {
+          json_object *text = NULL;
+
+          /* An answer given as text goes on as text: as it is in process, else as a line
+           * with the client's id before its closing brace. */
+          if (peer->to_client == NULL
+              && json_object_object_get_ex (answered, QMP_REPLY_TEXT_MEMBER, &text))
+            {
+              g_autofree char *line = reply_text_line (json_object_get_string (text), id);
+
+              json_object_put (answered);
+              return send_line (peer, line);
+            }
           json_object_object_del (answered, "id");
           if (id != NULL)
             json_object_object_add (answered, "id", json_object_get (id));
@@ -364,11 +391,7 @@ answer (QmpReplayPeer *peer, json_object *command)
           return FALSE;
         }
 
-      line = g_strdup_printf ("%.*s%s%s}\r\n", (int) (length - 1), exchange->reply_text,
-                              id != NULL ? ",\"id\":" : "",
-                              id != NULL ? json_object_to_json_string_ext (id,
-                                                                          JSON_C_TO_STRING_PLAIN)
-                                         : "");
+      line = reply_text_line (exchange->reply_text, id);
       return send_line (peer, line);
     }
   /* The recording ends here, as the QEMU it was made from did. */

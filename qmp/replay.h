@@ -83,8 +83,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (QmpReplies, qmp_replies_unref)
 
 const char  *qmp_replies_path (QmpReplies *replies);
 /* Answers a command segment @segment of @replies holds no exchange for, in place of an
- * error: the reply message ({"return": ...} or {"error": ...}; the caller owns it), or
- * NULL to leave it unanswered. Called from the replay peer's thread; @command and
+ * error: the reply message ({"return": ...} or {"error": ...}, or as text,
+ * {QMP_REPLY_TEXT_MEMBER: TEXT} with TEXT such a message in strict JSON: qmp/session.h;
+ * the caller owns it), or NULL to leave it unanswered. Called from the replay peer's thread; @command and
  * @arguments (may be NULL) are borrowed. A host profile answers from stored facts so. */
 typedef json_object *(*QmpReplayAnswerFunc) (guint segment, const char *command,
                                              json_object *arguments, gpointer user_data);

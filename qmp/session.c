@@ -717,23 +717,36 @@ return_text (QmpSession *session, json_object *reply)
   return copy;
 }
 
+char *
+qmp_session_wait_text (QmpSession *session, guint64 id, gint64 deadline_us, GError **error)
+{
+  json_object *reply;
+  json_object *result;
+  char *text;
+
+  g_return_val_if_fail (session != NULL, NULL);
+  reply = wait_message (session, id, deadline_us, error);
+  if (reply == NULL || (text = return_text (session, reply)) != NULL)
+    return reply != NULL ? text : NULL;
+  /* No "return" found in it: the error it carries, set as qmp_session_wait() sets it. */
+  result = unpack_reply (session, reply, error);
+  text = result != NULL ? g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN))
+                        : NULL;
+  json_object_put (result);
+  return text;
+}
+
 gboolean
 qmp_session_wait_optional_text (QmpSession *session, guint64 id, char **text,
                                 gint64 deadline_us, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  json_object *reply;
 
   *text = NULL;
   if (id == 0)
     return TRUE;
-  reply = wait_message (session, id, deadline_us, &local_error);
-  if (reply != NULL && (*text = return_text (session, reply)) != NULL)
-    return TRUE;
-  /* No "return": the error it carries, judged as qmp_session_wait_optional() judges it. */
-  if (reply != NULL)
-    json_object_put (unpack_reply (session, reply, &local_error));
-  if (!g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
+  *text = qmp_session_wait_text (session, id, deadline_us, &local_error);
+  if (*text == NULL && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
       && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
     {
       g_propagate_error (error, g_steal_pointer (&local_error));

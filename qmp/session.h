@@ -119,6 +119,10 @@ json_object *qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_
 gboolean     qmp_session_wait_optional (QmpSession *session, guint64 id, json_object **reply,
                                         gint64 deadline_us, GError **error);
 
+/* As qmp_session_wait(), for a reply wanted as JSON text: the text of its "return"
+ * value, newly allocated (g_free() it), or NULL with @error set. */
+char        *qmp_session_wait_text (QmpSession *session, guint64 id, gint64 deadline_us,
+                                    GError **error);
 /* As qmp_session_wait_optional(), for a reply wanted as JSON text: *@text is the text of
  * its "return" value (newly allocated), or NULL when QEMU answered an error or @id is 0.
  * For a large answer of which the caller reads a little (the model list): from an

@@ -658,6 +658,17 @@ check_cputest_host (Report *report, const char *json_path)
           report_problem (report, "%s: reply %u: %s", json_path, i + 1, error->message);
           return;
         }
+      /* The reader of reply text (what a probe uses) must read libvirt's recorded QEMUs
+       * as the reader of objects does. */
+      {
+        X86FeatureSet from_text;
+
+        if (!probe_features_from_expansion_text (json_object_to_json_string_ext (ret, JSON_C_TO_STRING_PLAIN),
+                                                 &from_text, NULL, NULL, NULL)
+            || !x86_feature_set_equal (&from_text, &expansion))
+          report_problem (report, "%s: reply %u: its text is read otherwise than its objects",
+                          json_path, i + 1);
+      }
       x86_feature_set_union (&qemu_host, &qemu_host, &expansion);
       expansion_seen = TRUE;
     }

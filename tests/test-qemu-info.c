@@ -86,6 +86,62 @@ test_machines (void **state)
   assert_null (no_default);
 }
 
+/* Both readers of an expansion see the same features, from the same reply: QEMU's name
+ * or an older spelling (lahf_lm), null as absent, a repeated name's last value, values
+ * that are not booleans as known but off. */
+static void
+assert_readers_agree (const char *reply, const char *expect_on, const char *expect_vendor)
+{
+  g_autoptr (GError) error = NULL;
+  json_object *object = json_tokener_parse (reply);
+  X86FeatureSet by_object, known_by_object, by_text, known_by_text;
+  g_autofree char *vendor = NULL;
+  g_auto (GStrv) names = g_strsplit (expect_on, " ", -1);
+
+  assert_non_null (object);
+  assert_true (probe_features_from_expansion (object, &by_object, &known_by_object, NULL));
+  if (!probe_features_from_expansion_text (reply, &by_text, &known_by_text, &vendor, &error))
+    fail_msg ("%s", error->message);
+  assert_true (x86_feature_set_equal (&by_object, &by_text));
+  assert_true (x86_feature_set_equal (&known_by_object, &known_by_text));
+  assert_int_equal (x86_feature_set_count (&by_text), g_strv_length (names));
+  for (guint i = 0; names[i] != NULL; i++)
+    assert_true (x86_feature_set_has (&by_text, x86_feature_lookup (names[i])));
+  assert_string_equal (vendor != NULL ? vendor : "(none)", expect_vendor);
+  json_object_put (object);
+}
+
+static void
+test_expansion_readers (void **state)
+{
+  assert_readers_agree ("{\"model\": {\"name\": \"Haswell\", \"props\": {\"sse4.2\": true,"
+                        " \"avx2\": false, \"lahf_lm\": true, \"vendor\": \"GenuineIntel\","
+                        " \"x2apic\": null, \"pdpe1gb\": 1, \"fma\": false, \"fma\": true,"
+                        " \"family\": 6}}}", "sse4.2 lahf-lm fma", "GenuineIntel");
+  /* The canonical name wins over an older spelling, in whichever order they come. */
+  assert_readers_agree ("{\"model\": {\"props\": {\"lahf_lm\": false, \"lahf-lm\": true},"
+                        " \"name\": \"x\"}, \"deprecated-props\": []}", "lahf-lm", "(none)");
+  assert_readers_agree ("{\"model\": {\"name\": \"x\", \"props\": {}}}", "", "(none)");
+}
+
+static void
+test_expansion_refused (void **state)
+{
+  static const char *const replies[] = {
+    "{\"model\": {\"name\": \"x\"}}", "{\"model\": {\"props\": []}}", "[]", "{}",
+    "{\"props\": {\"avx\": true}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (replies); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      X86FeatureSet set;
+
+      assert_false (probe_features_from_expansion_text (replies[i], &set, NULL, NULL, &error));
+      assert_string_equal (error->message, "query-cpu-model-expansion: reply without model.props");
+    }
+}
+
 int
 main (void)
 {
@@ -93,6 +149,8 @@ main (void)
     cmocka_unit_test (test_models),
     cmocka_unit_test (test_models_refused),
     cmocka_unit_test (test_machines),
+    cmocka_unit_test (test_expansion_readers),
+    cmocka_unit_test (test_expansion_refused),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
