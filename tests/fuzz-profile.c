@@ -14,6 +14,8 @@
 #include "fuzz-util.h"
 #include "probe/profile-answer.h"
 #include "probe/profile.h"
+#include "probe/qemu-info.h"
+#include "qmp/json-skim.h"
 #include "qmp/launch.h"
 
 #include <stdint.h>
@@ -87,6 +89,47 @@ expect_reply_or_none (json_object *reply)
   json_object_to_json_string (reply);
 }
 
+/* A stored reply also goes as text (probe_facts_expand_text()): strict JSON, equal to
+ * the reply built as objects, and read by the probe's text reader as the objects are. */
+static void
+same_as_text (ProbeFacts *facts, json_object *arguments, json_object *reply)
+{
+  g_autofree char *text = probe_facts_expand_text (facts, arguments);
+  json_object *parsed, *value = NULL;
+  X86FeatureSet by_objects, by_text;
+  const char *problem = NULL;
+
+  if (text == NULL)
+    return;
+  if (reply == NULL || !qmp_json_valid (text, 0, strlen (text), &problem))
+    {
+      fprintf (stderr, "a reply as text %s: %s\n",
+               reply == NULL ? "where there is none as objects" : problem, text);
+      abort ();
+    }
+  parsed = json_tokener_parse (text);
+  if (!json_object_equal (parsed, reply))
+    {
+      fprintf (stderr, "a reply as text differs: %s\nas objects: %s\n", text,
+               json_object_to_json_string (reply));
+      abort ();
+    }
+  json_object_put (parsed);
+  json_object_object_get_ex (reply, "return", &value);
+  {
+    g_autofree char *return_text = g_strdup (json_object_to_json_string_ext (value,
+                                                                             JSON_C_TO_STRING_PLAIN));
+
+    if (probe_features_from_expansion (value, &by_objects, NULL, NULL)
+        != probe_features_from_expansion_text (return_text, &by_text, NULL, NULL, NULL)
+        || !x86_feature_set_equal (&by_objects, &by_text))
+      {
+        fprintf (stderr, "the readers disagree on: %s\n", return_text);
+        abort ();
+      }
+  }
+}
+
 static void
 ask (ProbeFacts *facts, const char *type, const char *model, const char *props,
      gboolean may_answer)
@@ -101,6 +144,7 @@ ask (ProbeFacts *facts, const char *type, const char *model, const char *props,
       abort ();
     }
   expect_reply_or_none (reply);
+  same_as_text (facts, arguments, reply);
   json_object_put (reply);
   json_object_put (arguments);
 }
