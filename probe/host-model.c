@@ -746,7 +746,8 @@ gather_facts (QmpSource *source, const char *accel, const char *machine,
   if (reply != NULL)
     {
       g_autofree char *default_machine = probe_machine_resolve (
-        json_object_to_json_string_ext (reply, JSON_C_TO_STRING_PLAIN), NULL);
+        json_object_to_json_string_ext (reply, JSON_C_TO_STRING_PLAIN
+                                               | JSON_C_TO_STRING_NOSLASHESCAPE), NULL);
 
       facts_set_string (facts, "default_machine", default_machine);
       json_object_object_add (facts, "machines", machine_names (reply));

@@ -610,7 +610,8 @@ stored_text (ProbeFacts *facts, const char *model, gboolean migratable_off,
   const char *text = g_bytes_get_data (facts->text, NULL);
   QmpJsonMember stored, model_member;
 
-  if (entry == NULL)
+  /* Names are found as written: an entry with an escape goes the way of objects. */
+  if (entry == NULL || memchr (text + entry->start, '\\', entry->end - entry->start) != NULL)
     return FALSE;
   stored = *entry;
   /* Found parsed and well formed before (expansion_entry()): the skim follows it. */
@@ -649,7 +650,8 @@ probe_facts_expand_text (ProbeFacts *facts, json_object *arguments)
         {
           /* Written once, under the lock: json-c writes into the object it prints. */
           const char *common = json_object_to_json_string_ext (facts->common,
-                                                               JSON_C_TO_STRING_PLAIN);
+                                                               JSON_C_TO_STRING_PLAIN
+                                                               | JSON_C_TO_STRING_NOSLASHESCAPE);
           gsize length = strlen (common);
 
           facts->common_text = length >= 2 ? g_strndup (common + 1, length - 2) : g_strdup ("");

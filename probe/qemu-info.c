@@ -75,6 +75,24 @@ member_is (const QmpJsonMember *member, const char *name)
   return member->name_length == strlen (name) && memcmp (member->name, name, member->name_length) == 0;
 }
 
+/* @text with its escapes settled where it has any, else NULL (read @text as it is). The
+ * skim compares names as written; json-c decodes them first ("na\u006de" is "name"), so
+ * text with a backslash is read from json-c's own plain writing of it, whose names carry
+ * no escape that could name a member read here. QEMU writes none. */
+static char *
+unescaped_names (const char *text)
+{
+  json_object *parsed;
+  char *plain;
+
+  if (strchr (text, '\\') == NULL || (parsed = json_tokener_parse (text)) == NULL)
+    return NULL;
+  plain = g_strdup (json_object_to_json_string_ext (parsed, JSON_C_TO_STRING_PLAIN
+                                                            | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (parsed);
+  return plain;
+}
+
 /* Where the elements of the array at text[0, @length) start: *@at at the first one (or
  * the closing bracket). FALSE when the text is not an array. */
 static gboolean
@@ -114,8 +132,10 @@ model_from_text (const char *text, gsize start, gsize end)
 }
 
 GPtrArray *
-probe_cpu_models_parse (const char *definitions, GError **error)
+probe_cpu_models_parse (const char *text, GError **error)
 {
+  g_autofree char *plain = unescaped_names (text);
+  const char *definitions = plain != NULL ? plain : text;
   g_autoptr (GPtrArray) models = NULL;
   gsize length = strlen (definitions);
   gsize at;
@@ -158,8 +178,10 @@ probe_cpu_models_find (GPtrArray *models, const char *name)
 }
 
 char *
-probe_machine_resolve (const char *machines, const char *requested)
+probe_machine_resolve (const char *text, const char *requested)
 {
+  g_autofree char *plain = text != NULL ? unescaped_names (text) : NULL;
+  const char *machines = plain != NULL ? plain : text;
   gsize length = machines != NULL ? strlen (machines) : 0;
   gsize at;
 
@@ -377,9 +399,11 @@ props_table_fill (PropsTable *table, const char *text, gsize start, gsize end)
 }
 
 gboolean
-probe_features_from_expansion_text (const char *expansion, X86FeatureSet *set,
+probe_features_from_expansion_text (const char *text, X86FeatureSet *set,
                                     X86FeatureSet *known, char **vendor, GError **error)
 {
+  g_autofree char *plain = unescaped_names (text);
+  const char *expansion = plain != NULL ? plain : text;
   gsize length = strlen (expansion);
   gsize start = qmp_json_skim_space (expansion, length, 0);
   g_autofree PropsTable *table = NULL;

@@ -135,26 +135,21 @@ qmp_json_skim_find_start (const char *text, gsize start, gsize end, const char *
                           gsize *value_start)
 {
   gsize name_length = strlen (name);
+  gboolean found = FALSE;
   QmpJsonMember member;
   gsize at;
 
   if (start >= end || text[start] != '{')
     return FALSE;
+  /* To the object's end: of repeated names the last counts, as json-c keeps it. */
   for (at = qmp_json_skim_space (text, end, start + 1);
-       at < end && text[at] != '}' && qmp_json_skim_name (text, end, at, &member);)
-    {
-      gsize value_end;
-
-      if (member.name_length == name_length && memcmp (member.name, name, name_length) == 0)
-        {
-          *value_start = member.start;
-          return TRUE;
-        }
-      if ((value_end = qmp_json_skim_value (text, end, member.start)) == 0)
-        return FALSE;
-      at = qmp_json_skim_next (text, end, value_end);
-    }
-  return FALSE;
+       at < end && text[at] != '}' && qmp_json_skim_member (text, end, &at, &member);)
+    if (member.name_length == name_length && memcmp (member.name, name, name_length) == 0)
+      {
+        *value_start = member.start;
+        found = TRUE;
+      }
+  return found;
 }
 
 gboolean

@@ -58,8 +58,8 @@ char *qmp_json_skim_string (const char *text, gsize start, gsize end);
 gboolean qmp_json_skim_find_member (const char *text, gsize start, gsize end, const char *name,
                                     QmpJsonMember *member);
 
-/* The same, where only the value's start is wanted (*@value_start): the value itself is
- * not followed to its end, which for a large one is most of the work. */
+/* The same, where only the value's start is wanted (*@value_start). Of repeated names the
+ * last counts in both, as json-c keeps it. */
 gboolean qmp_json_skim_find_start (const char *text, gsize start, gsize end, const char *name,
                                    gsize *value_start);
 

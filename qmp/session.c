@@ -702,16 +702,21 @@ return_text (QmpSession *session, json_object *reply)
       gsize at = qmp_json_skim_space (text, length, 0);
       QmpJsonMember member;
 
-      /* The reply's own members, "return" among them, found without building them. */
+      /* The reply's own members, "return" among them, found without building them; of
+       * two, the last, as json-c keeps it. */
       if (at < length && text[at] == '{')
         for (at = qmp_json_skim_space (text, length, at + 1);
-             copy == NULL && qmp_json_skim_member (text, length, &at, &member);)
+             qmp_json_skim_member (text, length, &at, &member);)
           if (member.name_length == strlen ("return")
               && memcmp (member.name, "return", member.name_length) == 0)
-            copy = g_strndup (text + member.start, member.end - member.start);
+            {
+              g_free (copy);
+              copy = g_strndup (text + member.start, member.end - member.start);
+            }
     }
   else if (json_object_object_get_ex (reply, "return", &result))
-    copy = g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN));
+    copy = g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN
+                                                               | JSON_C_TO_STRING_NOSLASHESCAPE));
   if (copy != NULL)
     json_object_put (reply);
   return copy;
@@ -730,7 +735,8 @@ qmp_session_wait_text (QmpSession *session, guint64 id, gint64 deadline_us, GErr
     return reply != NULL ? text : NULL;
   /* No "return" found in it: the error it carries, set as qmp_session_wait() sets it. */
   result = unpack_reply (session, reply, error);
-  text = result != NULL ? g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN))
+  text = result != NULL ? g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN
+                                                                    | JSON_C_TO_STRING_NOSLASHESCAPE))
                         : NULL;
   json_object_put (result);
   return text;

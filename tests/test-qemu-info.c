@@ -29,6 +29,13 @@ test_models (void **state)
   assert_non_null (probe_cpu_models_find (models, "last"));
   assert_null (probe_cpu_models_find (models, "first"));
   assert_null (probe_cpu_models_find (models, "Skylake"));
+  {
+    g_autoptr (GPtrArray) escaped = probe_cpu_models_parse (
+      "[{\"na\\u006de\": \"EPYC\", \"alias\\u002dof\": \"EPYC-v1\"}]", &error);
+
+    assert_non_null (escaped);
+    assert_string_equal (probe_cpu_models_find (escaped, "EPYC")->alias_of, "EPYC-v1");
+  }
 }
 
 static void
@@ -122,6 +129,10 @@ test_expansion_readers (void **state)
   assert_readers_agree ("{\"model\": {\"props\": {\"lahf_lm\": false, \"lahf-lm\": true},"
                         " \"name\": \"x\"}, \"deprecated-props\": []}", "lahf-lm", "(none)");
   assert_readers_agree ("{\"model\": {\"name\": \"x\", \"props\": {}}}", "", "(none)");
+  /* Names with escapes are the names they decode to; of two "model"s the last counts. */
+  assert_readers_agree ("{\"model\": {\"props\": {\"avx\": true}}, \"mod\\u0065l\": {\"pr\\u006fps\":"
+                        " {\"av\\u0078\": false, \"ss\\u0065\": true, \"vendor\": \"A\\/B\"}}}",
+                        "sse", "A/B");
 }
 
 static void
