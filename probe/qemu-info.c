@@ -308,11 +308,11 @@ probe_features_from_expansion (json_object *expansion, X86FeatureSet *set, X86Fe
 /* The members of a props object in its text, by name, for the lookups above: open
  * addressing over (name, length), sized from the text (a member takes six bytes at
  * least), the last of repeated names counting, as in json-c. Offsets into the text keep
- * a slot to 16 bytes. */
+ * a slot to 16 bytes (a text is at most 64 MB: qmp/json-stream.h). */
 typedef struct {
   guint32 name_at;
-  guint32 value_start, value_end;
-  guint16 length;
+  guint32 length;
+  guint32 value_start;
   guint8 value;                /* PropValue */
   guint8 used;
 } PropSlot;
@@ -341,7 +341,8 @@ props_table_new (const char *text, gsize props_length)
 
   while (slots < 2 * (props_length / 6 + 1))
     slots *= 2;
-  table = g_malloc0 (sizeof (PropsTable) + slots * sizeof (PropSlot));
+  /* Emptied by props_table_fill(), before each props object it reads. */
+  table = g_malloc (sizeof (PropsTable) + slots * sizeof (PropSlot));
   table->text = text;
   table->mask = (guint) slots - 1;
   return table;
@@ -367,35 +368,94 @@ text_lookup (gconstpointer props, const char *name)
   return slot->used ? (PropValue) slot->value : PROP_ABSENT;
 }
 
-/* Fills @table from the props object at text[@start, @end). FALSE when the skim cannot
- * follow it, or a name is longer than any property's. */
-static gboolean
+/* Fills @table, emptied first, from the props object at text[@start, @end): the position
+ * past its closing brace, or 0 when the skim cannot follow it. */
+static gsize
 props_table_fill (PropsTable *table, const char *text, gsize start, gsize end)
 {
   QmpJsonMember member;
   gsize at;
 
+  memset (table->slots, 0, (table->mask + 1) * sizeof (PropSlot));
   for (at = qmp_json_skim_space (text, end, start + 1); at < end && text[at] != '}';)
     {
       PropSlot *slot;
       gsize length;
 
-      if (!qmp_json_skim_member (text, end, &at, &member) || member.name_length > G_MAXUINT16
-          || end > G_MAXUINT32)
-        return FALSE;
+      if (!qmp_json_skim_member (text, end, &at, &member) || end > G_MAXUINT32)
+        return 0;
       slot = props_slot (table, member.name, member.name_length);
       slot->used = 1;
       slot->name_at = (guint32) (member.name - text);
-      slot->length = (guint16) member.name_length;
+      slot->length = (guint32) member.name_length;
       slot->value_start = (guint32) member.start;
-      slot->value_end = (guint32) member.end;
       length = member.end - member.start;
       slot->value = length == 4 && memcmp (text + member.start, "true", 4) == 0 ? PROP_TRUE
                     : length == 5 && memcmp (text + member.start, "false", 5) == 0 ? PROP_FALSE
                     : length == 4 && memcmp (text + member.start, "null", 4) == 0 ? PROP_NULL
                     : PROP_OTHER;
     }
-  return TRUE;
+  return at < end ? at + 1 : 0;
+}
+
+/* Follows the object at text[@start] (up to @end) member by member, handing each member
+ * called @name that holds an object to @read, which returns the position past it (0: it
+ * cannot be read); any other value is skipped. The position past the object, or 0. Each
+ * byte is followed once: the member asked for is read where it is found, and of several
+ * the last read counts. */
+static gsize
+follow_object (const char *text, gsize start, gsize end, const char *name,
+               gsize (*read) (const char *text, gsize start, gsize end, gpointer data),
+               gpointer data, gboolean *found)
+{
+  QmpJsonMember member;
+  gsize at;
+
+  if (start >= end || text[start] != '{')
+    return 0;
+  for (at = qmp_json_skim_space (text, end, start + 1); at < end && text[at] != '}';)
+    {
+      gsize value_end;
+
+      if (!qmp_json_skim_name (text, end, at, &member))
+        return 0;
+      if (member_is (&member, name) && member.start < end && text[member.start] == '{')
+        {
+          value_end = read (text, member.start, end, data);
+          *found = value_end != 0;
+        }
+      else
+        {
+          if (member_is (&member, name))
+            *found = FALSE;        /* a later one that is no object hides the earlier */
+          value_end = qmp_json_skim_value (text, end, member.start);
+        }
+      if (value_end == 0)
+        return 0;
+      at = qmp_json_skim_next (text, end, value_end);
+    }
+  return at < end ? at + 1 : 0;
+}
+
+typedef struct {
+  PropsTable *table;
+  gboolean props_found;
+} ModelReading;
+
+static gsize
+read_props (const char *text, gsize start, gsize end, gpointer data)
+{
+  return props_table_fill (((ModelReading *) data)->table, text, start, end);
+}
+
+static gsize
+read_model (const char *text, gsize start, gsize end, gpointer data)
+{
+  ModelReading *reading = data;
+
+  /* A later "model" stands alone: what an earlier one held does not count. */
+  reading->props_found = FALSE;
+  return follow_object (text, start, end, "props", read_props, reading, &reading->props_found);
 }
 
 gboolean
@@ -406,28 +466,21 @@ probe_features_from_expansion_text (const char *text, X86FeatureSet *set,
   const char *expansion = plain != NULL ? plain : text;
   gsize length = strlen (expansion);
   gsize start = qmp_json_skim_space (expansion, length, 0);
-  g_autofree PropsTable *table = NULL;
-  gsize model = 0, props = 0;
+  g_autofree PropsTable *table = props_table_new (expansion, length);
+  ModelReading reading = { table, FALSE };
+  gboolean model_found = FALSE;
 
   x86_feature_set_clear (set);
   if (known != NULL)
     x86_feature_set_clear (known);
   if (vendor != NULL)
     *vendor = NULL;
-  /* Bounded by the whole text: the props object is read up to its own closing brace. */
-  if (!qmp_json_skim_find_start (expansion, start, length, "model", &model)
-      || !qmp_json_skim_find_start (expansion, model, length, "props", &props)
-      || expansion[props] != '{')
+  /* One pass over the reply: model.props is read into the table where it is met. */
+  if (follow_object (expansion, start, length, "model", read_model, &reading, &model_found) == 0
+      || !model_found || !reading.props_found)
     {
       g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_REPLY,
                            "query-cpu-model-expansion: reply without model.props");
-      return FALSE;
-    }
-  table = props_table_new (expansion, length - props);
-  if (!props_table_fill (table, expansion, props, length))
-    {
-      g_set_error_literal (error, PROBE_ERROR, PROBE_ERROR_REPLY,
-                           "query-cpu-model-expansion: model.props cannot be read");
       return FALSE;
     }
   features_from_props (text_lookup, table, set, known);
@@ -436,7 +489,8 @@ probe_features_from_expansion_text (const char *text, X86FeatureSet *set,
       PropSlot *slot = props_slot (table, "vendor", strlen ("vendor"));
 
       if (slot->used)
-        *vendor = qmp_json_skim_string (expansion, slot->value_start, slot->value_end);
+        *vendor = qmp_json_skim_string (expansion, slot->value_start,
+                                        qmp_json_skim_value (expansion, length, slot->value_start));
     }
   return TRUE;
 }
