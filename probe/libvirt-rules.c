@@ -432,13 +432,15 @@ updated_model (const CpuDef *def, const LibvirtCpuMap *map, const X86FeatureSet 
   return nearest->len > 0 ? nearest->pdata[0] : known;
 }
 
-/* The definition libvirt starts and that passes check='full': see the header. */
+/* The definition libvirt starts and that passes check='full', naming @model_name (see
+ * updated_model()): see the header. */
 static CpuDef *
-updated_definition (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtVerdict *verdict,
-                    const X86FeatureSet *dropped, const LibvirtGuestFacts *facts)
+updated_definition (const CpuDef *def, const char *model_name, const LibvirtCpuMap *map,
+                    const LibvirtVerdict *verdict, const X86FeatureSet *dropped,
+                    const LibvirtGuestFacts *facts)
 {
   const X86FeatureSet *guest = facts->guest;
-  CpuDef *updated = cpu_def_new (def->mode, updated_model (def, map, guest));
+  CpuDef *updated = cpu_def_new (def->mode, model_name);
   const LibvirtCpuModel *model;
   guint n_features;
   const X86Feature *features = x86_features (&n_features);
@@ -501,8 +503,9 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
   LibvirtVerdict *verdict = g_new0 (LibvirtVerdict, 1);
   /* A refused "-v1" name is judged as the name libvirt knows, a name it knows in no form
    * as the nearest model of the map: what the updated definition names. */
+  const char *updated_name = updated_model (def, map, facts->guest);
   const LibvirtCpuModel *model = def->mode == CPU_MODE_CUSTOM
-    ? libvirt_cpu_map_find_model (map, updated_model (def, map, facts->guest)) : NULL;
+    ? libvirt_cpu_map_find_model (map, updated_name) : NULL;
   /* host-passthrough and maximum are compared after start only (virCPUx86UpdateLive),
    * never before (qemuProcessUpdateGuestCPU leaves them as they are). */
   gboolean passthrough = def->mode == CPU_MODE_HOST_PASSTHROUGH || def->mode == CPU_MODE_MAXIMUM;
@@ -571,7 +574,7 @@ libvirt_rules_judge (const CpuDef *def, const LibvirtCpuMap *map, const LibvirtG
     verdict->message = g_steal_pointer (&check_message);
   verdict->pass = verdict->message == NULL;
 
-  verdict->updated = updated_definition (def, map, verdict, &dropped, facts);
+  verdict->updated = updated_definition (def, updated_name, map, verdict, &dropped, facts);
   unnamed_changes (map, facts->added, &verdict->unnamed_added);
   unnamed_changes (map, facts->removed, &verdict->unnamed_removed);
   return verdict;

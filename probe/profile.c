@@ -430,8 +430,7 @@ static gboolean
 member_is (const QmpJsonMember *member, const char *const *names, guint n_names)
 {
   for (guint i = 0; i < n_names; i++)
-    if (member->name_length == strlen (names[i])
-        && memcmp (member->name, names[i], member->name_length) == 0)
+    if (qmp_json_skim_is (member, names[i]))
       return TRUE;
   return FALSE;
 }

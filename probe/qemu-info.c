@@ -68,13 +68,6 @@ probe_cpu_model_free (ProbeCpuModel *model)
   g_free (model);
 }
 
-/* TRUE when @member is called @name. */
-static gboolean
-member_is (const QmpJsonMember *member, const char *name)
-{
-  return member->name_length == strlen (name) && memcmp (member->name, name, member->name_length) == 0;
-}
-
 /* @text with its escapes settled where it has any, else NULL (read @text as it is). The
  * skim compares names as written; json-c decodes them first ("na\u006de" is "name"), so
  * text with a backslash is read from json-c's own plain writing of it, whose names carry
@@ -118,12 +111,12 @@ model_from_text (const char *text, gsize start, gsize end)
     return NULL;
   for (at = qmp_json_skim_space (text, end, start + 1);
        at < end && text[at] != '}' && qmp_json_skim_member (text, end, &at, &member);)
-    if (member_is (&member, "name"))
+    if (qmp_json_skim_is (&member, "name"))
       {
         g_free (model->name);
         model->name = qmp_json_skim_string (text, member.start, member.end);
       }
-    else if (member_is (&member, "alias-of"))
+    else if (qmp_json_skim_is (&member, "alias-of"))
       {
         g_free (model->alias_of);
         model->alias_of = qmp_json_skim_string (text, member.start, member.end);
@@ -202,17 +195,17 @@ probe_machine_resolve (const char *text, const char *requested)
             for (in = qmp_json_skim_space (machines, end, at + 1);
                  in < end && machines[in] != '}'
                  && qmp_json_skim_member (machines, end, &in, &member);)
-              if (member_is (&member, "name"))
+              if (qmp_json_skim_is (&member, "name"))
                 {
                   g_free (name);
                   name = qmp_json_skim_string (machines, member.start, member.end);
                 }
-              else if (member_is (&member, "alias"))
+              else if (qmp_json_skim_is (&member, "alias"))
                 {
                   g_free (alias);
                   alias = qmp_json_skim_string (machines, member.start, member.end);
                 }
-              else if (member_is (&member, "is-default"))
+              else if (qmp_json_skim_is (&member, "is-default"))
                 is_default = member.end - member.start == 4
                              && memcmp (machines + member.start, "true", 4) == 0;
           }
@@ -419,14 +412,14 @@ follow_object (const char *text, gsize start, gsize end, const char *name,
 
       if (!qmp_json_skim_name (text, end, at, &member))
         return 0;
-      if (member_is (&member, name) && member.start < end && text[member.start] == '{')
+      if (qmp_json_skim_is (&member, name) && member.start < end && text[member.start] == '{')
         {
           value_end = read (text, member.start, end, data);
           *found = value_end != 0;
         }
       else
         {
-          if (member_is (&member, name))
+          if (qmp_json_skim_is (&member, name))
             *found = FALSE;        /* a later one that is no object hides the earlier */
           value_end = qmp_json_skim_value (text, end, member.start);
         }

@@ -131,38 +131,31 @@ qmp_json_skim_member (const char *text, gsize length, gsize *at, QmpJsonMember *
 }
 
 gboolean
-qmp_json_skim_find_start (const char *text, gsize start, gsize end, const char *name,
-                          gsize *value_start)
+qmp_json_skim_is (const QmpJsonMember *member, const char *name)
 {
-  gsize name_length = strlen (name);
-  gboolean found = FALSE;
-  QmpJsonMember member;
-  gsize at;
-
-  if (start >= end || text[start] != '{')
-    return FALSE;
-  /* To the object's end: of repeated names the last counts, as json-c keeps it. */
-  for (at = qmp_json_skim_space (text, end, start + 1);
-       at < end && text[at] != '}' && qmp_json_skim_member (text, end, &at, &member);)
-    if (member.name_length == name_length && memcmp (member.name, name, name_length) == 0)
-      {
-        *value_start = member.start;
-        found = TRUE;
-      }
-  return found;
+  return member->name_length == strlen (name)
+         && memcmp (member->name, name, member->name_length) == 0;
 }
 
 gboolean
 qmp_json_skim_find_member (const char *text, gsize start, gsize end, const char *name,
                            QmpJsonMember *member)
 {
-  if (!qmp_json_skim_find_start (text, start, end, name, &member->start)
-      || (member->end = qmp_json_skim_value (text, end, member->start)) == 0)
+  QmpJsonMember next;
+  gboolean found = FALSE;
+  gsize at;
+
+  if (start >= end || text[start] != '{')
     return FALSE;
-  /* The name asked is the name found (compared as written). */
-  member->name = name;
-  member->name_length = strlen (name);
-  return TRUE;
+  /* To the object's end: of repeated names the last counts, as json-c keeps it. */
+  for (at = qmp_json_skim_space (text, end, start + 1);
+       at < end && text[at] != '}' && qmp_json_skim_member (text, end, &at, &next);)
+    if (qmp_json_skim_is (&next, name))
+      {
+        *member = next;
+        found = TRUE;
+      }
+  return found;
 }
 
 char *
@@ -186,15 +179,9 @@ qmp_json_skim_string (const char *text, gsize start, gsize end)
 const QmpJsonMember *
 qmp_json_skim_find (GArray *members, const char *name)
 {
-  gsize name_length = strlen (name);
-
   for (guint i = 0; i < members->len; i++)
-    {
-      const QmpJsonMember *member = &g_array_index (members, QmpJsonMember, i);
-
-      if (member->name_length == name_length && memcmp (member->name, name, name_length) == 0)
-        return member;
-    }
+    if (qmp_json_skim_is (&g_array_index (members, QmpJsonMember, i), name))
+      return &g_array_index (members, QmpJsonMember, i);
   return NULL;
 }
 

@@ -53,15 +53,14 @@ gboolean qmp_json_valid (const char *text, gsize start, gsize end, const char **
  * (qmp_json_valid()) is copied as it is where it has no backslash. */
 char *qmp_json_skim_string (const char *text, gsize start, gsize end);
 
+/* TRUE when @member's name, as written, is @name. */
+gboolean qmp_json_skim_is (const QmpJsonMember *member, const char *name);
+
 /* The member called @name (as written, without escapes) of the object at
- * text[@start, @end), into @member; FALSE when the value there is no object with one. */
+ * text[@start, @end), into @member; FALSE when the value there is no object with one. Of
+ * repeated names the last counts, as json-c keeps it. */
 gboolean qmp_json_skim_find_member (const char *text, gsize start, gsize end, const char *name,
                                     QmpJsonMember *member);
-
-/* The same, where only the value's start is wanted (*@value_start). Of repeated names the
- * last counts in both, as json-c keeps it. */
-gboolean qmp_json_skim_find_start (const char *text, gsize start, gsize end, const char *name,
-                                   gsize *value_start);
 
 /* The member called @name in @members, or NULL. */
 const QmpJsonMember *qmp_json_skim_find (GArray *members, const char *name);

@@ -677,6 +677,19 @@ wait_message (QmpSession *session, guint64 id, gint64 deadline_us, GError **erro
     }
 }
 
+/* For an optional command that got no answer: TRUE when QEMU answered it with an error
+ * (it lacks or refuses the command), else FALSE with *@failure moved to @error (the
+ * conversation itself failed). */
+static gboolean
+answered_otherwise (GError **failure, GError **error)
+{
+  if (g_error_matches (*failure, QMP_ERROR, QMP_ERROR_COMMAND)
+      || g_error_matches (*failure, QMP_ERROR, QMP_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (failure));
+  return FALSE;
+}
+
 json_object *
 qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **error)
 {
@@ -685,6 +698,15 @@ qmp_session_wait (QmpSession *session, guint64 id, gint64 deadline_us, GError **
   g_return_val_if_fail (session != NULL, NULL);
   reply = wait_message (session, id, deadline_us, error);
   return reply != NULL ? unpack_reply (session, reply, error) : NULL;
+}
+
+/* @value as compact JSON text, newly allocated; '/' unescaped, as the skim's readers find
+ * it plainest. */
+static char *
+value_text (json_object *value)
+{
+  return g_strdup (json_object_to_json_string_ext (value, JSON_C_TO_STRING_PLAIN
+                                                          | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* The text of @reply's "return" member, newly allocated, or NULL when it has none. Takes
@@ -699,24 +721,15 @@ return_text (QmpSession *session, json_object *reply)
   if (text != NULL)
     {
       gsize length = strlen (text);
-      gsize at = qmp_json_skim_space (text, length, 0);
       QmpJsonMember member;
 
-      /* The reply's own members, "return" among them, found without building them; of
-       * two, the last, as json-c keeps it. */
-      if (at < length && text[at] == '{')
-        for (at = qmp_json_skim_space (text, length, at + 1);
-             qmp_json_skim_member (text, length, &at, &member);)
-          if (member.name_length == strlen ("return")
-              && memcmp (member.name, "return", member.name_length) == 0)
-            {
-              g_free (copy);
-              copy = g_strndup (text + member.start, member.end - member.start);
-            }
+      /* Found among the reply's own members without building them. */
+      if (qmp_json_skim_find_member (text, qmp_json_skim_space (text, length, 0), length,
+                                     "return", &member))
+        copy = g_strndup (text + member.start, member.end - member.start);
     }
   else if (json_object_object_get_ex (reply, "return", &result))
-    copy = g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN
-                                                               | JSON_C_TO_STRING_NOSLASHESCAPE));
+    copy = value_text (result);
   if (copy != NULL)
     json_object_put (reply);
   return copy;
@@ -735,9 +748,7 @@ qmp_session_wait_text (QmpSession *session, guint64 id, gint64 deadline_us, GErr
     return reply != NULL ? text : NULL;
   /* No "return" found in it: the error it carries, set as qmp_session_wait() sets it. */
   result = unpack_reply (session, reply, error);
-  text = result != NULL ? g_strdup (json_object_to_json_string_ext (result, JSON_C_TO_STRING_PLAIN
-                                                                    | JSON_C_TO_STRING_NOSLASHESCAPE))
-                        : NULL;
+  text = result != NULL ? value_text (result) : NULL;
   json_object_put (result);
   return text;
 }
@@ -752,13 +763,7 @@ qmp_session_wait_optional_text (QmpSession *session, guint64 id, char **text,
   if (id == 0)
     return TRUE;
   *text = qmp_session_wait_text (session, id, deadline_us, &local_error);
-  if (*text == NULL && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
-      && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  return TRUE;
+  return *text != NULL || answered_otherwise (&local_error, error);
 }
 
 json_object *
@@ -792,13 +797,7 @@ qmp_session_wait_optional (QmpSession *session, guint64 id, json_object **reply,
   if (id == 0)
     return TRUE;
   *reply = qmp_session_wait (session, id, deadline_us, &local_error);
-  if (*reply == NULL && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_COMMAND)
-      && !g_error_matches (local_error, QMP_ERROR, QMP_ERROR_NOT_FOUND))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  return TRUE;
+  return *reply != NULL || answered_otherwise (&local_error, error);
 }
 
 gboolean

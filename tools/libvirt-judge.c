@@ -171,6 +171,9 @@ pin_differences (CpuDef *updated, const LibvirtCpuMap *map, const X86FeatureSet 
   return changed;
 }
 
+/* Stand-ins tried for a model the map lacks before the update is left as it stands. */
+#define MAX_STAND_INS 4
+
 /* The updated definition's guest, probed: NULL when the probe fails. A model this QEMU
  * lacks (a map model QEMU dropped, as Icelake-Client) gives way to the next nearest. */
 static ProbeResult *
@@ -194,7 +197,7 @@ probe_updated (CliJudge *judge, const ProbeOptions *options)
       while (next < nearest->len
              && g_strcmp0 (nearest->pdata[next], judge->verdict->updated->model) == 0)
         next++;
-      if (next >= nearest->len || next >= 4)
+      if (next >= nearest->len || next >= MAX_STAND_INS)
         return NULL;
       g_free (judge->verdict->updated->model);
       judge->verdict->updated->model = g_strdup (nearest->pdata[next++]);
